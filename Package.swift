@@ -1,0 +1,82 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+let package = Package(
+    name: "Keel",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "keel", targets: ["keel"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-crypto.git", from: "4.5.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+    ],
+    targets: [
+        // Domain and agent loop: no I/O.
+        .target(name: "KeelCore", dependencies: [
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        // Streaming LLM drivers (OpenAI, Anthropic, Gemini, sim).
+        .target(name: "KeelLLM", dependencies: [
+            "KeelCore",
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOHTTP1", package: "swift-nio"),
+        ]),
+        // Envelope encryption of provider keys.
+        .target(name: "KeelSecrets", dependencies: [
+            .product(name: "Crypto", package: "swift-crypto"),
+        ]),
+        // Storage protocol implementations (in-memory today).
+        .target(name: "KeelStorage", dependencies: ["KeelCore"]),
+        // Built-in capabilities and their tools.
+        .target(name: "KeelCapabilities", dependencies: [
+            "KeelCore",
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+        ]),
+        // Turn execution: session mailboxes, cancellation, key resolution.
+        .target(name: "KeelEngine", dependencies: [
+            "KeelCore", "KeelLLM", "KeelStorage", "KeelSecrets", "KeelCapabilities",
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+        ]),
+        // HTTP API, SSE, errors, CORS, OpenAPI document.
+        .target(name: "KeelHTTP", dependencies: [
+            "KeelCore", "KeelEngine", "KeelStorage", "KeelSecrets", "KeelCapabilities", "KeelLLM",
+            .product(name: "Hummingbird", package: "hummingbird"),
+        ], resources: [.copy("Resources/openapi.json")]),
+        // Configuration and application assembly.
+        .target(name: "KeelServer", dependencies: [
+            "KeelCore", "KeelEngine", "KeelHTTP", "KeelStorage", "KeelSecrets", "KeelCapabilities", "KeelLLM",
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+        ]),
+        .executableTarget(name: "keel", dependencies: [
+            "KeelServer",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+        .testTarget(name: "KeelCoreTests", dependencies: ["KeelCore"]),
+        .testTarget(name: "KeelSecretsTests", dependencies: ["KeelSecrets"]),
+        .testTarget(name: "KeelLLMTests", dependencies: [
+            "KeelLLM", "KeelCore",
+            .product(name: "Hummingbird", package: "hummingbird"),
+        ]),
+        .testTarget(name: "KeelCapabilitiesTests", dependencies: [
+            "KeelCapabilities", "KeelCore",
+            .product(name: "Hummingbird", package: "hummingbird"),
+        ]),
+        .testTarget(name: "KeelServerTests", dependencies: [
+            "KeelServer", "KeelHTTP", "KeelEngine", "KeelCore", "KeelStorage", "KeelLLM",
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "HummingbirdTesting", package: "hummingbird"),
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
+        ]),
+    ],
+    swiftLanguageModes: [.v6]
+)

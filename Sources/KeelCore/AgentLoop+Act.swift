@@ -1,0 +1,116 @@
+import Foundation
+
+extension AgentLoop {
+    /// Runs the tool calls of one step — concurrently unless the plan forbids it — and returns
+    /// one `tool_result` message per call, in call order. Failures become error results.
+    func act(_ plan: TurnPlan, calls: [ToolCall], skipBecauseOfCap: Bool) async throws -> [Message] {
+        let context = plan.context
+        let started = ContinuousClock.now
+        try await sink.emit(
+            EventType.actStarted, context: context,
+            data: ["tool_calls": .array(calls.map { ["id": .string($0.id), "name": .string($0.name)] })])
+
+        var outcomes: [ToolOutcome]
+        if skipBecauseOfCap {
+            let reason = "Not executed: the turn reached its limit of \(plan.maxIterations) iterations."
+            outcomes = calls.map { ToolOutcome(call: $0, result: nil, error: reason, status: "cancelled", durationMS: 0) }
+            for outcome in outcomes { try await emitCompleted(outcome, context: context) }
+        } else if plan.parallelToolCalls && calls.count > 1 {
+            outcomes = try await withThrowingTaskGroup(of: (Int, ToolOutcome).self) { group in
+                for (index, call) in calls.enumerated() {
+                    group.addTask { (index, try await runTool(call, plan: plan)) }
+                }
+                var collected = [ToolOutcome?](repeating: nil, count: calls.count)
+                for try await (index, outcome) in group { collected[index] = outcome }
+                return collected.compactMap { $0 }
+            }
+        } else {
+            outcomes = []
+            for call in calls { outcomes.append(try await runTool(call, plan: plan)) }
+        }
+
+        let successes = outcomes.filter { $0.error == nil }.count
+        try await sink.emit(
+            EventType.actCompleted, context: context,
+            data: ["completed": .bool(!skipBecauseOfCap), "success_count": .init(successes),
+                   "error_count": .init(outcomes.count - successes), "duration_ms": .init(milliseconds(since: started))])
+        return outcomes.map { outcome in
+            Message(
+                role: .toolResult,
+                content: [.toolResult(toolCallID: outcome.call.id, result: outcome.result, error: outcome.error)])
+        }
+    }
+
+    private func runTool(_ call: ToolCall, plan: TurnPlan) async throws -> ToolOutcome {
+        try await sink.emit(
+            EventType.toolStarted, context: plan.context, data: ["tool_call": .encoding(call)])
+        let started = ContinuousClock.now
+        let outcome: ToolOutcome
+        if let tool = plan.tools.first(where: { $0.definition.name == call.name }) {
+            let limit = tool.timeout ?? plan.toolTimeout
+            do {
+                let result = try await withTimeout(limit) { try await tool.call(call.arguments, context: toolContext) }
+                outcome = ToolOutcome(call: call, result: result, error: nil, status: "success", durationMS: milliseconds(since: started))
+            } catch is ToolTimedOut {
+                outcome = ToolOutcome(
+                    call: call, result: nil, error: "Tool timed out after \(limit.secondsDescription)", status: "timeout",
+                    durationMS: milliseconds(since: started))
+            } catch let error as ToolError {
+                outcome = ToolOutcome(call: call, result: nil, error: error.message, status: "error", durationMS: milliseconds(since: started))
+            } catch {
+                if Task.isCancelled { throw CancellationError() }
+                logger.warning("tool failed", metadata: ["tool": "\(call.name)", "error": "\(error)"])
+                outcome = ToolOutcome(
+                    call: call, result: nil, error: "Tool failed: \(error)", status: "error", durationMS: milliseconds(since: started))
+            }
+        } else {
+            outcome = ToolOutcome(
+                call: call, result: nil, error: "Unknown tool: \(call.name)", status: "error", durationMS: milliseconds(since: started))
+        }
+        try Task.checkCancellation()
+        try await emitCompleted(outcome, context: plan.context)
+        return outcome
+    }
+
+    private func emitCompleted(_ outcome: ToolOutcome, context: EventContext) async throws {
+        var data: [String: JSONValue] = [
+            "tool_call_id": .string(outcome.call.id), "tool_name": .string(outcome.call.name),
+            "success": .bool(outcome.error == nil), "status": .string(outcome.status),
+            "duration_ms": .init(outcome.durationMS),
+        ]
+        if let result = outcome.result { data["result"] = result }
+        if let error = outcome.error { data["error"] = .string(error) }
+        try await sink.emit(EventType.toolCompleted, context: context, data: .object(data))
+    }
+}
+
+struct ToolOutcome: Sendable {
+    var call: ToolCall
+    var result: JSONValue?
+    var error: String?
+    var status: String
+    var durationMS: Int
+}
+
+struct ToolTimedOut: Error {}
+
+/// Runs `operation`, cancelling it and throwing `ToolTimedOut` when `limit` passes first.
+func withTimeout<T: Sendable>(_ limit: Duration, _ operation: @escaping @Sendable () async throws -> T) async throws -> T {
+    try await withThrowingTaskGroup(of: T.self) { group in
+        group.addTask { try await operation() }
+        group.addTask {
+            try await Task.sleep(for: limit)
+            throw ToolTimedOut()
+        }
+        defer { group.cancelAll() }
+        guard let first = try await group.next() else { throw CancellationError() }
+        return first
+    }
+}
+
+extension Duration {
+    var secondsDescription: String {
+        let seconds = Double(components.seconds) + Double(components.attoseconds) / 1e18
+        return seconds.rounded() == seconds ? "\(Int(seconds))s" : String(format: "%.1fs", seconds)
+    }
+}

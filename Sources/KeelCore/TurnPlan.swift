@@ -1,0 +1,85 @@
+import Foundation
+
+/// Everything one turn needs, resolved before the loop starts: the merged prompt and tools,
+/// the model and where to reach it, and the loop's limits.
+public struct TurnPlan: Sendable {
+    public var sessionID: String
+    public var agentID: String?
+    public var turnID: String
+    public var inputMessageID: String
+    /// The model name sent to the provider.
+    public var model: String
+    /// The model reference the session asked for (e.g. `openai/gpt-4o-mini`).
+    public var modelReference: String
+    public var providerID: String?
+    public var endpoint: LLMEndpoint
+    public var systemPrompt: String
+    public var tools: [any Tool]
+    public var maxIterations: Int
+    public var parallelToolCalls: Bool
+    public var toolTimeout: Duration
+    /// Text deltas are coalesced into one `output.message.delta` per interval.
+    public var deltaBatchInterval: Duration
+    public var reasoningEffort: String?
+
+    public init(
+        sessionID: String, agentID: String?, turnID: String = PublicID.make(.turn), inputMessageID: String,
+        model: String, modelReference: String, providerID: String?, endpoint: LLMEndpoint, systemPrompt: String,
+        tools: [any Tool], maxIterations: Int = TurnPlan.defaultMaxIterations, parallelToolCalls: Bool = true,
+        toolTimeout: Duration = .seconds(60), deltaBatchInterval: Duration = .milliseconds(100),
+        reasoningEffort: String? = nil
+    ) {
+        self.sessionID = sessionID
+        self.agentID = agentID
+        self.turnID = turnID
+        self.inputMessageID = inputMessageID
+        self.model = model
+        self.modelReference = modelReference
+        self.providerID = providerID
+        self.endpoint = endpoint
+        self.systemPrompt = systemPrompt
+        self.tools = tools
+        self.maxIterations = maxIterations
+        self.parallelToolCalls = parallelToolCalls
+        self.toolTimeout = toolTimeout
+        self.deltaBatchInterval = deltaBatchInterval
+        self.reasoningEffort = reasoningEffort
+    }
+
+    /// One iteration is one model call; the cap bounds runaway tool loops.
+    public static let defaultMaxIterations = 100
+
+    public var context: EventContext { EventContext(turnID: turnID, inputMessageID: inputMessageID) }
+}
+
+/// How a turn ended (cancellation is reported by throwing `CancellationError`).
+public enum TurnOutcome: Sendable, Hashable {
+    case completed(iterations: Int, usage: Usage, finalMessageID: String?, reachedIterationCap: Bool)
+    case failed(iterations: Int, usage: Usage, errorCode: String)
+
+    public var iterations: Int {
+        switch self {
+        case .completed(let iterations, _, _, _), .failed(let iterations, _, _): iterations
+        }
+    }
+
+    public var usage: Usage {
+        switch self {
+        case .completed(_, let usage, _, _), .failed(_, let usage, _): usage
+        }
+    }
+}
+
+/// Where the loop writes its events. The sink assigns ids and sequence numbers.
+public protocol TurnEventSink: Sendable {
+    @discardableResult
+    func emit(_ type: String, context: EventContext, data: JSONValue) async throws -> Event
+}
+
+/// The texts users see when something goes wrong; the seed fixes the first one.
+public enum UserFacingText {
+    public static let llmFailure = "I encountered an error while processing your request. Please try again later."
+    public static let turnFailure = "An error occurred while processing your request."
+    public static let cancelRequest = "User requested to cancel the work."
+    public static let cancelled = "Work was cancelled by user."
+}
