@@ -43,12 +43,12 @@ let package = Package(
         ]),
         // Turn execution: session mailboxes, cancellation, key resolution.
         .target(name: "KeelEngine", dependencies: [
-            "KeelCore", "KeelLLM", "KeelStorage", "KeelSecrets", "KeelCapabilities",
+            "KeelCore", "KeelSecrets",
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ]),
         // HTTP API, SSE, errors, CORS, OpenAPI document.
         .target(name: "KeelHTTP", dependencies: [
-            "KeelCore", "KeelEngine", "KeelStorage", "KeelSecrets", "KeelCapabilities", "KeelLLM",
+            "KeelCore", "KeelEngine", "KeelSecrets",
             .product(name: "Hummingbird", package: "hummingbird"),
         ], resources: [.copy("Resources/openapi.json")]),
         // Configuration and application assembly.

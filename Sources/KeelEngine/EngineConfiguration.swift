@@ -1,0 +1,36 @@
+import Foundation
+import KeelCore
+
+/// KeelEngine — runs turns in-process: one mailbox per session, a turn at a time per session,
+/// cancellation, model and key resolution, and the event sink that persists what the loop emits.
+///
+/// A message that arrives while a turn runs is queued and becomes the next turn of that session
+/// (no steering): each turn sees a complete history and the event log never interleaves two turns.
+public struct EngineConfiguration: Sendable {
+    /// Fallback API keys by provider type (`DEFAULT_*_API_KEY`), used when a provider has none stored.
+    public var defaultAPIKeys: [ProviderType: String]
+    /// Base URL overrides by provider type, for OpenAI-compatible servers and tests.
+    public var baseURLs: [ProviderType: String]
+    /// The model used when neither the message, the session nor the agent names one.
+    public var defaultModelReference: String
+    public var maxIterations: Int
+    public var toolTimeout: Duration
+    public var deltaBatchInterval: Duration
+    /// How long `/cancel` waits for the running turn to stop before answering.
+    public var cancelWaitLimit: Duration
+
+    public init(
+        defaultAPIKeys: [ProviderType: String] = [:], baseURLs: [ProviderType: String] = [:],
+        defaultModelReference: String = "llmsim/sim", maxIterations: Int = TurnPlan.defaultMaxIterations,
+        toolTimeout: Duration = .seconds(60), deltaBatchInterval: Duration = .milliseconds(100),
+        cancelWaitLimit: Duration = .seconds(10)
+    ) {
+        self.defaultAPIKeys = defaultAPIKeys
+        self.baseURLs = baseURLs
+        self.defaultModelReference = defaultModelReference
+        self.maxIterations = maxIterations
+        self.toolTimeout = toolTimeout
+        self.deltaBatchInterval = deltaBatchInterval
+        self.cancelWaitLimit = cancelWaitLimit
+    }
+}

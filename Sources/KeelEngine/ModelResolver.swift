@@ -1,0 +1,47 @@
+import Foundation
+import KeelCore
+
+/// A model reference resolved to the provider that serves it.
+public struct ResolvedModel: Sendable, Hashable {
+    public var reference: String
+    public var model: String
+    public var provider: LLMProvider
+}
+
+/// Resolves model references. Accepted forms: `<provider_id>/<model>` (one provider),
+/// `<provider_type>/<model>` (the organization's active providers of that type, ones the user
+/// created before built-ins) and a bare `<model>` that some provider lists.
+public struct ModelResolver: Sendable {
+    public let store: any KeelStore
+
+    public init(store: any KeelStore) {
+        self.store = store
+    }
+
+    public func resolve(_ reference: String, organizationID: String) async throws -> ResolvedModel? {
+        let trimmed = reference.trimmingCharacters(in: .whitespaces)
+        guard !trimmed.isEmpty else { return nil }
+        let providers = try await store.listProviders(organizationID: organizationID)
+            .filter { $0.status == .active }
+            .sorted { !$0.isBuiltIn && $1.isBuiltIn }
+        if let slash = trimmed.firstIndex(of: "/") {
+            let prefix = String(trimmed[..<slash])
+            let model = String(trimmed[trimmed.index(after: slash)...])
+            guard !model.isEmpty else { return nil }
+            if let provider = providers.first(where: { $0.id == prefix }) {
+                return ResolvedModel(reference: trimmed, model: model, provider: provider)
+            }
+            if let type = ProviderType(rawValue: prefix), let provider = providers.first(where: { $0.providerType == type }) {
+                return ResolvedModel(reference: trimmed, model: model, provider: provider)
+            }
+            return nil
+        }
+        guard let provider = providers.first(where: { $0.models.contains(trimmed) }) else { return nil }
+        return ResolvedModel(reference: trimmed, model: trimmed, provider: provider)
+    }
+
+    /// The public id of a provider's model as `/v1/models` lists it.
+    public static func modelID(provider: LLMProvider, model: String) -> String {
+        provider.isBuiltIn ? "\(provider.providerType.rawValue)/\(model)" : "\(provider.id)/\(model)"
+    }
+}

@@ -1,0 +1,24 @@
+import Foundation
+import KeelCore
+
+/// Persists the loop's events into a session's log (which also wakes live SSE readers).
+struct StoreEventSink: TurnEventSink {
+    let store: any KeelStore
+    let sessionID: String
+
+    func emit(_ type: String, context: EventContext, data: JSONValue) async throws -> Event {
+        try await store.appendEvent(sessionID: sessionID, EventDraft(type: type, context: context, data: data))
+    }
+}
+
+/// Stands in for a driver when the turn cannot reach any model, so the failure takes the same
+/// user-visible path as a failed LLM call.
+struct UnavailableModelDriver: LLMDriver {
+    let error: LLMError
+
+    func generate(
+        _ request: LLMRequest, endpoint: LLMEndpoint, onDelta: @Sendable (LLMDelta) async throws -> Void
+    ) async throws -> LLMResponse {
+        throw error
+    }
+}

@@ -1,0 +1,166 @@
+import Foundation
+import KeelCore
+import KeelSecrets
+import Logging
+import ServiceLifecycle
+import Synchronization
+
+/// The pieces of the runtime the engine plugs into the loop, injected so tests can script them.
+public struct EngineDependencies: Sendable {
+    public var driver: @Sendable (ProviderType) -> any LLMDriver
+    public var capabilities: @Sendable ([String]) throws -> [Capability]
+    public var fileSystem: @Sendable (String) -> any SessionFileSystem
+
+    public init(
+        driver: @escaping @Sendable (ProviderType) -> any LLMDriver,
+        capabilities: @escaping @Sendable ([String]) throws -> [Capability],
+        fileSystem: @escaping @Sendable (String) -> any SessionFileSystem
+    ) {
+        self.driver = driver
+        self.capabilities = capabilities
+        self.fileSystem = fileSystem
+    }
+}
+
+/// Runs turns in-process as a ServiceLifecycle `Service`. Every session has a mailbox; a session's
+/// turns run one after another inside the service's task group, so shutdown waits for them.
+public final class TurnEngine: Service, Sendable {
+    public let store: any KeelStore
+    public let configuration: EngineConfiguration
+    let dependencies: EngineDependencies
+    let cipher: SecretsCipher
+    let logger: Logger
+    let mailboxes = Mutex<[String: Mailbox]>([:])
+    private let jobs: AsyncStream<String>
+    private let jobsContinuation: AsyncStream<String>.Continuation
+
+    public init(
+        store: any KeelStore, configuration: EngineConfiguration, dependencies: EngineDependencies,
+        cipher: SecretsCipher, logger: Logger
+    ) {
+        self.store = store
+        self.configuration = configuration
+        self.dependencies = dependencies
+        self.cipher = cipher
+        self.logger = logger
+        (jobs, jobsContinuation) = AsyncStream.makeStream()
+    }
+
+    public var modelResolver: ModelResolver { ModelResolver(store: store) }
+
+    public func run() async throws {
+        await withGracefulShutdownHandler {
+            await withDiscardingTaskGroup { group in
+                for await sessionID in jobs {
+                    group.addTask { await self.drainMailbox(sessionID: sessionID) }
+                }
+            }
+        } onGracefulShutdown: {
+            self.jobsContinuation.finish()
+        }
+    }
+
+    /// Records the user's message as `input.message` and schedules a turn for it.
+    public func submit(_ message: Message, sessionID: String) async throws -> Event {
+        let event = try await store.appendEvent(
+            sessionID: sessionID,
+            EventDraft(type: EventType.inputMessage, context: EventContext(inputMessageID: message.id),
+                       data: ["message": .encoding(message)]))
+        let startRunner = mailboxes.withLock { table -> Bool in
+            var mailbox = table[sessionID] ?? Mailbox()
+            mailbox.pending.append(PendingInput(message: message))
+            let start = !mailbox.isDraining
+            mailbox.isDraining = true
+            table[sessionID] = mailbox
+            return start
+        }
+        if startRunner { jobsContinuation.yield(sessionID) }
+        return event
+    }
+
+    /// Whether a turn is running or queued for the session.
+    public func isBusy(sessionID: String) -> Bool {
+        mailboxes.withLock { $0[sessionID]?.isDraining ?? false }
+    }
+
+    /// Cancels the running turn (and drops queued inputs). Returns false when nothing was running.
+    public func cancel(sessionID: String) async -> Bool {
+        let handle = mailboxes.withLock { table -> TurnHandle? in
+            table[sessionID]?.pending.removeAll()
+            return table[sessionID]?.current
+        }
+        guard let handle else { return false }
+        handle.requestCancel()
+        await handle.waitUntilFinished(limit: configuration.cancelWaitLimit)
+        return true
+    }
+
+    private func drainMailbox(sessionID: String) async {
+        while let (input, handle) = nextInput(sessionID: sessionID) {
+            await runTurn(input: input, sessionID: sessionID, handle: handle)
+            handle.markFinished()
+        }
+    }
+
+    private func nextInput(sessionID: String) -> (PendingInput, TurnHandle)? {
+        mailboxes.withLock { table in
+            guard var mailbox = table[sessionID], !mailbox.pending.isEmpty else {
+                table[sessionID] = nil
+                return nil
+            }
+            let input = mailbox.pending.removeFirst()
+            let handle = TurnHandle()
+            mailbox.current = handle
+            table[sessionID] = mailbox
+            return (input, handle)
+        }
+    }
+}
+
+struct PendingInput: Sendable {
+    var message: Message
+}
+
+struct Mailbox: Sendable {
+    var pending: [PendingInput] = []
+    var current: TurnHandle?
+    var isDraining = false
+}
+
+/// Lets `/cancel` stop one running turn and wait for it to wind down.
+final class TurnHandle: Sendable {
+    private let cancelSignal: (stream: AsyncStream<Void>, continuation: AsyncStream<Void>.Continuation)
+    private let finishedSignal: (stream: AsyncStream<Void>, continuation: AsyncStream<Void>.Continuation)
+    private let cancelled = Atomic<Bool>(false)
+
+    init() {
+        cancelSignal = AsyncStream.makeStream()
+        finishedSignal = AsyncStream.makeStream()
+    }
+
+    var wasCancelled: Bool { cancelled.load(ordering: .acquiring) }
+
+    func requestCancel() {
+        cancelled.store(true, ordering: .releasing)
+        cancelSignal.continuation.finish()
+    }
+
+    /// Returns when cancellation is requested, or when the waiting task is cancelled.
+    func waitForCancelRequest() async {
+        for await _ in cancelSignal.stream {}
+    }
+
+    func markFinished() {
+        cancelSignal.continuation.finish()
+        finishedSignal.continuation.finish()
+    }
+
+    func waitUntilFinished(limit: Duration) async {
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { for await _ in self.finishedSignal.stream {} }
+            group.addTask { try? await Task.sleep(for: limit) }
+            await group.next()
+            group.cancelAll()
+        }
+    }
+}

@@ -1,0 +1,162 @@
+import Foundation
+import KeelCore
+
+/// KeelStorage — implementations of `KeelStore`.
+///
+/// `InMemoryStore` backs DEV_MODE: everything lives in one actor and is lost when the process
+/// stops. Event sequences are allocated inside the actor, so they are gapless and ordered.
+public actor InMemoryStore: KeelStore {
+    private var agents: [String: Agent] = [:]
+    private var sessions: [String: Session] = [:]
+    private var providers: [String: LLMProvider] = [:]
+    private var eventLogs: [String: [Event]] = [:]
+    private var eventIndex: [String: (sessionID: String, position: Int)] = [:]
+
+    public nonisolated let eventSignals = SessionEventSignals()
+
+    public init() {}
+
+    // MARK: Agents
+
+    public func insertAgent(_ agent: Agent) throws {
+        guard agents[agent.id] == nil else { throw StoreError.conflict("agent \(agent.id) already exists") }
+        if liveAgent(named: agent.name, organizationID: agent.organizationID) != nil {
+            throw StoreError.conflict("an agent named '\(agent.name)' already exists")
+        }
+        agents[agent.id] = agent
+    }
+
+    public func agent(id: String) -> Agent? {
+        agents[id].flatMap { $0.status == .deleted ? nil : $0 }
+    }
+
+    public func agent(named name: String, organizationID: String) -> Agent? {
+        liveAgent(named: name, organizationID: organizationID)
+    }
+
+    private func liveAgent(named name: String, organizationID: String) -> Agent? {
+        agents.values.first { $0.name == name && $0.organizationID == organizationID && $0.status != .deleted }
+    }
+
+    public func listAgents(organizationID: String, includeArchived: Bool, search: String?, offset: Int, limit: Int)
+        -> Page<Agent>
+    {
+        let matching = agents.values
+            .filter { $0.organizationID == organizationID && $0.status != .deleted }
+            .filter { includeArchived || $0.status == .active }
+            .filter { agent in
+                guard let search, !search.isEmpty else { return true }
+                return agent.name.localizedCaseInsensitiveContains(search)
+                    || (agent.displayName?.localizedCaseInsensitiveContains(search) ?? false)
+            }
+            .sorted { ($0.createdAt, $0.id) > ($1.createdAt, $1.id) }
+        return page(matching, offset: offset, limit: limit)
+    }
+
+    public func updateAgent(id: String, _ change: @Sendable (inout Agent) throws -> Void) throws -> Agent {
+        guard var agent = agent(id: id) else { throw StoreError.notFound(kind: "agent", id: id) }
+        try change(&agent)
+        if let other = liveAgent(named: agent.name, organizationID: agent.organizationID), other.id != id {
+            throw StoreError.conflict("an agent named '\(agent.name)' already exists")
+        }
+        agent.updatedAt = Date()
+        agents[id] = agent
+        return agent
+    }
+
+    // MARK: Sessions
+
+    public func insertSession(_ session: Session) throws {
+        guard sessions[session.id] == nil else { throw StoreError.conflict("session \(session.id) already exists") }
+        sessions[session.id] = session
+    }
+
+    public func session(id: String) -> Session? { sessions[id] }
+
+    public func listSessions(organizationID: String, agentID: String?, search: String?, offset: Int, limit: Int)
+        -> Page<Session>
+    {
+        let matching = sessions.values
+            .filter { $0.organizationID == organizationID }
+            .filter { agentID == nil || $0.agentID == agentID }
+            .filter { session in
+                guard let search, !search.isEmpty else { return true }
+                return session.title?.localizedCaseInsensitiveContains(search) ?? false
+            }
+            .sorted { ($0.createdAt, $0.id) > ($1.createdAt, $1.id) }
+        return page(matching, offset: offset, limit: limit)
+    }
+
+    public func updateSession(id: String, _ change: @Sendable (inout Session) throws -> Void) throws -> Session {
+        guard var session = sessions[id] else { throw StoreError.notFound(kind: "session", id: id) }
+        try change(&session)
+        session.updatedAt = Date()
+        sessions[id] = session
+        return session
+    }
+
+    public func deleteSession(id: String) throws {
+        guard sessions.removeValue(forKey: id) != nil else { throw StoreError.notFound(kind: "session", id: id) }
+        for event in eventLogs.removeValue(forKey: id) ?? [] { eventIndex[event.id] = nil }
+        eventSignals.notify(sessionID: id)
+    }
+
+    // MARK: Providers
+
+    public func insertProvider(_ provider: LLMProvider) throws {
+        guard providers[provider.id] == nil else { throw StoreError.conflict("provider \(provider.id) already exists") }
+        providers[provider.id] = provider
+    }
+
+    public func provider(id: String) -> LLMProvider? { providers[id] }
+
+    public func listProviders(organizationID: String) -> [LLMProvider] {
+        providers.values.filter { $0.organizationID == organizationID }.sorted { ($0.createdAt, $0.id) < ($1.createdAt, $1.id) }
+    }
+
+    public func updateProvider(id: String, _ change: @Sendable (inout LLMProvider) throws -> Void) throws -> LLMProvider {
+        guard var provider = providers[id] else { throw StoreError.notFound(kind: "provider", id: id) }
+        try change(&provider)
+        provider.updatedAt = Date()
+        providers[id] = provider
+        return provider
+    }
+
+    public func deleteProvider(id: String) throws {
+        guard providers.removeValue(forKey: id) != nil else { throw StoreError.notFound(kind: "provider", id: id) }
+    }
+
+    // MARK: Events
+
+    public func appendEvent(sessionID: String, _ draft: EventDraft) throws -> Event {
+        guard sessions[sessionID] != nil else { throw StoreError.notFound(kind: "session", id: sessionID) }
+        var log = eventLogs[sessionID, default: []]
+        let event = Event(
+            type: draft.type, sessionID: sessionID, sequence: log.count + 1, context: draft.context, data: draft.data,
+            metadata: draft.metadata, tags: draft.tags)
+        eventIndex[event.id] = (sessionID, log.count)
+        log.append(event)
+        eventLogs[sessionID] = log
+        eventSignals.notify(sessionID: sessionID)
+        return event
+    }
+
+    public func events(sessionID: String, _ query: EventQuery) -> [Event] {
+        guard let log = eventLogs[sessionID] else { return [] }
+        // Sequences start at 1 and are gapless, so the position of `afterSequence` is known.
+        let start = min(max(query.afterSequence, 0), log.count)
+        let tail = log[start...].filter(query.matches)
+        guard let limit = query.limit else { return Array(tail) }
+        return query.lastN ? Array(tail.suffix(limit)) : Array(tail.prefix(limit))
+    }
+
+    public func event(id: String) -> Event? {
+        guard let (sessionID, position) = eventIndex[id] else { return nil }
+        return eventLogs[sessionID]?[position]
+    }
+
+    private func page<T>(_ items: [T], offset: Int, limit: Int) -> Page<T> {
+        let slice = items.dropFirst(offset).prefix(limit)
+        return Page(items: Array(slice), total: items.count, offset: offset, limit: limit)
+    }
+}
