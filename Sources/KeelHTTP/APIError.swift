@@ -1,0 +1,106 @@
+import Foundation
+import Hummingbird
+import KeelCore
+
+/// KeelHTTP — the Everruns-compatible HTTP API: routes, request validation, the error envelope,
+/// CORS, server-sent events and the OpenAPI document.
+///
+/// Every failure leaves through `APIError`, and this file is the one place that maps errors to
+/// HTTP statuses. The envelope carries both the problem+json fields and `error{code,message}`,
+/// which is what the Everruns SDKs read.
+public struct APIError: Error, Sendable {
+    public var status: HTTPResponse.Status
+    public var code: String
+    public var message: String
+
+    public init(_ status: HTTPResponse.Status, code: String, _ message: String) {
+        self.status = status
+        self.code = code
+        self.message = message
+    }
+
+    static func badRequest(_ message: String, code: String = "invalid_request") -> APIError {
+        APIError(.badRequest, code: code, message)
+    }
+
+    static func notFound(_ kind: String, _ id: String) -> APIError {
+        APIError(.notFound, code: "\(kind)_not_found", "\(kind.capitalized) '\(id)' not found")
+    }
+
+    static func conflict(_ message: String) -> APIError {
+        APIError(.conflict, code: "conflict", message)
+    }
+
+    static func tooManyStreams(_ message: String) -> APIError {
+        APIError(.tooManyRequests, code: "too_many_streams", message)
+    }
+
+    /// Maps any error a handler lets escape to the API error users see.
+    static func from(_ error: any Error) -> APIError {
+        switch error {
+        case let error as APIError:
+            return error
+        case let error as StoreError:
+            switch error {
+            case .notFound(let kind, let id): return .notFound(kind, id)
+            case .conflict(let message): return .conflict(message)
+            }
+        case let error as HTTPError:
+            switch error.status {
+            case .notFound: return APIError(.notFound, code: "route_not_found", "No route matches this method and path")
+            case .methodNotAllowed: return APIError(.methodNotAllowed, code: "method_not_allowed", "Method not allowed")
+            case .contentTooLarge:
+                return APIError(.contentTooLarge, code: "payload_too_large", "Request body is too large")
+            default:
+                let status = error.status
+                return APIError(status, code: status.code < 500 ? "invalid_request" : "internal_error", error.body ?? status.reasonPhrase)
+            }
+        default:
+            return APIError(.internalServerError, code: "internal_error", "Internal server error")
+        }
+    }
+
+    var envelope: ErrorEnvelope {
+        ErrorEnvelope(
+            error: .init(code: code, message: message), title: status.reasonPhrase, status: status.code,
+            detail: message, code: code)
+    }
+
+    func response(headers: HTTPFields = [:]) -> Response {
+        var headers = headers
+        headers[.contentType] = "application/json"
+        let body = (try? JSONEncoder().encode(envelope)) ?? Data(#"{"error":{"code":"internal_error"}}"#.utf8)
+        return Response(status: status, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: body)))
+    }
+}
+
+/// The one error body of the API.
+struct ErrorEnvelope: Codable, Sendable {
+    struct Detail: Codable, Sendable {
+        var code: String
+        var message: String
+    }
+
+    var error: Detail
+    var title: String
+    var status: Int
+    var detail: String
+    var code: String
+}
+
+/// Turns every thrown error, and the router's own 404/405, into the error envelope.
+struct ErrorEnvelopeMiddleware<Context: RequestContext>: RouterMiddleware {
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws
+        -> Response
+    {
+        do {
+            return try await next(request, context)
+        } catch {
+            let apiError = APIError.from(error)
+            if apiError.status.code >= 500 {
+                context.logger.error("request failed", metadata: ["error": "\(String(reflecting: error))"])
+            }
+            return apiError.response()
+        }
+    }
+}

@@ -1,0 +1,98 @@
+import Foundation
+import Hummingbird
+import KeelCore
+
+extension KeelAPI {
+    func addMessageRoutes(to v1: RouterGroup<BasicRequestContext>) {
+        v1.post("sessions/{id}/messages") { request, context in
+            let session = try await findSession(context, request)
+            let input = try await RequestDecoding.decodeBody(MessageInput.self, from: request)
+            let message = try validatedMessage(input)
+            _ = try await engine.submit(message, sessionID: session.id)
+            var created = message
+            created.sessionID = session.id
+            return try JSONResponse.make(created, status: .created)
+        }
+        v1.get("sessions/{id}/messages") { request, context in
+            let session = try await findSession(context, request)
+            let events = try await store.events(sessionID: session.id, EventQuery(types: MessageProjection.sourceTypes))
+            return try JSONResponse.make(ListBody(data: MessageProjection.messages(from: events)))
+        }
+        v1.get("sessions/{id}/events") { request, context in
+            let session = try await findSession(context, request)
+            var query = try await eventQuery(request, sessionID: session.id)
+            if let limit = RequestDecoding.string(request, "limit") {
+                guard let value = Int(limit), (1...1000).contains(value) else {
+                    throw APIError.badRequest("Query parameter 'limit' must be an integer in 1...1000")
+                }
+                query.limit = value
+                // With a cursor the client pages forward; without one it wants the latest events.
+                query.lastN = query.afterSequence == 0
+            }
+            return try JSONResponse.make(ListBody(data: try await store.events(sessionID: session.id, query)))
+        }
+        v1.post("sessions/{id}/cancel") { request, context in
+            let session = try await findSession(context, request)
+            let cancelled = await engine.cancel(sessionID: session.id)
+            return try JSONResponse.make(
+                cancelled
+                    ? CancelBody(status: "cancelled", message: "The running turn was cancelled")
+                    : CancelBody(status: "no_op", message: "No turn is running"))
+        }
+    }
+
+    private func validatedMessage(_ input: MessageInput) throws -> Message {
+        if let role = input.message.role, role != "user" {
+            throw APIError.badRequest("message.role must be 'user' (got '\(role.prefix(40))')")
+        }
+        guard !input.message.content.isEmpty else {
+            throw APIError.badRequest("message.content must contain at least one part")
+        }
+        for part in input.message.content {
+            switch part {
+            case .toolCall, .toolResult:
+                throw APIError.badRequest("message.content: tool_call and tool_result parts cannot be sent as user input")
+            case .text(let text) where text.utf8.count > InputRules.maxPromptBytes:
+                throw APIError.badRequest("message text exceeds \(InputRules.maxPromptBytes) bytes", code: "input_too_large")
+            default:
+                continue
+            }
+        }
+        if let controls = input.controls, controls.objectValue == nil {
+            throw APIError.badRequest("controls must be an object")
+        }
+        if let metadata = input.metadata, metadata.objectValue == nil {
+            throw APIError.badRequest("metadata must be an object")
+        }
+        try InputRules.validateTags(input.tags)
+        return Message(role: .user, content: input.message.content, controls: input.controls, metadata: input.metadata)
+    }
+
+    /// Reads `since_id` / `Last-Event-ID` / `after_sequence`, `types` and `exclude`.
+    func eventQuery(_ request: Request, sessionID: String) async throws -> EventQuery {
+        var query = EventQuery(
+            types: try RequestDecoding.eventTypes(request, "types"),
+            excluded: try RequestDecoding.eventTypes(request, "exclude") ?? [])
+        if let after = RequestDecoding.string(request, "after_sequence") {
+            guard let value = Int(after), value >= 0 else {
+                throw APIError.badRequest("Query parameter 'after_sequence' must be a non-negative integer")
+            }
+            query.afterSequence = value
+        }
+        if let sinceID = RequestDecoding.string(request, "since_id") ?? lastEventID(request) {
+            guard PublicID.isValid(sinceID, prefix: .event) else {
+                throw APIError.badRequest("Invalid event id '\(sinceID.prefix(80))' in since_id", code: "invalid_id")
+            }
+            guard let event = try await store.event(id: sinceID), event.sessionID == sessionID else {
+                throw APIError.badRequest("since_id '\(sinceID)' is not an event of this session", code: "invalid_cursor")
+            }
+            query.afterSequence = max(query.afterSequence, event.sequence)
+        }
+        return query
+    }
+}
+
+/// The `Last-Event-ID` header browsers send when an EventSource reconnects.
+func lastEventID(_ request: Request) -> String? {
+    request.headers.first { $0.name.canonicalName == "last-event-id" }?.value
+}

@@ -1,0 +1,101 @@
+import Foundation
+import Hummingbird
+import KeelCore
+
+extension KeelAPI {
+    func addStreamRoutes(to v1: RouterGroup<BasicRequestContext>) {
+        v1.get("sessions/{id}/sse") { request, context in
+            let session = try await findSession(context, request)
+            let query = try await eventQuery(request, sessionID: session.id)
+            let permit = try streams.admit(sessionID: session.id, organizationID: session.organizationID)
+            let stream = SessionEventStream(
+                store: store, sessionID: session.id, query: query, settings: settings.sse, permit: permit)
+            return Response(
+                status: .ok,
+                headers: [
+                    .contentType: "text/event-stream", .cacheControl: "no-cache"
+                ],
+                body: ResponseBody { writer in try await stream.write(to: &writer) })
+        }
+    }
+}
+
+/// One SSE connection: `connected`, the replay after the cursor, then live events as appends
+/// wake it, heartbeats on a timer, and a `disconnecting` frame when the connection cycles.
+struct SessionEventStream: Sendable {
+    let store: any KeelStore
+    let sessionID: String
+    let query: EventQuery
+    let settings: SSESettings
+    let permit: SSEConnectionLimiter.Permit
+
+    private enum Wake: Sendable {
+        case events, heartbeat, cycle
+    }
+
+    func write(to writer: inout some ResponseBodyWriter) async throws {
+        defer { permit.end() }
+        // Subscribe before the first read so an append between the read and the wait still wakes us.
+        let appends = store.eventSignals.subscribe(sessionID: sessionID)
+        let (wakes, wake) = AsyncStream<Wake>.makeStream()
+        try await writer.write(ByteBuffer(string: "retry: \(settings.retryMilliseconds)\nevent: connected\ndata: {\"status\":\"connected\"}\n\n"))
+        var cursor = query
+
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask {
+                for await _ in appends { wake.yield(.events) }
+            }
+            group.addTask {
+                while true {
+                    try await Task.sleep(for: settings.heartbeatInterval)
+                    wake.yield(.heartbeat)
+                }
+            }
+            group.addTask {
+                try await Task.sleep(for: jitteredCycle())
+                wake.yield(.cycle)
+            }
+            defer { group.cancelAll() }
+
+            cursor.afterSequence = try await writeEvents(after: cursor, to: &writer)
+            for await reason in wakes {
+                switch reason {
+                case .events:
+                    guard try await store.session(id: sessionID) != nil else { return }
+                    cursor.afterSequence = try await writeEvents(after: cursor, to: &writer)
+                case .heartbeat:
+                    try await writer.write(ByteBuffer(string: ": heartbeat\n\n"))
+                case .cycle:
+                    let data = "{\"reason\":\"connection_cycle\",\"retry_ms\":\(settings.retryMilliseconds)}"
+                    try await writer.write(ByteBuffer(string: "event: disconnecting\ndata: \(data)\n\n"))
+                    return
+                }
+            }
+        }
+        try await writer.finish(nil)
+    }
+
+    /// Writes every matching event after the cursor and returns the new cursor. The cursor moves
+    /// past filtered-out events too, so they are never re-read.
+    private func writeEvents(after query: EventQuery, to writer: inout some ResponseBodyWriter) async throws -> Int {
+        var unfiltered = query
+        unfiltered.types = nil
+        unfiltered.excluded = []
+        let events = try await store.events(sessionID: sessionID, unfiltered)
+        guard let last = events.last else { return query.afterSequence }
+        var buffer = ByteBuffer()
+        let encoder = KeelJSON.encoder
+        for event in events where query.matches(event) {
+            buffer.writeString("event: \(event.type)\nid: \(event.id)\ndata: ")
+            buffer.writeBytes(try encoder.encode(event))
+            buffer.writeString("\n\n")
+        }
+        if buffer.readableBytes > 0 { try await writer.write(buffer) }
+        return last.sequence
+    }
+
+    private func jitteredCycle() -> Duration {
+        let jitter = Double.random(in: -settings.cycleJitter...settings.cycleJitter)
+        return settings.realtimeCycle * (1 + jitter)
+    }
+}
