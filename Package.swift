@@ -50,6 +50,7 @@ let package = Package(
         .target(name: "KeelHTTP", dependencies: [
             "KeelCore", "KeelEngine", "KeelSecrets",
             .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ], resources: [.copy("Resources/openapi.json")]),
         // Configuration and application assembly.
         .target(name: "KeelServer", dependencies: [

@@ -111,6 +111,7 @@ func withTimeout<T: Sendable>(_ limit: Duration, _ operation: @escaping @Sendabl
 extension Duration {
     var secondsDescription: String {
         let seconds = Double(components.seconds) + Double(components.attoseconds) / 1e18
+        if seconds < 1 { return "\(Int((seconds * 1000).rounded()))ms" }
         return seconds.rounded() == seconds ? "\(Int(seconds))s" : String(format: "%.1fs", seconds)
     }
 }

@@ -34,11 +34,17 @@ extension AgentLoop {
         let response: LLMResponse
         do {
             response = try await driver.generate(request, endpoint: plan.endpoint) { delta in
-                try await batcher.add(delta)
+                do {
+                    try await batcher.add(delta)
+                } catch {
+                    throw SinkFailure(underlying: error)
+                }
             }
-            try await batcher.flush()
         } catch is CancellationError {
             throw CancellationError()
+        } catch let failure as SinkFailure {
+            // Storage failed, not the model: abort the turn instead of reporting an LLM error.
+            throw failure.underlying
         } catch {
             if Task.isCancelled { throw CancellationError() }
             let llmError = error as? LLMError
@@ -56,8 +62,9 @@ extension AgentLoop {
                 EventType.reasonCompleted, context: context,
                 data: ["success": false, "error": .string(code), "has_tool_calls": false, "tool_call_count": 0,
                        "duration_ms": .init(milliseconds(since: started))])
-            return Reasoning(message: Message(role: .agent, content: []), response: nil, errorCode: code)
+            return Reasoning(message: Message(id: messageID, role: .agent, content: []), response: nil, errorCode: code)
         }
+        try await batcher.flush()
 
         var content: [ContentPart] = response.text.isEmpty ? [] : [.text(response.text)]
         content += response.toolCalls.map(ContentPart.toolCall)
@@ -90,6 +97,11 @@ extension AgentLoop {
                    "usage": response.usage.json])
         return Reasoning(message: message, response: response, errorCode: "")
     }
+}
+
+/// Wraps an event-sink error raised while streaming, so it is not mistaken for a model failure.
+struct SinkFailure: Error {
+    var underlying: any Error
 }
 
 /// Coalesces streamed text into `output.message.delta` events, at most one per interval

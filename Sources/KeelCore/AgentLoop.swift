@@ -40,7 +40,8 @@ public struct AgentLoop: Sendable {
             iterations += 1
             let reasoning = try await reason(plan, messages: messages, iteration: iterations)
             guard let response = reasoning.response else {
-                return try await fail(plan, iterations: iterations, usage: usage, errorCode: reasoning.errorCode)
+                return try await fail(
+                    plan, messageID: reasoning.message.id, iterations: iterations, usage: usage, errorCode: reasoning.errorCode)
             }
             usage = usage + response.usage
             if firstTokenLatency == nil { firstTokenLatency = response.timeToFirstToken }
@@ -88,8 +89,11 @@ public struct AgentLoop: Sendable {
         try await sink.emit(EventType.turnCompleted, context: plan.context, data: .object(data))
     }
 
-    private func fail(_ plan: TurnPlan, iterations: Int, usage: Usage, errorCode: String) async throws -> TurnOutcome {
-        let apology = Message(role: .agent, content: [.text(UserFacingText.llmFailure)])
+    /// Finishes the message announced by `output.message.started` with the user-facing apology.
+    private func fail(_ plan: TurnPlan, messageID: String, iterations: Int, usage: Usage, errorCode: String) async throws
+        -> TurnOutcome
+    {
+        let apology = Message(id: messageID, role: .agent, content: [.text(UserFacingText.llmFailure)])
         try await sink.emit(
             EventType.outputMessageCompleted, context: plan.context,
             data: ["message": .encoding(apology), "metadata": ["model": .string(plan.model)],

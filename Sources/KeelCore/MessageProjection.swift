@@ -28,7 +28,28 @@ public enum MessageProjection {
         }
     }
 
+    /// Parallel tools finish in any order, but the model saw their results in call order; each
+    /// run of tool results is put back in the order of the calls that precede it.
     public static func messages(from events: [Event]) -> [Message] {
-        events.compactMap(message(from:))
+        var messages = events.compactMap(message(from:))
+        var index = 0
+        while index < messages.count {
+            guard messages[index].role == .toolResult else {
+                index += 1
+                continue
+            }
+            var end = index
+            while end < messages.count, messages[end].role == .toolResult { end += 1 }
+            if index > 0 {
+                let order = messages[index - 1].toolCalls.enumerated().reduce(into: [String: Int]()) { $0[$1.element.id] = $1.offset }
+                let position = { (message: Message) -> Int in
+                    guard case .toolResult(let callID, _, _)? = message.content.first else { return Int.max }
+                    return order[callID] ?? Int.max
+                }
+                messages[index..<end].sort { position($0) < position($1) }
+            }
+            index = end
+        }
+        return messages
     }
 }

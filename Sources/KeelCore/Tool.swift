@@ -51,6 +51,10 @@ public struct ToolError: Error, Sendable, Hashable, CustomStringConvertible {
 }
 
 /// A server-side tool. Thrown errors and timeouts become error results fed back to the model.
+///
+/// Tools must honour task cancellation (the timeout and `/cancel` work by cancelling the call):
+/// the loop keeps structured concurrency and waits for a cancelled call to return rather than
+/// abandoning it in a detached task.
 public protocol Tool: Sendable {
     var definition: ToolDefinition { get }
     /// Upper bound for one call; `nil` uses the runtime's default.

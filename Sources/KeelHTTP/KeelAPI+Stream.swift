@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import KeelCore
+import ServiceLifecycle
 
 extension KeelAPI {
     func addStreamRoutes(to v1: RouterGroup<BasicRequestContext>) {
@@ -30,7 +31,7 @@ struct SessionEventStream: Sendable {
     let permit: SSEConnectionLimiter.Permit
 
     private enum Wake: Sendable {
-        case events, heartbeat, cycle
+        case events, heartbeat, cycle, shutdown
     }
 
     func write(to writer: inout some ResponseBodyWriter) async throws {
@@ -41,7 +42,10 @@ struct SessionEventStream: Sendable {
         try await writer.write(ByteBuffer(string: "retry: \(settings.retryMilliseconds)\nevent: connected\ndata: {\"status\":\"connected\"}\n\n"))
         var cursor = query
 
-        try await withThrowingTaskGroup(of: Void.self) { group in
+        // On graceful shutdown the stream says goodbye like a cycle, so clients reconnect elsewhere
+        // at once and the server does not wait for long-lived streams to end by themselves.
+        try await withGracefulShutdownHandler {
+          try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask {
                 for await _ in appends { wake.yield(.events) }
             }
@@ -66,11 +70,16 @@ struct SessionEventStream: Sendable {
                 case .heartbeat:
                     try await writer.write(ByteBuffer(string: ": heartbeat\n\n"))
                 case .cycle:
-                    let data = "{\"reason\":\"connection_cycle\",\"retry_ms\":\(settings.retryMilliseconds)}"
-                    try await writer.write(ByteBuffer(string: "event: disconnecting\ndata: \(data)\n\n"))
+                    try await writeDisconnecting(reason: "connection_cycle", to: &writer)
+                    return
+                case .shutdown:
+                    try await writeDisconnecting(reason: "server_shutdown", to: &writer)
                     return
                 }
             }
+          }
+        } onGracefulShutdown: {
+            wake.yield(.shutdown)
         }
         try await writer.finish(nil)
     }
@@ -92,6 +101,11 @@ struct SessionEventStream: Sendable {
         }
         if buffer.readableBytes > 0 { try await writer.write(buffer) }
         return last.sequence
+    }
+
+    private func writeDisconnecting(reason: String, to writer: inout some ResponseBodyWriter) async throws {
+        let data = "{\"reason\":\"\(reason)\",\"retry_ms\":\(settings.retryMilliseconds)}"
+        try await writer.write(ByteBuffer(string: "event: disconnecting\ndata: \(data)\n\n"))
     }
 
     private func jitteredCycle() -> Duration {

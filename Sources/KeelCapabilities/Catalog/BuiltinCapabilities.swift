@@ -1,0 +1,69 @@
+import AsyncHTTPClient
+import KeelCore
+
+/// The definitions of the capabilities Keel ships with.
+///
+/// Each factory returns a fully wired `Capability`; `CapabilityCatalog` decides which of them
+/// are visible. The `systemPromptAddition` of each tells the model, in one sentence, when the
+/// tools are worth using.
+public enum BuiltinCapabilities {
+    public static func currentTime() -> Capability {
+        Capability(
+            id: "current_time", name: "Current Time",
+            description: "Tells the agent the current date and time in any time zone.",
+            category: "utilities",
+            systemPromptAddition: "You have no clock of your own: call get_current_time whenever the answer depends on the current date or time.",
+            tools: [GetCurrentTimeTool()]
+        )
+    }
+
+    public static func sessionFileSystem() -> Capability {
+        Capability(
+            id: "session_file_system", name: "Session File System",
+            description: "A private file workspace per session under /workspace: read, write, list, delete, stat and grep files.",
+            category: "file_system",
+            systemPromptAddition: "You have a private workspace at /workspace that persists for this session: use the file tools to save notes, drafts and intermediate results and to read them back.",
+            tools: [ReadFileTool(), WriteFileTool(), ListDirectoryTool(), DeleteFileTool(), StatFileTool(), GrepFilesTool()]
+        )
+    }
+
+    public static func webFetch(configuration: WebFetchConfiguration, httpClient: HTTPClient) -> Capability {
+        Capability(
+            id: "web_fetch", name: "Web Fetch",
+            description: "Fetches public web pages and HTTP APIs with GET (private network addresses blocked, size and time limited).",
+            category: "network",
+            systemPromptAddition: "Use web_fetch to read a public web page or API response when you need information from a specific URL.",
+            tools: [WebFetchTool(configuration: configuration, httpClient: httpClient)]
+        )
+    }
+
+    public static func statelessTodoList() -> Capability {
+        Capability(
+            id: "stateless_todo_list", name: "Todo List",
+            description: "Lets the agent keep a visible step-by-step plan with pending, in-progress and completed items.",
+            category: "planning",
+            systemPromptAddition: "For multi-step tasks, keep a plan with write_todos: send the complete list each time and update item statuses as you progress.",
+            tools: [WriteTodosTool()]
+        )
+    }
+
+    public static func testMath() -> Capability {
+        Capability(
+            id: "test_math", name: "Test Math",
+            description: "Arithmetic tools (add, subtract, multiply, divide) for testing tool calling.",
+            category: "testing",
+            systemPromptAddition: "Use the add, subtract, multiply and divide tools for arithmetic instead of computing in your head.",
+            tools: ArithmeticTool.Operation.allCases.map(ArithmeticTool.init)
+        )
+    }
+
+    public static func python(configuration: PythonConfiguration) -> Capability {
+        Capability(
+            id: "python", name: "Python (experimental)",
+            description: "Runs short Python 3 programs in a subprocess with time and output limits. Not a security sandbox.",
+            category: "code_execution", experimental: true,
+            systemPromptAddition: "Use run_python to compute, parse or transform data with a short Python 3 program; print() what you need, since only stdout and stderr come back.",
+            tools: [RunPythonTool(configuration: configuration)]
+        )
+    }
+}

@@ -1,0 +1,59 @@
+import KeelCore
+import NIOPosix
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Resolves a host name to every address it maps to, with the system resolver.
+///
+/// `getaddrinfo` blocks, so it runs on NIO's shared blocking-I/O thread pool rather than on the
+/// Swift concurrency pool, which must never block. Every address is returned because a host
+/// that resolves to one public and one private address must be refused: the HTTP client might
+/// connect to either.
+enum HostResolver {
+    static func resolve(_ host: String) async throws -> [IPAddress] {
+        try await NIOThreadPool.singleton.runIfActive { try resolveBlocking(host) }
+    }
+
+    static func resolveBlocking(_ host: String) throws -> [IPAddress] {
+        var hints = addrinfo()
+        hints.ai_family = AF_UNSPEC
+        #if canImport(Glibc)
+        hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
+        #else
+        hints.ai_socktype = SOCK_STREAM
+        #endif
+        var list: UnsafeMutablePointer<addrinfo>?
+        let status = getaddrinfo(host, nil, &hints, &list)
+        guard status == 0, let first = list else {
+            let reason = String(cString: gai_strerror(status))
+            throw ToolError("could not resolve host '\(host)': \(reason)")
+        }
+        defer { freeaddrinfo(first) }
+
+        var addresses: [IPAddress] = []
+        var cursor: UnsafeMutablePointer<addrinfo>? = first
+        while let entry = cursor {
+            if let socketAddress = entry.pointee.ai_addr {
+                switch entry.pointee.ai_family {
+                case AF_INET:
+                    let raw = socketAddress.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { $0.pointee.sin_addr }
+                    addresses.append(.v4(withUnsafeBytes(of: raw) { Array($0) }))
+                case AF_INET6:
+                    let raw = socketAddress.withMemoryRebound(to: sockaddr_in6.self, capacity: 1) { $0.pointee.sin6_addr }
+                    addresses.append(.v6(withUnsafeBytes(of: raw) { Array($0) }))
+                default:
+                    break
+                }
+            }
+            cursor = entry.pointee.ai_next
+        }
+        guard !addresses.isEmpty else { throw ToolError("could not resolve host '\(host)': no IP addresses") }
+        return Array(Set(addresses))
+    }
+}

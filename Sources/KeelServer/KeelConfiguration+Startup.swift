@@ -1,0 +1,76 @@
+/// Startup policy and the settings summary logged when the server starts.
+extension KeelConfiguration {
+    /// Checks that the configuration can run in this build and returns warnings to log.
+    ///
+    /// Outside DEV_MODE a database and an encryption key are required: without them data or stored
+    /// provider keys would be lost on restart, which must never happen silently in a real
+    /// deployment. In DEV_MODE those losses are expected, so they are warnings instead.
+    public func startupCheck() throws(ConfigurationError) -> [String] {
+        guard devMode else {
+            guard databaseURL != nil else {
+                throw ConfigurationError(
+                    variable: "DATABASE_URL",
+                    message: "required unless DEV_MODE=true (PostgreSQL storage is not available in this build yet; run with DEV_MODE=1 for in-memory storage)"
+                )
+            }
+            guard secretsEncryptionKey != nil else {
+                throw Self.missingKeyError
+            }
+            return []
+        }
+        var warnings = ["DEV_MODE: in-memory storage, data is not persisted and is lost when the server stops"]
+        if secretsEncryptionKey == nil {
+            warnings.append(
+                "SECRETS_ENCRYPTION_KEY: unset, so an ephemeral key (kek-ephemeral) is generated; stored provider keys will not survive a restart"
+            )
+        }
+        return warnings
+    }
+
+    /// Every setting keyed by its environment variable, for one startup log line.
+    ///
+    /// Secrets (encryption keys, provider API keys, the database URL, which usually embeds a
+    /// password) appear only as "set" or "unset"; base URLs have any user info removed.
+    public var redactedSummary: [String: String] {
+        [
+            "DEV_MODE": String(devMode),
+            "DEPLOYMENT_GRADE": deploymentGrade.rawValue,
+            "HOST": host,
+            "PORT": String(port),
+            "API_PREFIX": apiPrefix,
+            "CORS_ALLOWED_ORIGINS": corsAllowedOrigins.joined(separator: ","),
+            "DATABASE_URL": Self.presence(databaseURL),
+            "SECRETS_ENCRYPTION_KEY": Self.presence(secretsEncryptionKey),
+            "SECRETS_ENCRYPTION_KEY_PREVIOUS": Self.presence(secretsEncryptionKeyPrevious),
+            "DEFAULT_OPENAI_API_KEY": Self.presence(defaultOpenAIAPIKey),
+            "DEFAULT_ANTHROPIC_API_KEY": Self.presence(defaultAnthropicAPIKey),
+            "DEFAULT_GEMINI_API_KEY": Self.presence(defaultGeminiAPIKey),
+            "OPENAI_BASE_URL": openAIBaseURL.map(Self.displayURL) ?? "unset",
+            "ANTHROPIC_BASE_URL": anthropicBaseURL.map(Self.displayURL) ?? "unset",
+            "GEMINI_BASE_URL": geminiBaseURL.map(Self.displayURL) ?? "unset",
+            "SSE_REALTIME_CYCLE_SECS": Self.seconds(sseRealtimeCycleSecs),
+            "SSE_MONITORING_CYCLE_SECS": Self.seconds(sseMonitoringCycleSecs),
+            "SSE_HEARTBEAT_INTERVAL_SECS": Self.seconds(sseHeartbeatIntervalSecs),
+            "SSE_GLOBAL_MAX": String(sseGlobalMax),
+            "SSE_PER_SESSION_MAX": String(ssePerSessionMax),
+            "SSE_PER_ORG_MAX": String(ssePerOrgMax),
+            "WEB_FETCH_ALLOW_PRIVATE_ADDRESSES": String(webFetchAllowPrivateAddresses),
+            "TOOL_TIMEOUT_SECS": Self.seconds(toolTimeoutSecs),
+            "MAX_ITERATIONS": String(maxIterations),
+            "LOG_FORMAT": logFormat.rawValue,
+            "LOG_LEVEL": logLevel.rawValue,
+        ]
+    }
+
+    private static func presence(_ value: (some Any)?) -> String {
+        value == nil ? "unset" : "set"
+    }
+
+    /// Whole seconds without a trailing ".0", so the summary reads like the environment.
+    private static func seconds(_ value: Double) -> String {
+        if value.rounded() == value, let whole = Int(exactly: value) {
+            return String(whole)
+        }
+        return String(value)
+    }
+}

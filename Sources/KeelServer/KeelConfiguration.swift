@@ -1,0 +1,128 @@
+import KeelSecrets
+
+/// Everything the server reads from its environment, parsed and validated once at startup.
+///
+/// Built from a plain dictionary so tests can pass exactly the variables they care about;
+/// production passes `ProcessInfo.processInfo.environment`. Names and defaults follow the Everruns
+/// environment-variable contract, so existing deployment files keep working. Any malformed value
+/// is a `ConfigurationError` naming the variable: failing fast beats running with a silently
+/// ignored setting.
+public struct KeelConfiguration: Sendable {
+    // MARK: Mode
+
+    /// `DEV_MODE`: in-memory storage, no PostgreSQL; default false.
+    public var devMode: Bool
+    /// `DEPLOYMENT_GRADE`: default `prod`, or `dev` when `DEV_MODE` is on.
+    public var deploymentGrade: DeploymentGrade
+
+    // MARK: HTTP
+
+    /// `HOST`: bind address; default `0.0.0.0`.
+    public var host: String
+    /// `PORT`: default 9000; 0 binds an ephemeral port.
+    public var port: Int
+    /// `API_PREFIX`: normalised path prefix for API routes, `""` when none.
+    public var apiPrefix: String
+    /// `CORS_ALLOWED_ORIGINS`: allowed browser origins; empty means CORS is off.
+    public var corsAllowedOrigins: [String]
+
+    // MARK: Storage and secrets
+
+    /// `DATABASE_URL`: PostgreSQL connection string; nil when unset.
+    public var databaseURL: String?
+    /// `SECRETS_ENCRYPTION_KEY`: the key new provider-key envelopes are written under.
+    public var secretsEncryptionKey: KeyEncryptionKey?
+    /// `SECRETS_ENCRYPTION_KEY_PREVIOUS`: the key being rotated out, accepted for decryption only.
+    public var secretsEncryptionKeyPrevious: KeyEncryptionKey?
+
+    // MARK: LLM providers
+
+    /// `DEFAULT_OPENAI_API_KEY`: fallback when a provider has no stored key.
+    public var defaultOpenAIAPIKey: String?
+    /// `DEFAULT_ANTHROPIC_API_KEY`: fallback when a provider has no stored key.
+    public var defaultAnthropicAPIKey: String?
+    /// `DEFAULT_GEMINI_API_KEY`: fallback when a provider has no stored key.
+    public var defaultGeminiAPIKey: String?
+    /// `OPENAI_BASE_URL`: overrides the OpenAI endpoint (proxies, compatible servers, tests).
+    public var openAIBaseURL: String?
+    /// `ANTHROPIC_BASE_URL`: overrides the Anthropic endpoint.
+    public var anthropicBaseURL: String?
+    /// `GEMINI_BASE_URL`: overrides the Gemini endpoint.
+    public var geminiBaseURL: String?
+
+    // MARK: SSE
+
+    /// `SSE_REALTIME_CYCLE_SECS`: session event streams are closed after this long so clients
+    /// reconnect through proxies; default 300.
+    public var sseRealtimeCycleSecs: Double
+    /// `SSE_MONITORING_CYCLE_SECS`: the same for durable monitoring streams; default 600.
+    public var sseMonitoringCycleSecs: Double
+    /// `SSE_HEARTBEAT_INTERVAL_SECS`: heartbeat comment interval; default 30 (must stay below the
+    /// SDK read timeout of 60 s).
+    public var sseHeartbeatIntervalSecs: Double
+    /// `SSE_GLOBAL_MAX`: total concurrent SSE connections; default 10000.
+    public var sseGlobalMax: Int
+    /// `SSE_PER_SESSION_MAX`: concurrent SSE connections per session; default 5.
+    public var ssePerSessionMax: Int
+    /// `SSE_PER_ORG_MAX`: concurrent SSE connections per organisation; default 1000.
+    public var ssePerOrgMax: Int
+
+    // MARK: Execution
+
+    /// `WEB_FETCH_ALLOW_PRIVATE_ADDRESSES`: lets the web-fetch tool reach private and loopback
+    /// addresses; default false to prevent SSRF.
+    public var webFetchAllowPrivateAddresses: Bool
+    /// `TOOL_TIMEOUT_SECS`: per tool call; default 60.
+    public var toolTimeoutSecs: Double
+    /// `MAX_ITERATIONS`: reason/act iterations per turn; default 100.
+    public var maxIterations: Int
+
+    // MARK: Logging
+
+    /// `LOG_FORMAT`: default `json`, or `text` in DEV_MODE.
+    public var logFormat: LogFormat
+    /// `LOG_LEVEL`: default `info`.
+    public var logLevel: LogLevel
+
+    /// Parses and validates the environment.
+    public init(environment: [String: String]) throws(ConfigurationError) {
+        let env = EnvironmentReader(environment: environment)
+
+        devMode = try env.bool("DEV_MODE", default: false)
+        deploymentGrade = try env.choice("DEPLOYMENT_GRADE", default: devMode ? DeploymentGrade.dev : .prod)
+
+        host = env.string("HOST", default: "0.0.0.0")
+        port = try Self.parsePort(env.value("PORT"))
+        apiPrefix = try Self.parseAPIPrefix(env.value("API_PREFIX"))
+        corsAllowedOrigins = try Self.parseCORSOrigins(env.value("CORS_ALLOWED_ORIGINS"))
+
+        databaseURL = env.value("DATABASE_URL")
+        secretsEncryptionKey = try Self.parseKey("SECRETS_ENCRYPTION_KEY", env.value("SECRETS_ENCRYPTION_KEY"))
+        secretsEncryptionKeyPrevious = try Self.parseKey(
+            "SECRETS_ENCRYPTION_KEY_PREVIOUS", env.value("SECRETS_ENCRYPTION_KEY_PREVIOUS")
+        )
+
+        defaultOpenAIAPIKey = env.value("DEFAULT_OPENAI_API_KEY")
+        defaultAnthropicAPIKey = env.value("DEFAULT_ANTHROPIC_API_KEY")
+        defaultGeminiAPIKey = env.value("DEFAULT_GEMINI_API_KEY")
+        openAIBaseURL = try Self.parseBaseURL("OPENAI_BASE_URL", env.value("OPENAI_BASE_URL"))
+        anthropicBaseURL = try Self.parseBaseURL("ANTHROPIC_BASE_URL", env.value("ANTHROPIC_BASE_URL"))
+        geminiBaseURL = try Self.parseBaseURL("GEMINI_BASE_URL", env.value("GEMINI_BASE_URL"))
+
+        sseRealtimeCycleSecs = try env.positiveSeconds("SSE_REALTIME_CYCLE_SECS", default: 300)
+        sseMonitoringCycleSecs = try env.positiveSeconds("SSE_MONITORING_CYCLE_SECS", default: 600)
+        sseHeartbeatIntervalSecs = try env.positiveSeconds("SSE_HEARTBEAT_INTERVAL_SECS", default: 30)
+        sseGlobalMax = try env.positiveInt("SSE_GLOBAL_MAX", default: 10_000)
+        ssePerSessionMax = try env.positiveInt("SSE_PER_SESSION_MAX", default: 5)
+        ssePerOrgMax = try env.positiveInt("SSE_PER_ORG_MAX", default: 1_000)
+
+        webFetchAllowPrivateAddresses = try env.bool("WEB_FETCH_ALLOW_PRIVATE_ADDRESSES", default: false)
+        toolTimeoutSecs = try env.positiveSeconds("TOOL_TIMEOUT_SECS", default: 60)
+        maxIterations = try env.positiveInt("MAX_ITERATIONS", default: 100)
+
+        logFormat = try env.choice("LOG_FORMAT", default: devMode ? LogFormat.text : .json)
+        logLevel = try env.choice("LOG_LEVEL", default: LogLevel.info)
+
+        try validateKeyPair()
+    }
+}

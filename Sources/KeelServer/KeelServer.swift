@@ -1,0 +1,99 @@
+import Foundation
+import Hummingbird
+import KeelCapabilities
+import KeelCore
+import KeelEngine
+import KeelHTTP
+import KeelLLM
+import KeelSecrets
+import KeelStorage
+import Logging
+import ServiceLifecycle
+
+/// KeelServer — reads the configuration, assembles store, engine, capabilities, drivers and the
+/// HTTP API, and returns a runnable application. The `keel` executable and the integration tests
+/// both start the server through `KeelServer.makeApplication`.
+public enum KeelServer {
+    /// Test and benchmark seams; production leaves them at their defaults.
+    public struct Overrides: Sendable {
+        public var driver: (@Sendable (ProviderType) -> any LLMDriver)?
+        public var simLatency: Duration
+        public var deltaBatchInterval: Duration
+        public var cancelWaitLimit: Duration
+
+        public init(
+            driver: (@Sendable (ProviderType) -> any LLMDriver)? = nil, simLatency: Duration = .zero,
+            deltaBatchInterval: Duration = .milliseconds(100), cancelWaitLimit: Duration = .seconds(10)
+        ) {
+            self.driver = driver
+            self.simLatency = simLatency
+            self.deltaBatchInterval = deltaBatchInterval
+            self.cancelWaitLimit = cancelWaitLimit
+        }
+    }
+
+    public static func makeApplication(
+        configuration: KeelConfiguration, logger: Logger, overrides: Overrides = Overrides()
+    ) async throws -> some ApplicationProtocol {
+        for warning in try configuration.startupCheck() { logger.warning("\(warning)") }
+        logger.info("starting keel", metadata: configuration.redactedSummary.mapValues { .string($0) })
+
+        let cipher = try configuration.makeSecretsCipher()
+        let store = InMemoryStore()
+        for provider in BuiltInProviders.make() { try await store.insertProvider(provider) }
+
+        let catalog = CapabilityCatalog(
+            allowExperimental: configuration.deploymentGrade.allowsExperimental,
+            webFetch: WebFetchConfiguration(allowPrivateAddresses: configuration.webFetchAllowPrivateAddresses))
+        try await SeedAgents.install(into: store, grade: configuration.deploymentGrade, logger: logger)
+
+        let drivers = DriverRegistry(simLatency: overrides.simLatency)
+        let fileSystems = SessionFileSystems()
+        let engine = TurnEngine(
+            store: store,
+            configuration: EngineConfiguration(
+                defaultAPIKeys: configuration.defaultAPIKeys, baseURLs: configuration.baseURLs,
+                maxIterations: configuration.maxIterations, toolTimeout: .seconds(configuration.toolTimeoutSecs),
+                deltaBatchInterval: overrides.deltaBatchInterval, cancelWaitLimit: overrides.cancelWaitLimit),
+            dependencies: EngineDependencies(
+                driver: overrides.driver ?? { drivers.driver(for: $0) },
+                capabilities: { try catalog.resolve($0) },
+                fileSystem: { fileSystems.fileSystem(for: $0) }),
+            cipher: cipher, logger: logger)
+
+        let api = KeelAPI(
+            store: store, engine: engine, cipher: cipher,
+            capabilities: CapabilityDirectory(all: { catalog.all }, resolve: { try catalog.resolve($0) }),
+            settings: APISettings(
+                apiPrefix: configuration.apiPrefix, corsAllowedOrigins: configuration.corsAllowedOrigins,
+                sse: SSESettings(
+                    heartbeatInterval: .seconds(configuration.sseHeartbeatIntervalSecs),
+                    realtimeCycle: .seconds(configuration.sseRealtimeCycleSecs), globalMax: configuration.sseGlobalMax,
+                    perSessionMax: configuration.ssePerSessionMax, perOrganizationMax: configuration.ssePerOrgMax),
+                deploymentGrade: configuration.deploymentGrade.rawValue, storageKind: "memory"))
+
+        return Application(
+            router: api.makeRouter(),
+            configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "keel"),
+            services: [engine],
+            logger: logger)
+    }
+}
+
+extension KeelConfiguration {
+    var defaultAPIKeys: [ProviderType: String] {
+        var keys: [ProviderType: String] = [:]
+        keys[.openai] = defaultOpenAIAPIKey
+        keys[.anthropic] = defaultAnthropicAPIKey
+        keys[.gemini] = defaultGeminiAPIKey
+        return keys
+    }
+
+    var baseURLs: [ProviderType: String] {
+        var urls: [ProviderType: String] = [:]
+        urls[.openai] = openAIBaseURL
+        urls[.anthropic] = anthropicBaseURL
+        urls[.gemini] = geminiBaseURL
+        return urls
+    }
+}

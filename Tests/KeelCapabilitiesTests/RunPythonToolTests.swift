@@ -1,0 +1,81 @@
+import Foundation
+import KeelCore
+import Testing
+@testable import KeelCapabilities
+
+@Suite("run_python", .enabled(if: PythonConfiguration().locateExecutable() != nil, "python3 is not installed"), .timeLimit(.minutes(1)))
+struct RunPythonToolTests {
+    @Test("runs code and captures stdout")
+    func printsResult() async throws {
+        let result = try await TestSupport.call(RunPythonTool(), ["code": "print(1+1)"])
+        #expect(result == ["exit_code": 0, "stdout": "2\n", "stderr": "", "truncated": false])
+    }
+
+    @Test("captures a nonzero exit code and stderr")
+    func nonzeroExit() async throws {
+        let result = try await TestSupport.call(RunPythonTool(), ["code": "import sys\nsys.stderr.write('boom')\nsys.exit(3)"])
+        #expect(result["exit_code"] == 3)
+        #expect(result["stderr"] == "boom")
+        let crash = try await TestSupport.call(RunPythonTool(), ["code": "raise ValueError('bad')"])
+        #expect(crash["exit_code"] == 1)
+        #expect(crash["stderr"]?.stringValue?.contains("ValueError: bad") == true)
+    }
+
+    @Test("kills an endless loop when the time limit passes")
+    func timeout() async {
+        let tool = RunPythonTool(configuration: PythonConfiguration(timeout: .seconds(1)))
+        let start = ContinuousClock.now
+        let message = await TestSupport.toolErrorMessage { _ = try await TestSupport.call(tool, ["code": "while True: pass"]) }
+        #expect(message == "timed out after 1s")
+        #expect(ContinuousClock.now - start < .seconds(3))
+    }
+
+    @Test("caps each stream without deadlocking on large output")
+    func outputLimit() async throws {
+        let tool = RunPythonTool(configuration: PythonConfiguration(outputLimit: 1000))
+        let code = "import sys\nsys.stderr.write('e' * 500000)\nprint('x' * 2000000)"
+        let result = try await TestSupport.call(tool, ["code": .string(code)])
+        #expect(result["exit_code"] == 0)
+        #expect(result["stdout"]?.stringValue == String(repeating: "x", count: 1000))
+        #expect(result["stderr"]?.stringValue == String(repeating: "e", count: 1000))
+        #expect(result["truncated"] == true)
+    }
+
+    @Test("sees only PATH from the server's environment and a scratch directory that is removed")
+    func isolation() async throws {
+        setenv("KEEL_TEST_SECRET", "hunter2", 1)
+        let code = "import os\nprint('KEEL_TEST_SECRET' in os.environ, 'PATH' in os.environ)\nprint(os.getcwd())\nprint(os.listdir('.'))"
+        let result = try await TestSupport.call(RunPythonTool(), ["code": .string(code)])
+        let lines = try #require(result["stdout"]?.stringValue).split(separator: "\n").map(String.init)
+        #expect(lines.first == "False True")
+        #expect(lines.last == "[]")
+        let directory = try #require(lines.dropFirst().first)
+        #expect(directory.contains("keel-python-"))
+        #expect(!FileManager.default.fileExists(atPath: directory))
+    }
+
+    @Test("cancelling the calling task kills the process promptly")
+    func cancellation() async throws {
+        let tool = RunPythonTool(configuration: PythonConfiguration(timeout: .seconds(30)))
+        let start = ContinuousClock.now
+        let task = Task { try await TestSupport.call(tool, ["code": "while True: pass"]) }
+        try await Task.sleep(for: .milliseconds(300))
+        task.cancel()
+        let outcome = await task.result
+        #expect(ContinuousClock.now - start < .seconds(3))
+        #expect(throws: CancellationError.self) { try outcome.get() }
+    }
+
+    @Test("rejects missing code")
+    func missingCode() async {
+        let message = await TestSupport.toolErrorMessage { _ = try await TestSupport.call(RunPythonTool(), [:]) }
+        #expect(message == "run_python: missing required argument 'code'")
+    }
+
+    @Test("reports a missing interpreter")
+    func missingInterpreter() async {
+        let tool = RunPythonTool(configuration: PythonConfiguration(executable: "python3-that-does-not-exist"))
+        let message = await TestSupport.toolErrorMessage { _ = try await TestSupport.call(tool, ["code": "print(1)"]) }
+        #expect(message?.contains("not installed") == true)
+    }
+}

@@ -1,0 +1,74 @@
+import Hummingbird
+import Logging
+import NIOCore
+
+/// A local Hummingbird server on 127.0.0.1 with an ephemeral port, for `web_fetch` tests.
+enum TestHTTPServer {
+    /// Big enough to exceed the small `maxBytes` limits the tests configure.
+    static let bigBodySize = 10_000
+
+    static func makeRouter() -> Router<BasicRequestContext> {
+        let router = Router()
+        router.get("hello") { _, _ in "hello world" }
+        router.get("big") { _, _ in String(repeating: "a", count: bigBodySize) }
+        router.get("json") { _, _ in
+            Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: #"{"ok":true}"#)))
+        }
+        router.get("png") { _, _ in
+            Response(status: .ok, headers: [.contentType: "image/png"], body: .init(byteBuffer: ByteBuffer(bytes: [0x89, 0x50, 0x4E, 0x47, 0, 0, 0])))
+        }
+        router.get("untyped-binary") { _, _ in
+            Response(status: .ok, body: .init(byteBuffer: ByteBuffer(bytes: [0xFF, 0x00, 0xFE, 0x01])))
+        }
+        router.get("redirect") { _, _ in Response(status: .found, headers: [.location: "/hello"]) }
+        router.get("redirect-loop") { _, _ in Response(status: .found, headers: [.location: "/redirect-loop"]) }
+        router.get("redirect-ftp") { _, _ in Response(status: .movedPermanently, headers: [.location: "ftp://example.com/file"]) }
+        router.get("redirect-localhost") { request, _ in
+            let port = request.uri.queryParameters.get("port") ?? "0"
+            return Response(status: .temporaryRedirect, headers: [.location: "http://localhost:\(port)/hello"])
+        }
+        router.get("slow-head") { _, _ in
+            try await Task.sleep(for: .seconds(2))
+            return "late"
+        }
+        router.get("slow-body") { _, _ in
+            Response(
+                status: .ok, headers: [.contentType: "text/plain"],
+                body: ResponseBody { writer in
+                    try await writer.write(ByteBuffer(string: "start "))
+                    try await Task.sleep(for: .seconds(2))
+                    try await writer.write(ByteBuffer(string: "end"))
+                    try await writer.finish(nil)
+                }
+            )
+        }
+        return router
+    }
+
+    /// Runs the server for the duration of `body`, passing the base URL (`http://127.0.0.1:PORT`).
+    static func withServer(_ body: @escaping @Sendable (_ baseURL: String, _ port: Int) async throws -> Void) async throws {
+        let (ports, portContinuation) = AsyncStream<Int>.makeStream()
+        var logger = Logger(label: "keel-capabilities-tests")
+        // Cancelling the server to stop it logs expected errors; keep test output readable.
+        logger.logLevel = .critical
+        let app = Application(
+            router: makeRouter(),
+            configuration: .init(address: .hostname("127.0.0.1", port: 0)),
+            onServerRunning: { channel in
+                portContinuation.yield(channel.localAddress?.port ?? 0)
+                portContinuation.finish()
+            },
+            logger: logger
+        )
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await app.runService(gracefulShutdownSignals: []) }
+            var iterator = ports.makeAsyncIterator()
+            guard let port = await iterator.next(), port > 0 else {
+                group.cancelAll()
+                throw CancellationError()
+            }
+            defer { group.cancelAll() }
+            try await body("http://127.0.0.1:\(port)", port)
+        }
+    }
+}

@@ -1,0 +1,112 @@
+import Foundation
+import Testing
+
+@testable import KeelCore
+
+@Suite("MessageProjection")
+struct MessageProjectionTests {
+    let sessionID = PublicID.make(.session)
+
+    func event(_ type: String, _ sequence: Int, _ data: JSONValue) -> Event {
+        Event(type: type, sessionID: sessionID, sequence: sequence, context: EventContext(turnID: "turn_x"), data: data)
+    }
+
+    @Test("rebuilds user, agent and tool_result messages in log order, skipping other events")
+    func rebuildsConversation() throws {
+        let user = Message(role: .user, content: [.text("What is 2+2?")])
+        let call = toolCall("call_1", "calc", ["expr": "2+2"])
+        let agentWithCall = Message(role: .agent, content: [.text("Let me compute."), .toolCall(call)])
+        let answer = Message(role: .agent, content: [.text("4")])
+        let toolEvent = event(
+            EventType.toolCompleted, 7,
+            ["tool_call_id": "call_1", "tool_name": "calc", "success": true, "status": "success", "result": ["value": 4]])
+        let failedToolEvent = event(
+            EventType.toolCompleted, 8,
+            ["tool_call_id": "call_2", "tool_name": "calc", "success": false, "status": "error", "error": "bad expr"])
+        let events = [
+            event(EventType.inputMessage, 1, ["message": .encoding(user)]),
+            event(EventType.turnStarted, 2, ["turn_id": "turn_x"]),
+            event(EventType.outputMessageStarted, 3, ["message_id": .string(agentWithCall.id)]),
+            event(EventType.outputMessageDelta, 4, ["delta": "Let me compute.", "accumulated": "Let me compute."]),
+            event(EventType.outputMessageCompleted, 5, ["message": .encoding(agentWithCall)]),
+            event(EventType.toolStarted, 6, ["tool_call": .encoding(call)]),
+            toolEvent,
+            failedToolEvent,
+            event(EventType.outputMessageCompleted, 9, ["message": .encoding(answer)]),
+            event(EventType.turnCompleted, 10, ["turn_id": "turn_x"]),
+        ]
+
+        let messages = MessageProjection.messages(from: events)
+        #expect(messages.map(\.role) == [.user, .agent, .toolResult, .toolResult, .agent])
+        #expect(messages.map(\.sequence) == [1, 5, 7, 8, 9])
+        #expect(messages.allSatisfy { $0.sessionID == sessionID })
+
+        #expect(messages[0].id == user.id)
+        #expect(messages[0].content == user.content)
+        #expect(messages[1].id == agentWithCall.id)
+        #expect(messages[1].text == "Let me compute.")
+        #expect(messages[1].toolCalls == [call])
+        #expect(messages[4].id == answer.id)
+        #expect(messages[4].text == "4")
+
+        // Tool results take their id and time from the tool.completed event.
+        #expect(messages[2].content == [.toolResult(toolCallID: "call_1", result: ["value": 4], error: nil)])
+        #expect(messages[2].id == "message_" + toolEvent.id.dropFirst("event_".count))
+        #expect(PublicID.isValid(messages[2].id, prefix: .message))
+        #expect(messages[2].createdAt == toolEvent.ts)
+        #expect(messages[3].content == [.toolResult(toolCallID: "call_2", result: nil, error: "bad expr")])
+    }
+
+    @Test("events without a usable payload project to nothing")
+    func malformedEvents() {
+        #expect(MessageProjection.message(from: event(EventType.toolCompleted, 1, ["tool_name": "x"])) == nil)
+        #expect(MessageProjection.message(from: event(EventType.outputMessageCompleted, 2, ["message": "not a message"])) == nil)
+        #expect(MessageProjection.message(from: event(EventType.inputMessage, 3, [:])) == nil)
+        #expect(MessageProjection.message(from: event(EventType.turnStarted, 4, ["message": .encoding(Message(role: .user, content: []))])) == nil)
+    }
+
+    @Test("projecting a sequential loop's events reproduces the conversation the model was given")
+    func projectionMatchesLoopHistory() async throws {
+        let harness = LoopHarness(
+            [.tools([toolCall("call_1", "echo", ["q": "x"]), toolCall("call_2", "failing")], text: ["Working."]),
+             .text(["All done."])],
+            tools: [EchoTool(), FailingTool()], parallelToolCalls: false)
+        // The API layer records the input before the turn starts.
+        try await harness.sink.emit(EventType.inputMessage, context: EventContext(), data: ["message": .encoding(harness.input)])
+        _ = try await harness.run()
+
+        let projected = MessageProjection.messages(from: harness.sink.events)
+        #expect(projected.map(\.role) == [.user, .agent, .toolResult, .toolResult, .agent])
+        #expect(projected.last?.text == "All done.")
+
+        // Up to the final answer, the projection has the same content as the last model request.
+        let lastRequest = try #require(harness.driver.requests.last?.messages)
+        #expect(projected.dropLast().map(\.content) == lastRequest.map(\.content))
+        #expect(projected.dropLast().map(\.role) == lastRequest.map(\.role))
+        #expect(projected[0].id == lastRequest[0].id)
+        #expect(projected[1].id == lastRequest[1].id)
+    }
+
+    /// `tool.completed` is logged in completion order, but the next turn's history must list the
+    /// results in the call order the model saw.
+    @Test("projected tool results of a parallel step follow call order")
+    func parallelProjectionKeepsCallOrder() async throws {
+        let probe = ConcurrencyProbe()
+        let harness = LoopHarness(
+            [.tools([toolCall("call_slow", "probe", ["id": "slow", "delay_ms": 40]),
+                     toolCall("call_fast", "probe", ["id": "fast", "delay_ms": 0])]),
+             .text(["done"])],
+            tools: [ProbeTool(probe: probe, rendezvous: 2)], parallelToolCalls: true)
+        _ = try await harness.run()
+
+        // The loop itself feeds results back in call order ...
+        let lastRequest = try #require(harness.driver.requests.last?.messages)
+        #expect(lastRequest.flatMap(\.toolResults).map(\.id) == ["call_slow", "call_fast"])
+        // ... while the log records completions as they happen (usually the fast one first).
+        #expect(Set(harness.sink.events(EventType.toolCompleted).compactMap { $0.data["tool_call_id"]?.stringValue })
+            == ["call_fast", "call_slow"])
+
+        let projected = MessageProjection.messages(from: harness.sink.events).flatMap(\.toolResults).map(\.id)
+        #expect(projected == ["call_slow", "call_fast"])
+    }
+}

@@ -1,0 +1,117 @@
+import Foundation
+import KeelCore
+import Testing
+
+@Suite("Server-sent events")
+struct SSETests {
+    @Test("resume after a forced disconnect replays exactly the missed events (since_id and Last-Event-ID)")
+    func resume() async throws {
+        try await TestServer.run { server in
+            let sessionID = try await server.createSession()
+            _ = try await server.send(sessionID, "first turn")
+            try await server.waitForIdle(sessionID)
+
+            var first: SSEReader? = try await SSEReader.open("\(server.baseURL)/v1/sessions/\(sessionID)/sse")
+            _ = try await first?.next()
+            let seen = try #require(try await first?.frames(until: { $0.event == "turn.started" }))
+            let lastSeen = try #require(seen.last?.id)
+            first = nil  // forced disconnect mid-history
+
+            _ = try await server.send(sessionID, "second turn")
+            try await server.waitForIdle(sessionID, turns: 2)
+            let all = try await server.events(sessionID)
+
+            for headers in [[], [("Last-Event-ID", lastSeen)]] {
+                let url = headers.isEmpty
+                    ? "\(server.baseURL)/v1/sessions/\(sessionID)/sse?since_id=\(lastSeen)"
+                    : "\(server.baseURL)/v1/sessions/\(sessionID)/sse"
+                let resumed = try await SSEReader.open(url, headers: headers)
+                #expect(try await resumed.next()?.event == "connected")
+                let replay = try await resumed.frames(until: { $0.json?["sequence"]?.intValue == all.count })
+                let combined = seen.compactMap(\.id) + replay.compactMap(\.id)
+                #expect(combined == all.compactMap { $0["id"]?.stringValue }, "no gaps, no duplicates")
+            }
+        }
+    }
+
+    @Test("live events arrive without polling and type filters apply")
+    func filters() async throws {
+        try await TestServer.run { server in
+            let sessionID = try await server.createSession()
+            let stream = try await SSEReader.open(
+                "\(server.baseURL)/v1/sessions/\(sessionID)/sse?exclude=output.message.delta&exclude=llm.generation")
+            _ = try await stream.next()
+            _ = try await server.send(sessionID, "hello there")
+            let frames = try await stream.frames(until: { $0.event == "session.idled" })
+            #expect(!frames.contains { $0.event == "output.message.delta" || $0.event == "llm.generation" })
+            #expect(frames.contains { $0.event == "turn.completed" })
+
+            let bad = try await server.request(.get, "/v1/sessions/\(sessionID)/sse?types=not.a.type")
+            #expect(bad.status == 400)
+            #expect(bad.json["error"]?["code"] == "invalid_filter")
+        }
+    }
+
+    @Test("heartbeats at the configured interval, then a disconnecting frame and a clean close")
+    func heartbeatAndCycle() async throws {
+        try await TestServer.run(environment: ["SSE_HEARTBEAT_INTERVAL_SECS": "0.2", "SSE_REALTIME_CYCLE_SECS": "1"]) {
+            server in
+            let sessionID = try await server.createSession()
+            let started = ContinuousClock.now
+            let stream = try await SSEReader.open("\(server.baseURL)/v1/sessions/\(sessionID)/sse")
+            let frames = try await stream.frames(until: { $0.event == "disconnecting" }, timeout: .seconds(5))
+            let elapsed = ContinuousClock.now - started
+            #expect(frames.filter { $0.isComment && $0.data == "heartbeat" }.count >= 2)
+            let disconnecting = try #require(frames.last)
+            #expect(disconnecting.json?["reason"] == "connection_cycle")
+            #expect(disconnecting.json?["retry_ms"]?.intValue == 100)
+            #expect(elapsed >= .milliseconds(750) && elapsed < .seconds(3), "cycle within ±20 % jitter: \(elapsed)")
+            #expect(try await stream.next(timeout: .seconds(2)) == nil, "server closes after disconnecting")
+        }
+    }
+
+    @Test("per-session, per-organization and global stream limits answer 429 with the envelope")
+    func limits() async throws {
+        try await TestServer.run(environment: ["SSE_PER_SESSION_MAX": "1", "SSE_PER_ORG_MAX": "2", "SSE_GLOBAL_MAX": "3"]) {
+            server in
+            let a = try await server.createSession()
+            let b = try await server.createSession()
+            let first = try await SSEReader.open("\(server.baseURL)/v1/sessions/\(a)/sse")
+            #expect(first.status == 200)
+            let sameSession = try await SSEReader.open("\(server.baseURL)/v1/sessions/\(a)/sse")
+            #expect(sameSession.status == 429)
+            #expect(JSONValue.parse(sameSession.bodyText ?? "")?["error"]?["code"] == "too_many_streams")
+            #expect(sameSession.bodyText?.contains("SSE_PER_SESSION_MAX") == true)
+            let second = try await SSEReader.open("\(server.baseURL)/v1/sessions/\(b)/sse")
+            #expect(second.status == 200)
+            let c = try await server.createSession()
+            let orgLimited = try await SSEReader.open("\(server.baseURL)/v1/sessions/\(c)/sse")
+            #expect(orgLimited.status == 429)
+            #expect(orgLimited.bodyText?.contains("SSE_PER_ORG_MAX") == true)
+            _ = (first, second)
+        }
+        try await TestServer.run(environment: ["SSE_GLOBAL_MAX": "1"]) { server in
+            let a = try await server.createSession()
+            let b = try await server.createSession()
+            let first = try await SSEReader.open("\(server.baseURL)/v1/sessions/\(a)/sse")
+            #expect(first.status == 200)
+            let refused = try await SSEReader.open("\(server.baseURL)/v1/sessions/\(b)/sse")
+            #expect(refused.status == 429)
+            #expect(refused.bodyText?.contains("SSE_GLOBAL_MAX") == true)
+            _ = first
+        }
+    }
+
+    @Test("a closed stream frees its slot")
+    func slotReleased() async throws {
+        try await TestServer.run(environment: ["SSE_PER_SESSION_MAX": "1", "SSE_REALTIME_CYCLE_SECS": "0.3"]) { server in
+            let a = try await server.createSession()
+            let first = try await SSEReader.open("\(server.baseURL)/v1/sessions/\(a)/sse")
+            _ = try await first.frames(until: { $0.event == "disconnecting" })
+            #expect(try await first.next() == nil)
+            try await Task.sleep(for: .milliseconds(100))
+            let again = try await SSEReader.open("\(server.baseURL)/v1/sessions/\(a)/sse")
+            #expect(again.status == 200)
+        }
+    }
+}
