@@ -100,7 +100,10 @@ func withFakeProvider<Result: Sendable>(
                 switch plan.ending {
                 case .finish: try await writer.finish(nil)
                 case .stall: try await Task.sleep(for: .seconds(30))
-                case .abort: throw FakeProviderAbort()
+                case .abort:
+                    // Give the client time to receive what was written, then drop the connection.
+                    try await Task.sleep(for: .milliseconds(100))
+                    throw FakeProviderAbort()
                 }
             })
     }
