@@ -16,7 +16,12 @@ extension KeelConfiguration {
             guard secretsEncryptionKey != nil else {
                 throw Self.missingKeyError
             }
-            return []
+            // Until PostgreSQL storage lands, running without DEV_MODE would silently keep data in
+            // memory; refusing is the only honest answer.
+            throw ConfigurationError(
+                variable: "DATABASE_URL",
+                message: "PostgreSQL storage is not available in this build yet; start with DEV_MODE=1 for in-memory storage"
+            )
         }
         var warnings = ["DEV_MODE: in-memory storage, data is not persisted and is lost when the server stops"]
         if secretsEncryptionKey == nil {

@@ -347,10 +347,15 @@ struct ConfigurationTests {
         }
     }
 
-    @Test("a complete production configuration passes without warnings")
-    func startupProduction() throws {
+    @Test("a production configuration is refused while this build has no PostgreSQL storage")
+    func startupProductionRefusedWithoutPostgres() throws {
         let config = try KeelConfiguration(environment: ["DATABASE_URL": "postgres://db/keel", "SECRETS_ENCRYPTION_KEY": Self.key])
-        #expect(try config.startupCheck().isEmpty)
+        #expect(throws: ConfigurationError(
+            variable: "DATABASE_URL",
+            message: "PostgreSQL storage is not available in this build yet; start with DEV_MODE=1 for in-memory storage"
+        )) {
+            try config.startupCheck()
+        }
     }
 
     @Test("DEV_MODE warns about in-memory storage and the ephemeral key")
