@@ -11,11 +11,15 @@ public struct ToolCall: Codable, Sendable, Hashable {
     public var id: String
     public var name: String
     public var arguments: JSONValue
+    /// An opaque provider signature that must travel back with the call in later requests
+    /// (Gemini's `thoughtSignature`).
+    public var signature: String?
 
-    public init(id: String, name: String, arguments: JSONValue) {
+    public init(id: String, name: String, arguments: JSONValue, signature: String? = nil) {
         self.id = id
         self.name = name
         self.arguments = arguments
+        self.signature = signature
     }
 }
 
@@ -38,6 +42,7 @@ public enum ContentPart: Sendable, Hashable {
 extension ContentPart: Codable {
     private enum CodingKeys: String, CodingKey {
         case type, text, url, base64, id, name, arguments, result, error
+        case signature
         case mediaType = "media_type"
         case imageID = "image_id"
         case filename
@@ -67,7 +72,8 @@ extension ContentPart: Codable {
                 ToolCall(
                     id: try container.decode(String.self, forKey: .id),
                     name: try container.decode(String.self, forKey: .name),
-                    arguments: try container.decodeIfPresent(JSONValue.self, forKey: .arguments) ?? [:]))
+                    arguments: try container.decodeIfPresent(JSONValue.self, forKey: .arguments) ?? [:],
+                    signature: try container.decodeIfPresent(String.self, forKey: .signature)))
         case "tool_result":
             self = .toolResult(
                 toolCallID: try container.decode(String.self, forKey: .toolCallID),
@@ -100,6 +106,7 @@ extension ContentPart: Codable {
             try container.encode(call.id, forKey: .id)
             try container.encode(call.name, forKey: .name)
             try container.encode(call.arguments, forKey: .arguments)
+            try container.encodeIfPresent(call.signature, forKey: .signature)
         case .toolResult(let toolCallID, let result, let error):
             try container.encode("tool_result", forKey: .type)
             try container.encode(toolCallID, forKey: .toolCallID)

@@ -68,7 +68,13 @@ enum GeminiRequestBody {
         case .imageFile(let imageID, let filename):
             return ["text": .string(ToolCallText.imageFilePlaceholder(imageID: imageID, filename: filename))]
         case .toolCall(let call):
-            return ["functionCall": ["name": .string(call.name), "args": call.arguments]]
+            var part: JSONValue = ["functionCall": ["name": .string(call.name), "args": call.arguments]]
+            // Gemini wants the call's thought signature back verbatim (a 400 on Gemini 3 without it).
+            if let signature = call.signature, case .object(var fields) = part {
+                fields["thoughtSignature"] = .string(signature)
+                part = .object(fields)
+            }
+            return part
         case .toolResult(let callID, let result, let error):
             return ["functionResponse": ["name": .string(names[callID] ?? callID), "response": response(result, error: error)]]
         }

@@ -40,7 +40,9 @@ struct GeminiStreamDecoder: ProviderStreamDecoder {
                 let given = call["id"]?.stringValue ?? ""
                 let id = given.isEmpty ? RandomHex.callID(notIn: Set(toolCalls.map(\.id))) : given
                 toolCalls.append(
-                    ToolCall(id: id, name: call["name"]?.stringValue ?? "", arguments: call["args"] ?? [:]))
+                    ToolCall(
+                        id: id, name: call["name"]?.stringValue ?? "", arguments: call["args"] ?? [:],
+                        signature: part["thoughtSignature"]?.stringValue))
             } else if let fragment = part["text"]?.stringValue, !fragment.isEmpty {
                 if part["thought"]?.boolValue == true {
                     thinking += fragment

@@ -129,12 +129,9 @@ struct ProviderEndToEndTests {
         #expect(response["response"]?["result"]?.doubleValue == 5, "\(response)")
 
         // Gemini requires the functionCall part's thoughtSignature back verbatim in the history
-        // (a hard 400 on Gemini 3 models, degraded reasoning on 2.5); Keel's `Message` has no
-        // place to keep it, so GeminiRequestBody cannot send it.
-        withKnownIssue("the functionCall's thoughtSignature is not echoed back to Gemini") {
-            let echoed = modelParts.first { $0["functionCall"] != nil }?["thoughtSignature"]?.stringValue
-            #expect(echoed == GeminiWire.thoughtSignature)
-        }
+        // (a hard 400 on Gemini 3 models, degraded reasoning on 2.5).
+        let echoed = modelParts.first { $0["functionCall"] != nil }?["thoughtSignature"]?.stringValue
+        #expect(echoed == GeminiWire.thoughtSignature)
     }
 
     @Test(
