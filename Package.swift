@@ -15,6 +15,10 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+        .package(url: "https://github.com/grpc/grpc-swift-2.git", from: "2.4.3"),
+        .package(url: "https://github.com/grpc/grpc-swift-nio-transport.git", from: "2.9.2"),
     ],
     targets: [
         // Domain and agent loop: no I/O.
@@ -41,6 +45,19 @@ let package = Package(
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
         ]),
+        // Traces (OTLP fan-out), Braintrust logging and Prometheus metrics, built from events.
+        .target(name: "KeelObservability", dependencies: [
+            "KeelCore",
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOFoundationCompat", package: "swift-nio"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "Metrics", package: "swift-metrics"),
+            .product(name: "Prometheus", package: "swift-prometheus"),
+            .product(name: "GRPCCore", package: "grpc-swift-2"),
+            .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+        ]),
         // Turn execution: session mailboxes, cancellation, key resolution.
         .target(name: "KeelEngine", dependencies: [
             "KeelCore", "KeelSecrets",
@@ -55,6 +72,7 @@ let package = Package(
         // Configuration and application assembly.
         .target(name: "KeelServer", dependencies: [
             "KeelCore", "KeelEngine", "KeelHTTP", "KeelStorage", "KeelSecrets", "KeelCapabilities", "KeelLLM",
+            "KeelObservability",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ]),
@@ -64,6 +82,11 @@ let package = Package(
         ]),
         .testTarget(name: "KeelCoreTests", dependencies: ["KeelCore"]),
         .testTarget(name: "KeelSecretsTests", dependencies: ["KeelSecrets"]),
+        .testTarget(name: "KeelObservabilityTests", dependencies: [
+            "KeelObservability", "KeelCore",
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
         .testTarget(name: "KeelLLMTests", dependencies: [
             "KeelLLM", "KeelCore",
             .product(name: "Hummingbird", package: "hummingbird"),
