@@ -60,12 +60,15 @@ public final class TurnEngine: Service, Sendable {
         }
     }
 
-    /// Records the user's message as `input.message` and schedules a turn for it.
-    public func submit(_ message: Message, sessionID: String) async throws -> Event {
+    /// Records the user's message as `input.message` and schedules a turn for it. A caller's
+    /// trace context (W3C `traceparent`) is kept on the event, so the turn's trace joins it.
+    public func submit(_ message: Message, sessionID: String, traceContext: TraceContext? = nil) async throws -> Event {
+        var context = EventContext(inputMessageID: message.id)
+        context.traceID = traceContext?.traceID
+        context.spanID = traceContext?.spanID
         let event = try await store.appendEvent(
             sessionID: sessionID,
-            EventDraft(type: EventType.inputMessage, context: EventContext(inputMessageID: message.id),
-                       data: ["message": .encoding(message)]))
+            EventDraft(type: EventType.inputMessage, context: context, data: ["message": .encoding(message)]))
         let startRunner = mailboxes.withLock { table -> Bool in
             var mailbox = table[sessionID] ?? Mailbox()
             mailbox.pending.append(PendingInput(message: message))

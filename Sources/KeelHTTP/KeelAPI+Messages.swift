@@ -8,7 +8,9 @@ extension KeelAPI {
             let session = try await findSession(context, request)
             let input = try await RequestDecoding.decodeBody(MessageInput.self, from: request)
             let message = try validatedMessage(input)
-            _ = try await engine.submit(message, sessionID: session.id)
+            let traceparent = request.headers.first { $0.name.canonicalName == "traceparent" }?.value
+            _ = try await engine.submit(
+                message, sessionID: session.id, traceContext: traceparent.flatMap(TraceContext.init(traceparent:)))
             var created = message
             created.sessionID = session.id
             return try JSONResponse.make(created, status: .created)
@@ -61,9 +63,7 @@ extension KeelAPI {
         if let controls = input.controls, controls.objectValue == nil {
             throw APIError.badRequest("controls must be an object")
         }
-        if let metadata = input.metadata, metadata.objectValue == nil {
-            throw APIError.badRequest("metadata must be an object")
-        }
+        try RunMetadata.validate(input.metadata)
         try InputRules.validateTags(input.tags)
         return Message(role: .user, content: input.message.content, controls: input.controls, metadata: input.metadata)
     }
