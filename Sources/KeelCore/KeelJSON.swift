@@ -3,9 +3,17 @@ import Foundation
 /// The JSON coding conventions of the wire format: RFC 3339 timestamps with milliseconds in UTC.
 public enum KeelJSON {
     private static let timestampStyle = Date.ISO8601FormatStyle(includingFractionalSeconds: true, timeZone: .gmt)
+    private static let wholeSecondStyle = Date.ISO8601FormatStyle(timeZone: .gmt)
 
+    /// Milliseconds are rounded from an integer count, so a timestamp that was parsed back from
+    /// text formats to the same text again (binary fractions would otherwise lose a millisecond).
     public static func timestamp(_ date: Date) -> String {
-        date.formatted(timestampStyle)
+        let milliseconds = Int64((date.timeIntervalSince1970 * 1000).rounded())
+        let seconds = milliseconds.quotientAndRemainder(dividingBy: 1000)
+        let (whole, fraction) = seconds.remainder < 0 ? (seconds.quotient - 1, seconds.remainder + 1000) : seconds
+        let text = Date(timeIntervalSince1970: Double(whole)).formatted(wholeSecondStyle)
+        let digits = String(fraction)
+        return String(text.dropLast()) + "." + String(repeating: "0", count: 3 - digits.count) + digits + "Z"
     }
 
     public static func parseTimestamp(_ text: String) -> Date? {

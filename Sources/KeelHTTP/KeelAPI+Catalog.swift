@@ -4,6 +4,14 @@ import KeelCore
 import KeelEngine
 
 extension KeelAPI {
+    private func models(_ request: Request) async throws -> [ModelBody] {
+        try await store.listProviders(organizationID: organizationID(request)).flatMap { provider in
+            provider.models.map { model in
+                ModelBody(provider: provider, model: model, id: ModelResolver.modelID(provider: provider, model: model))
+            }
+        }
+    }
+
     func addCatalogRoutes(to v1: RouterGroup<BasicRequestContext>) {
         v1.get("capabilities") { request, _ in
             let offset = try RequestDecoding.integer(request, "offset", default: 0, range: 0...Int(Int32.max))
@@ -25,17 +33,16 @@ extension KeelAPI {
             return try JSONResponse.make(CapabilityBody(capability))
         }
         v1.get("models") { request, _ in
-            let providers = try await store.listProviders(organizationID: organizationID(request))
-            let models = providers.flatMap { provider in
-                provider.models.map { model in
-                    ModelBody(
-                        id: ModelResolver.modelID(provider: provider, model: model), providerID: provider.id,
-                        modelID: model, displayName: model, providerName: provider.name,
-                        providerType: provider.providerType, enabled: provider.status == .active,
-                        source: provider.isBuiltIn ? "predefined" : "manual")
-                }
+            try JSONResponse.make(ListBody(data: try await models(request)))
+        }
+        // Model ids contain a slash (`openai/gpt-4o-mini`), so the id is the rest of the path.
+        v1.get("models/**") { request, context in
+            let raw = context.parameters.getCatchAll().joined(separator: "/")
+            let id = raw.removingPercentEncoding ?? raw
+            guard let model = try await models(request).first(where: { $0.id == id }) else {
+                throw APIError.notFound("model", id)
             }
-            return try JSONResponse.make(ListBody(data: models))
+            return try JSONResponse.make(model)
         }
     }
 }

@@ -81,6 +81,11 @@ struct ModelBody: Encodable {
     var providerType: ProviderType
     var enabled: Bool
     var source: String
+    var capabilities: [String]
+    var healthy: Bool
+    var isFavorite: Bool
+    var createdAt: Date
+    var updatedAt: Date
 
     enum CodingKeys: String, CodingKey {
         case id
@@ -89,7 +94,26 @@ struct ModelBody: Encodable {
         case displayName = "display_name"
         case providerName = "provider_name"
         case providerType = "provider_type"
-        case enabled, source
+        case enabled, source, capabilities, healthy
+        case isFavorite = "is_favorite"
+        case createdAt = "created_at"
+        case updatedAt = "updated_at"
+    }
+
+    init(provider: LLMProvider, model: String, id: String) {
+        self.id = id
+        providerID = provider.id
+        modelID = model
+        displayName = model
+        providerName = provider.name
+        providerType = provider.providerType
+        enabled = provider.status == .active
+        source = provider.isBuiltIn ? "predefined" : "manual"
+        capabilities = provider.providerType == .llmsim ? ["streaming", "tools"] : ["streaming", "tools", "vision"]
+        healthy = true
+        isFavorite = false
+        createdAt = provider.createdAt
+        updatedAt = provider.updatedAt
     }
 }
 

@@ -30,6 +30,7 @@ struct OpenAPIDocumentTests {
             "GET /v1/capabilities",
             "GET /v1/capabilities/{id}",
             "GET /v1/models",
+            "GET /v1/models/{model_id}",
         ]
         for base in ["/v1/llm-providers", "/v1/providers"] {
             routes.formUnion([

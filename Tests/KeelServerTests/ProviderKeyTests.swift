@@ -83,3 +83,20 @@ struct ProviderKeyTests {
         }
     }
 }
+
+@Suite("Models")
+struct ModelTests {
+    @Test("models list the fields the SDK requires, and each one can be fetched by its id")
+    func models() async throws {
+        try await TestServer.run { server in
+            let list = try await server.request(.get, "/v1/models").json["data"]?.arrayValue ?? []
+            let sim = try #require(list.first { $0["id"] == "llmsim/sim" })
+            for field in ["capabilities", "healthy", "is_favorite", "created_at", "updated_at", "provider_id", "model_id"] {
+                #expect(sim[field] != nil, "\(field)")
+            }
+            #expect(try await server.request(.get, "/v1/models/llmsim/sim").json["model_id"] == "sim")
+            #expect(try await server.request(.get, "/v1/models/openai%2Fgpt-4o-mini").json["provider_type"] == "openai")
+            #expect(try await server.request(.get, "/v1/models/nope/nope").status == 404)
+        }
+    }
+}

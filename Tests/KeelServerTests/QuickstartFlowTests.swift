@@ -56,6 +56,7 @@ struct QuickstartFlowTests {
             let messages = try await server.request(.get, "/v1/sessions/\(sessionID)/messages")
             let list = messages.json["data"]?.arrayValue ?? []
             #expect(list.map { $0["role"]?.stringValue ?? "" } == ["user", "agent", "tool_result", "agent"])
+            #expect(list.first?["created_at"] == sent.json["created_at"], "timestamps survive a round trip")
             let final = list.last?["content"]?.arrayValue?.first?["text"]?.stringValue ?? ""
             #expect(final.contains("add"), "\(final)")
 

@@ -1,0 +1,535 @@
+#!/usr/bin/env python3
+"""Compatibility flow: drive a Keel server with the UNMODIFIED `everruns-sdk` 0.3.1.
+
+Only the SDK's public API is used (no monkeypatching, no private attributes). The one thing
+the SDK cannot show -- the body of `POST /v1/sessions/{id}/cancel`, which
+`Everruns.sessions.cancel()` discards -- is read through the SDK's `AgentClient.cancel()`,
+which returns it.
+
+Usage:
+    everruns_sdk_flow.py [BASE_URL] [--sse-cycle SECS]   # or KEEL_URL=http://127.0.0.1:PORT[/API_PREFIX]
+
+Prints one line per step, then a summary line `compat-flow: passed=N failed=F` (read by
+scripts/compat-test). Exits 0 only when every check passed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import sys
+import time
+import traceback
+import urllib.request
+import warnings
+from typing import Any, Awaitable, Callable, Optional
+
+try:
+    import everruns_sdk
+    from everruns_sdk import (
+        AgentCapabilityConfig,
+        AgentClient,
+        ApiError,
+        Event,
+        EverrunsError,
+        Everruns,
+        NotFoundError,
+    )
+except ImportError as error:  # pragma: no cover - environment problem, not a check
+    print(f"compat-flow: cannot import everruns_sdk ({error}); run scripts/compat-test", file=sys.stderr)
+    sys.exit(2)
+
+# The management client marks sessions.create / messages.create as deprecated in favour of
+# AgentClient; they are still the public API this flow has to exercise.
+warnings.filterwarnings("ignore", category=DeprecationWarning, module=r"everruns_sdk(\..*)?$")
+warnings.filterwarnings("ignore", category=DeprecationWarning, message=r"Everruns\..*deprecated")
+
+EXPECTED_SDK_VERSION = "0.3.1"
+STREAM_TIMEOUT_SECS = 30.0
+TERMINAL_TURN_EVENTS = ("turn.completed", "turn.failed", "turn.cancelled")
+
+
+class CheckFailed(AssertionError):
+    pass
+
+
+class Flow:
+    def __init__(self, base_url: str, sse_cycle_secs: Optional[float] = None) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.sse_cycle_secs = sse_cycle_secs
+        self.passed = 0
+        self.failed = 0
+        self.client = Everruns(api_key="evr_pat_compat_test_key", base_url=self.base_url)
+        # AgentClient's session routes (`{agent_url}/sessions[/{id}/messages|events|sse|cancel]`)
+        # are the management API's `/v1/sessions...` routes, so its agent URL can be `{base}/v1`.
+        self.agent_client = AgentClient(agent_url=self.base_url + "/v1", credential="evr_ak_compat_test_key")
+        self.agent_name = os.environ.get("COMPAT_AGENT_NAME", "compat-agent")
+        self.agent: Any = None
+        self.session: Any = None
+        self.stream_events: list[Event] = []
+
+    # -- bookkeeping ------------------------------------------------------------------------
+
+    def check(self, condition: Any, message: str) -> None:
+        """One counted assertion."""
+        if not condition:
+            raise CheckFailed(message)
+        self.passed += 1
+
+    def check_equal(self, actual: Any, expected: Any, what: str) -> None:
+        self.check(actual == expected, f"{what}: expected {expected!r}, got {actual!r}")
+
+    async def step(self, name: str, body: Callable[[], Awaitable[Optional[str]]]) -> bool:
+        started = time.monotonic()
+        before = self.passed
+        try:
+            detail = await body()
+        except CheckFailed as failure:
+            self.failed += 1
+            print(f"FAIL {name}: {failure}", flush=True)
+            return False
+        except Exception as error:  # an SDK exception is a failed step, with the server's words
+            self.failed += 1
+            print(f"FAIL {name}: {type(error).__name__}: {describe(error)}", flush=True)
+            traceback.print_exc(limit=4, file=sys.stdout)
+            return False
+        elapsed_ms = (time.monotonic() - started) * 1000
+        if detail and detail.startswith("SKIPPED"):
+            print(f"skip {name} ({self.passed - before} checks) -- {detail[len('SKIPPED: '):]}", flush=True)
+            return True
+        suffix = f" -- {detail}" if detail else ""
+        print(f"ok   {name} ({self.passed - before} checks, {elapsed_ms:.0f} ms){suffix}", flush=True)
+        return True
+
+    # -- helpers ----------------------------------------------------------------------------
+
+    async def collect(self, stream: Any, until: Callable[[Event], bool], what: str) -> list[Event]:
+        """Read the SDK's EventStream until `until(event)` holds; bounded in time."""
+        events: list[Event] = []
+        try:
+            async with asyncio.timeout(STREAM_TIMEOUT_SECS):
+                async with contextlib.aclosing(aiter(stream)) as iterator:
+                    async for event in iterator:
+                        events.append(event)
+                        if until(event):
+                            break
+        except TimeoutError:
+            seen = [e.type for e in events]
+            raise CheckFailed(f"{what}: no end of turn within {STREAM_TIMEOUT_SECS:.0f}s; saw {seen}")
+        finally:
+            stream.stop()
+            await stream.aclose()
+        return events
+
+    def check_sequences(self, events: list[Event], what: str, after: int = 0) -> None:
+        sequences = [e.sequence for e in events]
+        self.check(all(isinstance(s, int) for s in sequences), f"{what}: every event needs an integer sequence, got {sequences}")
+        expected = list(range(after + 1, after + 1 + len(events)))
+        self.check(sequences == expected, f"{what}: sequences must be contiguous from {after + 1} (no gaps/duplicates), got {sequences}")
+        ids = [e.id for e in events]
+        self.check(len(set(ids)) == len(ids), f"{what}: duplicate event ids {ids}")
+
+    def check_turn_order(self, types: list[str], terminal: str, what: str,
+                         tail: tuple[str, ...] = ("session.idled",)) -> None:
+        """input.message ... turn.started ... <terminal>, then exactly `tail` (ending in session.idled)."""
+        self.check("input.message" in types, f"{what}: no input.message in {types}")
+        self.check(terminal in types, f"{what}: no {terminal} in {types}")
+        start = types.index("input.message")
+        end = types.index(terminal)
+        self.check(start < end, f"{what}: input.message must come before {terminal}: {types}")
+        if "turn.started" in types:
+            self.check(start < types.index("turn.started") < end, f"{what}: turn.started must sit between input.message and {terminal}: {types}")
+        terminals = [t for t in types[start:] if t in TERMINAL_TURN_EVENTS]
+        self.check_equal(terminals, [terminal], f"{what}: terminal events of the turn")
+        self.check_equal(tuple(types[end + 1:end + 1 + len(tail)]), tail, f"{what}: events after {terminal} (all types: {types})")
+
+    # -- steps ------------------------------------------------------------------------------
+
+    async def step_sdk_version(self) -> str:
+        self.check_equal(everruns_sdk.__version__, EXPECTED_SDK_VERSION, "everruns_sdk.__version__")
+        return f"everruns-sdk {everruns_sdk.__version__} at {self.base_url}"
+
+    async def step_create_agent(self) -> str:
+        agent = await self.client.agents.create(
+            self.agent_name, "You are the Keel compatibility test agent.",
+            description="created by scripts/compat/everruns_sdk_flow.py",
+            capabilities=[AgentCapabilityConfig(ref="test_math")])
+        self.check(agent.id.startswith("agent_"), f"agent id should be prefixed 'agent_', got {agent.id!r}")
+        self.check_equal(agent.name, self.agent_name, "agent.name")
+        self.check_equal(agent.status, "active", "agent.status")
+        self.check_equal([c.ref for c in agent.capabilities or []], ["test_math"], "agent.capabilities refs")
+        self.check(bool(agent.harness_id), "agent.harness_id must be set")
+        self.agent = agent
+        return agent.id
+
+    async def step_create_session(self) -> str:
+        session = await self.client.sessions.create(agent_id=self.agent.id, title="compat session")
+        self.check(session.id.startswith("session_"), f"session id should be prefixed 'session_', got {session.id!r}")
+        self.check_equal(session.agent_id, self.agent.id, "session.agent_id")
+        self.check_equal(session.status, "started", "new session status")
+        self.check(bool(session.organization_id), "session.organization_id must be set")
+        self.session = session
+        return session.id
+
+    async def step_first_turn(self) -> str:
+        sid = self.session.id
+        message = await self.client.messages.create(sid, "hello from compat")
+        self.check(message.id.startswith("message_"), f"message id should be prefixed 'message_', got {message.id!r}")
+        self.check_equal(message.role, "user", "created message role")
+        self.check_equal([p.text for p in message.content if p.type == "text"], ["hello from compat"], "created message text")
+
+        events = await self.collect(self.client.events.stream(sid), lambda e: e.type == "session.idled", "first turn SSE")
+        types = [e.type for e in events]
+        self.check_equal(types[0], "session.started", "first replayed event")
+        self.check_turn_order(types, "turn.completed", "first turn")
+        self.check_sequences(events, "first turn SSE")
+        self.check(all(e.session_id == sid for e in events), "every event must carry this session_id")
+        input_event = events[types.index("input.message")]
+        self.check_equal(input_event.context.input_message_id, message.id, "input.message context.input_message_id")
+        completed = [e for e in events if e.type == "output.message.completed"]
+        self.check(len(completed) == 1, f"expected one output.message.completed, got {len(completed)}")
+        reply = completed[0].data["message"]
+        self.check_equal(reply.get("role"), "agent", "output.message.completed message.role")
+        reply_text = "".join(p.get("text") or "" for p in reply.get("content", []) if p.get("type") == "text")
+        self.check_equal(reply_text, "Echo: hello from compat", "reply text in output.message.completed")
+        deltas = "".join(e.data.get("delta", "") for e in events if e.type == "output.message.delta")
+        self.check_equal(deltas, reply_text, "concatenated output.message.delta")
+        turn_ids = {e.context.turn_id for e in events[types.index("turn.started"):]}
+        self.check(len(turn_ids) == 1 and None not in turn_ids, f"turn events should share one context.turn_id, got {turn_ids}")
+        self.stream_events = events
+        return " -> ".join(t for t in types if t != "output.message.delta")
+
+    async def step_list_messages(self) -> str:
+        messages = await self.client.messages.list(self.session.id)
+        roles = [m.role for m in messages]
+        self.check_equal(roles, ["user", "agent"], "message roles after one turn")
+        texts = ["".join(p.text or "" for p in m.content if p.type == "text") for m in messages]
+        self.check_equal(texts, ["hello from compat", "Echo: hello from compat"], "message texts")
+        self.check(all(m.id.startswith("message_") and m.created_at for m in messages), "messages need ids and created_at")
+        return f"roles {roles}"
+
+    async def step_list_events(self) -> str:
+        sid = self.session.id
+        everything = await self.client.events.list(sid)
+        self.check_equal([e.id for e in everything], [e.id for e in self.stream_events], "events.list vs SSE replay (ids, order)")
+        turn_end = await self.client.events.list(sid, types=["turn.completed", "session.idled"])
+        self.check_equal([e.type for e in turn_end], ["turn.completed", "session.idled"], "events.list types filter")
+        no_deltas = await self.client.events.list(sid, exclude=["output.message.delta"])
+        self.check(no_deltas and all(e.type != "output.message.delta" for e in no_deltas), "events.list exclude filter")
+        middle = self.stream_events[3].sequence
+        after = await self.client.events.list(sid, after_sequence=middle)
+        self.check_equal([e.sequence for e in after], [e.sequence for e in self.stream_events if e.sequence > middle], "events.list after_sequence")
+        since = await self.client.events.list(sid, since_id=self.stream_events[3].id)
+        self.check_equal([e.id for e in since], [e.id for e in after], "events.list since_id")
+        return f"{len(everything)} events"
+
+    async def step_tool_turn(self) -> str:
+        sid = self.session.id
+        last = self.stream_events[-1]
+        await self.client.messages.create(sid, '[[tool:add {"a":2,"b":3}]]')
+        # Resume the SSE stream from the last event seen: the SDK's since_id reconnect path.
+        events = await self.collect(self.client.events.stream(sid, since_id=last.id), lambda e: e.type == "session.idled", "tool turn SSE")
+        types = [e.type for e in events]
+        self.check_sequences(events, "tool turn SSE (resumed with since_id)", after=last.sequence)
+        self.check_turn_order(types, "turn.completed", "tool turn")
+        for expected in ("tool.started", "tool.completed"):
+            self.check(expected in types, f"tool turn: no {expected} in {types}")
+        calls = [call for e in events if e.type == "output.message.completed" for call in e.tool_calls()]
+        self.check_equal([(c.name, c.arguments) for c in calls], [("add", {"a": 2, "b": 3})], "tool calls in output.message.completed")
+
+        messages = await self.client.messages.list(sid)
+        roles = [m.role for m in messages]
+        self.check_equal(roles, ["user", "agent", "user", "agent", "tool_result", "agent"], "message roles after tool turn")
+        call_parts = [p for p in messages[3].content if p.is_tool_call()]
+        self.check(len(call_parts) == 1, f"agent message should hold one tool_call part, got {messages[3].content}")
+        call = call_parts[0].as_tool_call()
+        self.check(call is not None and call.name == "add" and call.arguments == {"a": 2, "b": 3}, f"tool_call part: {call}")
+        results = [p for p in messages[4].content if p.type == "tool_result"]
+        self.check(len(results) == 1, f"tool_result message should hold one tool_result part, got {messages[4].content}")
+        result = results[0]
+        self.check_equal(result.tool_call_id, call.id, "tool_result.tool_call_id")
+        self.check(result.error is None, f"tool_result carries an error: {result.error!r}")
+        self.check("5" in json.dumps(result.result), f"add(2, 3) should give 5, tool_result.result={result.result!r}")
+        final = "".join(p.text or "" for p in messages[5].content if p.type == "text")
+        self.check(final.startswith("Tool results:") and "5" in final, f"final agent text should summarise the tool result, got {final!r}")
+        return f"tool_result {json.dumps(result.result)}; reply {final!r}"
+
+    async def step_get_and_list(self) -> str:
+        agent = await self.client.agents.get(self.agent.id)
+        self.check_equal((agent.id, agent.name), (self.agent.id, self.agent_name), "agents.get id/name")
+        agents = await self.client.agents.list()
+        self.check(self.agent.id in [a.id for a in agents], "agents.list must include the new agent")
+        found = await self.client.agents.list(search=self.agent_name)
+        self.check(self.agent.id in [a.id for a in found], "agents.list(search=name) must include the new agent")
+
+        session = await self.client.sessions.get(self.session.id)
+        self.check_equal(session.id, self.session.id, "sessions.get id")
+        self.check_equal(session.status, "idle", "session status after the turns")
+        self.check(session.usage is not None and session.usage.output_tokens > 0, f"session.usage should count tokens, got {session.usage}")
+        sessions = await self.client.sessions.list()
+        self.check(self.session.id in [s.id for s in sessions], "sessions.list must include the session")
+        by_agent = await self.client.sessions.list(agent_id=self.agent.id)
+        self.check(self.session.id in [s.id for s in by_agent], "sessions.list(agent_id=...) must include the session")
+        self.check(all(s.agent_id == self.agent.id for s in by_agent),
+                   f"sessions.list(agent_id=...) returned other agents' sessions: {[(s.id, s.agent_id) for s in by_agent]}")
+
+        try:
+            await self.client.agents.get("agent_" + "0" * 31 + "9")
+        except NotFoundError as error:
+            self.check_equal(error.status_code, 404, "unknown agent status")
+        else:
+            self.check(False, "agents.get(unknown id) must raise NotFoundError")
+        try:
+            await self.client.sessions.create(agent_id="not-an-agent-id")
+        except ApiError as error:
+            self.check(error.status_code in (400, 404, 422), f"bad agent id should be a 4xx, got {error.status_code}")
+        else:
+            self.check(False, "sessions.create(agent_id=garbage) must raise ApiError")
+        return f"{len(agents)} agents, {len(sessions)} sessions"
+
+    async def step_cancel_idle(self) -> str:
+        sid = self.session.id
+        result = await self.client.sessions.cancel(sid)  # the SDK returns None and discards the body
+        self.check(result is None, f"Everruns.sessions.cancel returns None, got {result!r}")
+        body = await self.agent_client.cancel(sid)  # AgentClient returns the JSON body
+        self.check(isinstance(body, dict), f"cancel body should be a JSON object, got {body!r}")
+        self.check_equal(body.get("status"), "no_op", "cancel of an idle session: status")
+        self.check(isinstance(body.get("message"), str), f"cancel body needs a message string: {body!r}")
+        session = await self.client.sessions.get(sid)
+        self.check_equal(session.status, "idle", "session status after no-op cancel")
+        return f"body {body}"
+
+    async def step_cancel_running(self) -> str:
+        """Cancel a turn while a slow tool runs (python capability: sleep). The sim model at zero
+        latency is too fast to cancel mid-stream, so a sleeping tool keeps the turn running."""
+        capabilities = await self.client.capabilities.list()
+        if "python" not in [c.id for c in capabilities]:
+            return "SKIPPED: no 'python' capability on this server (needs DEPLOYMENT_GRADE=dev), no way to keep a sim turn running"
+        session = await self.client.sessions.create(capabilities=[AgentCapabilityConfig(ref="python")])
+        sid = session.id
+        await self.client.messages.create(sid, '[[tool:run_python {"code":"import time; time.sleep(8)"}]]')
+        stream = self.client.events.stream(sid)
+        events: list[Event] = []
+        cancel_requested_at: Optional[int] = None
+        tool_error: Optional[str] = None
+        try:
+            async with asyncio.timeout(STREAM_TIMEOUT_SECS):
+                async with contextlib.aclosing(aiter(stream)) as iterator:
+                    async for event in iterator:
+                        events.append(event)
+                        if event.type == "tool.started" and cancel_requested_at is None:
+                            cancel_requested_at = len(events)
+                            await self.client.sessions.cancel(sid)
+                        if event.type == "tool.completed":
+                            tool_error = json.dumps(event.data)[:200]
+                        if event.type == "session.idled":
+                            break
+        except TimeoutError:
+            raise CheckFailed(f"cancelled turn: no session.idled within {STREAM_TIMEOUT_SECS:.0f}s; saw {[e.type for e in events]}")
+        finally:
+            stream.stop()
+            await stream.aclose()
+        types = [e.type for e in events]
+        if cancel_requested_at is None or ("tool.completed" in types and types.index("tool.completed") < cancel_requested_at):
+            return f"SKIPPED: the tool never ran long enough to cancel ({tool_error or types})"
+        # Spec §5: turn.cancelled at once, the notice input.message, the worker's
+        # output.message.completed, then session.idled.
+        self.check_turn_order(types, "turn.cancelled", "cancelled turn",
+                              tail=("input.message", "output.message.completed", "session.idled"))
+        messages = await self.client.messages.list(sid)
+        texts = [(m.role, "".join(p.text or "" for p in m.content if p.type == "text")) for m in messages[-2:]]
+        self.check_equal(texts, [("user", "User requested to cancel the work."), ("agent", "Work was cancelled by user.")],
+                         "cancel notice messages")
+        session = await self.client.sessions.get(sid)
+        self.check_equal(session.status, "idle", "session status after cancelling")
+        body = await self.agent_client.cancel(sid)
+        self.check_equal(body.get("status"), "no_op", "second cancel after the turn ended")
+        cancelled = next(e for e in events if e.type == "turn.cancelled")
+        await self.client.sessions.delete(sid)
+        return f"turn.cancelled {json.dumps(cancelled.data.get('reason'))} after {types[cancel_requested_at - 1]}"
+
+    async def step_agent_client(self) -> str:
+        agent = self.agent_client
+        before = await agent.list_sessions(limit=100)
+        self.check(isinstance(before, dict) and isinstance(before.get("data"), list), f"list_sessions shape: {str(before)[:200]}")
+        reply = await agent.run("hello agent client")
+        self.check_equal(reply, "Echo: hello agent client", "AgentClient.run() reply (new session)")
+        after = await agent.list_sessions(limit=100)
+        new = {s["id"] for s in after["data"]} - {s["id"] for s in before["data"]}
+        self.check(len(new) == 1, f"AgentClient.run() should have created one listed session, new ids: {new}")
+        sid = new.pop()
+        session = await agent.get_session(sid)
+        self.check_equal(session.get("id"), sid, "AgentClient.get_session id")
+        # With session_id, run() first pages events by after_sequence to skip history.
+        reply = await agent.run("second message", session_id=sid)
+        self.check_equal(reply, "Echo: second message", "AgentClient.run() reply (existing session)")
+        events = await agent.list_events(sid, after_sequence=0)
+        self.check_sequences(events, "AgentClient.list_events")
+        page = await agent.list_events(sid, after_sequence=2, limit=3)
+        self.check_equal([e.sequence for e in page], [3, 4, 5], "AgentClient.list_events(after_sequence=2, limit=3)")
+        replay = await self.collect(agent.stream_events(sid, after_sequence=0), lambda e: e.sequence == events[-1].sequence, "AgentClient.stream_events")
+        self.check_equal([e.id for e in replay], [e.id for e in events], "AgentClient.stream_events(after_sequence=0) replay")
+        try:
+            await agent.run("[[error]] please fail")
+        except EverrunsError as error:
+            text = str(error)
+            self.check(text.startswith("turn failed: ") and "unknown" not in text.split(":")[1] and "no detail" not in text,
+                       f"turn.failed should carry error_code and error, got {text!r}")
+        else:
+            self.check(False, "AgentClient.run('[[error]]') must raise EverrunsError (turn.failed)")
+        return f"run() -> {reply!r}; failure -> {text!r}"
+
+    async def step_capabilities(self) -> str:
+        capabilities = await self.client.capabilities.list()
+        ids = [c.id for c in capabilities]
+        self.check("test_math" in ids, f"capabilities.list must include test_math, got {ids}")
+        math = await self.client.capabilities.get("test_math")
+        names = [t.get("name") for t in math.tool_definitions or []]
+        self.check("add" in names, f"test_math tool_definitions should include add, got {names}")
+        return f"{len(ids)} capabilities"
+
+    async def step_models(self) -> str:
+        models = await self.client.models.list()
+        ids = [m.id for m in models]
+        self.check("llmsim/sim" in ids, f"models.list must include llmsim/sim, got {ids}")
+        return f"{len(ids)} models"
+
+    async def step_sse_cycling(self) -> str:
+        """With SSE_REALTIME_CYCLE_SECS small, the server ends each stream with `disconnecting`;
+        the SDK must reconnect with since_id and deliver every event exactly once."""
+        cycle = self.sse_cycle_secs
+        if not cycle:
+            return "SKIPPED: pass --sse-cycle SECS when the server runs with SSE_REALTIME_CYCLE_SECS=SECS"
+        session = await self.client.sessions.create(title="sse cycling")
+        sid = session.id
+        # The wire format first (the SDK hides it): a `disconnecting` frame with reason + retry_ms.
+        frame = await asyncio.to_thread(read_disconnecting_frame, f"{self.base_url}/v1/sessions/{sid}/sse", cycle * 3 + 5)
+        self.check(frame is not None, f"no 'disconnecting' SSE frame within {cycle * 3 + 5:.0f}s")
+        self.check(isinstance(frame.get("reason"), str) and isinstance(frame.get("retry_ms"), int),
+                   f"disconnecting data needs reason (string) and retry_ms (int): {frame}")
+        # Then the SDK across several cycles: idle for ~2.5 cycles, then two turns.
+        stream = self.client.events.stream(sid)
+        events: list[Event] = []
+
+        async def drive() -> None:
+            await asyncio.sleep(cycle * 2.5)
+            await self.client.messages.create(sid, "first after cycling")
+            await asyncio.sleep(cycle * 1.5)
+            await self.client.messages.create(sid, "second after cycling")
+
+        driver = asyncio.create_task(drive())
+        idled = 0
+
+        def second_idle(event: Event) -> bool:
+            nonlocal idled
+            idled += event.type == "session.idled"
+            return idled == 2
+
+        try:
+            events = await self.collect(stream, second_idle, "SSE across connection cycles")
+        finally:
+            driver.cancel()
+        self.check_sequences(events, "SSE across connection cycles")
+        listed = await self.client.events.list(sid)
+        self.check_equal([e.id for e in events], [e.id for e in listed], "SSE across cycles vs events.list")
+        texts = [e.data["message"]["content"][0]["text"] for e in events if e.type == "output.message.completed"]
+        self.check_equal(texts, ["Echo: first after cycling", "Echo: second after cycling"], "replies across cycles")
+        await self.client.sessions.delete(sid)
+        return f"disconnecting {frame}; {len(events)} events over ~{cycle * 4:.0f}s, none lost or repeated"
+
+    async def step_delete(self) -> str:
+        await self.client.sessions.delete(self.session.id)
+        try:
+            await self.client.sessions.get(self.session.id)
+        except NotFoundError:
+            self.check(True, "")
+        else:
+            self.check(False, "sessions.get after sessions.delete must raise NotFoundError")
+        await self.client.agents.delete(self.agent.id)
+        try:
+            agent = await self.client.agents.get(self.agent.id)
+        except NotFoundError:
+            self.check(True, "")
+        else:
+            self.check(agent.status in ("archived", "deleted"), f"deleted agent should be archived/deleted, got {agent.status!r}")
+        return "session deleted, agent archived"
+
+    async def run(self) -> None:
+        steps: list[tuple[str, Callable[[], Awaitable[Optional[str]]], bool]] = [
+            # (name, body, later steps need it)
+            ("sdk version", self.step_sdk_version, False),
+            ("agents.create compat-agent [test_math]", self.step_create_agent, True),
+            ("sessions.create(agent_id)", self.step_create_session, True),
+            ("messages.create + events.stream until session.idled", self.step_first_turn, True),
+            ("messages.list (user, agent echo)", self.step_list_messages, False),
+            ("events.list (filters, cursors)", self.step_list_events, False),
+            ("tool call [[tool:add]] + SSE resume with since_id", self.step_tool_turn, False),
+            ("agents.get/list, sessions.get/list, errors", self.step_get_and_list, False),
+            ("sessions.cancel on idle session (no_op)", self.step_cancel_idle, False),
+            ("sessions.cancel on running turn", self.step_cancel_running, False),
+            ("AgentClient.run() against {base}/v1", self.step_agent_client, False),
+            ("capabilities.list/get", self.step_capabilities, False),
+            ("models.list", self.step_models, False),
+            ("SSE connection cycling (disconnecting, since_id resume)", self.step_sse_cycling, False),
+            ("sessions.delete, agents.delete", self.step_delete, False),
+        ]
+        try:
+            for name, body, required in steps:
+                if not await self.step(name, body) and required:
+                    print("stopping: later steps depend on this one", flush=True)
+                    break
+        finally:
+            await self.agent_client.close()
+            await self.client.close()
+
+
+def read_disconnecting_frame(url: str, timeout: float) -> Optional[dict]:
+    """Reads a raw SSE stream until its `disconnecting` frame; returns that frame's data."""
+    request = urllib.request.Request(url, headers={"Accept": "text/event-stream", "Authorization": "compat"})
+    deadline = time.monotonic() + timeout
+    with urllib.request.urlopen(request, timeout=timeout) as response:
+        event = None
+        while time.monotonic() < deadline:
+            line = response.readline()
+            if not line:
+                return None
+            line = line.decode().rstrip("\r\n")
+            if line.startswith("event:"):
+                event = line[6:].strip()
+            elif line.startswith("data:") and event == "disconnecting":
+                return json.loads(line[5:].strip())
+            elif not line:
+                event = None
+    return None
+
+
+def describe(error: BaseException) -> str:
+    if isinstance(error, ApiError):
+        return f"HTTP {error.status_code} code={error.code!r} message={error.message!r}"
+    text = str(error)
+    return text if len(text) < 2000 else text[:2000] + "..."
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description="everruns-sdk compatibility flow against a Keel server")
+    parser.add_argument("base_url", nargs="?", default=os.environ.get("KEEL_URL"),
+                        help="http://HOST:PORT[/API_PREFIX] (default: $KEEL_URL)")
+    parser.add_argument("--sse-cycle", type=float, metavar="SECS",
+                        help="the server's SSE_REALTIME_CYCLE_SECS, when small enough to test reconnects")
+    args = parser.parse_args()
+    base_url = args.base_url
+    if not base_url:
+        parser.error("give BASE_URL or set KEEL_URL")
+    flow = Flow(base_url, sse_cycle_secs=args.sse_cycle)
+    try:
+        asyncio.run(flow.run())
+    finally:
+        print(f"compat-flow: passed={flow.passed} failed={flow.failed} base_url={base_url}", flush=True)
+    return 0 if flow.failed == 0 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
