@@ -65,7 +65,7 @@ let package = Package(
         ]),
         // HTTP API, SSE, errors, CORS, OpenAPI document.
         .target(name: "KeelHTTP", dependencies: [
-            "KeelCore", "KeelEngine", "KeelSecrets",
+            "KeelCore", "KeelEngine", "KeelSecrets", "KeelObservability",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ], resources: [.copy("Resources/openapi.json")]),

@@ -16,7 +16,11 @@ extension KeelAPI {
                 headers: [
                     .contentType: "text/event-stream", .cacheControl: "no-cache"
                 ],
-                body: ResponseBody { writer in try await stream.write(to: &writer) })
+                body: ResponseBody { writer in
+                    sseStreamOpened()
+                    defer { sseStreamClosed() }
+                    try await stream.write(to: &writer)
+                })
         }
     }
 }

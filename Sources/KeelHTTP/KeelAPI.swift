@@ -2,6 +2,7 @@ import Foundation
 import Hummingbird
 import KeelCore
 import KeelEngine
+import KeelObservability
 import KeelSecrets
 import Logging
 
@@ -43,24 +44,28 @@ public struct KeelAPI: Sendable {
     public let cipher: SecretsCipher
     public let capabilities: CapabilityDirectory
     public let settings: APISettings
+    /// Prometheus metrics; nil (the default) installs neither `GET /metrics` nor the middleware.
+    public let metrics: KeelMetrics?
     let streams: SSEConnectionLimiter
 
     public init(
         store: any KeelStore, engine: TurnEngine, cipher: SecretsCipher, capabilities: CapabilityDirectory,
-        settings: APISettings
+        settings: APISettings, metrics: KeelMetrics? = nil
     ) {
         self.store = store
         self.engine = engine
         self.cipher = cipher
         self.capabilities = capabilities
         self.settings = settings
+        self.metrics = metrics
         self.streams = SSEConnectionLimiter(limits: settings.sse)
     }
 
-    /// Builds the router: `/health` and `/api-doc/openapi.json` at the root, everything else
+    /// Builds the router: `/health`, `/api-doc/openapi.json` (and `/metrics` when metrics are on) at the root, everything else
     /// under `API_PREFIX` + `/v1`.
     public func makeRouter() -> Router<BasicRequestContext> {
         let router = Router(context: BasicRequestContext.self)
+        installMetrics(on: router)
         router.add(middleware: ErrorEnvelopeMiddleware())
         if !settings.corsAllowedOrigins.isEmpty {
             router.add(middleware: CORSPolicyMiddleware(allowedOrigins: Set(settings.corsAllowedOrigins)))
