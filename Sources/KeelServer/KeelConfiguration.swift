@@ -84,6 +84,11 @@ public struct KeelConfiguration: Sendable {
     /// `LOG_LEVEL`: default `info`.
     public var logLevel: LogLevel
 
+    // MARK: Observability
+
+    /// Traces, Braintrust and Prometheus (see `ObservabilitySettings`).
+    public var observability: ObservabilitySettings
+
     /// Parses and validates the environment.
     public init(environment: [String: String]) throws(ConfigurationError) {
         let env = EnvironmentReader(environment: environment)
@@ -122,6 +127,10 @@ public struct KeelConfiguration: Sendable {
 
         logFormat = try env.choice("LOG_FORMAT", default: devMode ? LogFormat.text : .json)
         logLevel = try env.choice("LOG_LEVEL", default: LogLevel.info)
+
+        observability = try ObservabilitySettings.parse(
+            environment, deploymentGrade: deploymentGrade,
+            prometheus: try env.bool("ENABLE_PROMETHEUS_METRICS", default: false))
 
         try validateKeyPair()
     }

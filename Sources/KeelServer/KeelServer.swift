@@ -5,6 +5,7 @@ import KeelCore
 import KeelEngine
 import KeelHTTP
 import KeelLLM
+import KeelObservability
 import KeelSecrets
 import KeelStorage
 import Logging
@@ -39,7 +40,10 @@ public enum KeelServer {
         logger.info("starting keel", metadata: configuration.redactedSummary.mapValues { .string($0) })
 
         let cipher = try configuration.makeSecretsCipher()
-        let store = InMemoryStore()
+        let observability = await ObservabilityAssembly.make(configuration.observability, logger: logger)
+        let memory = InMemoryStore()
+        let store: any KeelStore =
+            observability.observers.isEmpty ? memory : ObservedStore(base: memory, observers: observability.observers)
         for provider in BuiltInProviders.make() { try await store.insertProvider(provider) }
 
         let catalog = CapabilityCatalog(
@@ -70,12 +74,14 @@ public enum KeelServer {
                     heartbeatInterval: .seconds(configuration.sseHeartbeatIntervalSecs),
                     realtimeCycle: .seconds(configuration.sseRealtimeCycleSecs), globalMax: configuration.sseGlobalMax,
                     perSessionMax: configuration.ssePerSessionMax, perOrganizationMax: configuration.ssePerOrgMax),
-                deploymentGrade: configuration.deploymentGrade.rawValue, storageKind: "memory"))
+                deploymentGrade: configuration.deploymentGrade.rawValue, storageKind: "memory"),
+            metrics: observability.metrics)
 
         return Application(
             router: api.makeRouter(),
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "keel"),
-            services: [engine],
+            // Stopped in reverse order: the engine finishes its turns, then traces drain and flush.
+            services: observability.services + [engine],
             logger: logger)
     }
 }

@@ -1,0 +1,208 @@
+import Foundation
+
+/// Settings for sending turn traces to Braintrust as project log rows (REST API).
+///
+/// Read from the environment with ``fromEnvironment(_:deploymentGrade:)``. The API key is never
+/// part of ``description`` or of any error, so a configuration can be logged safely.
+public struct BraintrustConfiguration: Sendable, Equatable, CustomStringConvertible {
+    public static let defaultAPIURL = "https://api.braintrust.dev"
+    public static let defaultProjectName = "My Project"
+
+    /// `BRAINTRUST_API_KEY`, sent as `Authorization: Bearer <key>`.
+    public var apiKey: String
+    /// `BRAINTRUST_API_URL` without a trailing slash.
+    public var apiURL: String
+    /// `BRAINTRUST_PROJECT_NAME`: created in Braintrust if it does not exist yet.
+    public var projectName: String
+    /// `BRAINTRUST_PROJECT_ID`: used as-is, with no call to resolve the name.
+    public var projectID: String?
+    /// `BRAINTRUST_RECORD_CONTENT`: when false, message content, tool arguments and tool results are
+    /// replaced by `{redacted: true, summary: {...}}` (shape only, no text).
+    public var recordContent: Bool
+    /// The server's `DEPLOYMENT_GRADE`, copied into each row's metadata.
+    public var deploymentGrade: String?
+    /// `BRAINTRUST_QUEUE_CAPACITY`: spans waiting to be sent; more are dropped and counted.
+    public var queueCapacity: Int
+    /// `BRAINTRUST_MAX_BATCH_SIZE`: rows per insert request.
+    public var maxBatchSize: Int
+    /// `BRAINTRUST_FLUSH_INTERVAL_MS`: how often queued spans are sent even when a batch is not full.
+    public var flushInterval: Duration
+    /// `BRAINTRUST_REQUEST_TIMEOUT_MS`: bound on one HTTP exchange, response body included.
+    public var requestTimeout: Duration
+    /// `BRAINTRUST_MAX_RETRIES`: retries after the first attempt (3 means up to 4 attempts).
+    public var maxRetries: Int
+    /// `BRAINTRUST_RETRY_BASE_DELAY_MS`: delay before retry n is `base · 2^(n-1)` plus 0–25 % jitter…
+    public var retryBaseDelay: Duration
+    /// …capped by `BRAINTRUST_RETRY_MAX_DELAY_MS`.
+    public var retryMaxDelay: Duration
+    /// How long startup keeps trying to resolve the project before giving up (not an env variable).
+    public var startupTimeout: Duration
+
+    public init(
+        apiKey: String,
+        apiURL: String = BraintrustConfiguration.defaultAPIURL,
+        projectName: String = BraintrustConfiguration.defaultProjectName,
+        projectID: String? = nil,
+        recordContent: Bool = false,
+        deploymentGrade: String? = nil,
+        queueCapacity: Int = 1024,
+        maxBatchSize: Int = 50,
+        flushInterval: Duration = .milliseconds(500),
+        requestTimeout: Duration = .milliseconds(10_000),
+        maxRetries: Int = 3,
+        retryBaseDelay: Duration = .milliseconds(250),
+        retryMaxDelay: Duration = .milliseconds(5_000),
+        startupTimeout: Duration = .seconds(10)
+    ) {
+        self.apiKey = apiKey
+        self.apiURL = Self.trimmingTrailingSlashes(apiURL)
+        self.projectName = projectName
+        self.projectID = projectID
+        self.recordContent = recordContent
+        self.deploymentGrade = deploymentGrade
+        self.queueCapacity = queueCapacity
+        self.maxBatchSize = maxBatchSize
+        self.flushInterval = flushInterval
+        self.requestTimeout = requestTimeout
+        self.maxRetries = maxRetries
+        self.retryBaseDelay = retryBaseDelay
+        self.retryMaxDelay = retryMaxDelay
+        self.startupTimeout = startupTimeout
+    }
+
+    /// Reads the `BRAINTRUST_*` variables.
+    ///
+    /// Returns nil (Braintrust off) when `BRAINTRUST_API_KEY` is unset or blank, or when
+    /// `BRAINTRUST_ENABLED` is false; the other variables are then not validated. Throws a
+    /// ``BraintrustConfigurationError`` naming the variable for any value that cannot be used.
+    public static func fromEnvironment(
+        _ environment: [String: String], deploymentGrade: String? = nil
+    ) throws(BraintrustConfigurationError) -> BraintrustConfiguration? {
+        let reader = Reader(environment: environment)
+        if let enabled = try reader.bool("BRAINTRUST_ENABLED"), !enabled { return nil }
+        guard let key = reader.string("BRAINTRUST_API_KEY") else { return nil }
+        guard !key.contains(where: { $0.isWhitespace || $0.isNewline }) else {
+            // The value is a secret: say what is wrong without quoting it.
+            throw BraintrustConfigurationError(variable: "BRAINTRUST_API_KEY", message: "must not contain whitespace")
+        }
+
+        var configuration = BraintrustConfiguration(apiKey: key, deploymentGrade: deploymentGrade)
+        if let url = reader.string("BRAINTRUST_API_URL") {
+            guard let components = URLComponents(string: url), let scheme = components.scheme?.lowercased(),
+                scheme == "http" || scheme == "https", let host = components.host, !host.isEmpty,
+                components.query == nil, components.fragment == nil
+            else {
+                throw .invalid("BRAINTRUST_API_URL", expected: "an http(s) URL such as \(defaultAPIURL)", got: url)
+            }
+            configuration.apiURL = trimmingTrailingSlashes(url)
+        }
+        if let name = reader.string("BRAINTRUST_PROJECT_NAME") { configuration.projectName = name }
+        if let id = reader.string("BRAINTRUST_PROJECT_ID") {
+            // It becomes a URL path segment, so only id characters are accepted.
+            guard id.unicodeScalars.allSatisfy({ CharacterSet.alphanumerics.contains($0) || $0 == "-" || $0 == "_" }),
+                id.unicodeScalars.allSatisfy(\.isASCII)
+            else {
+                throw .invalid("BRAINTRUST_PROJECT_ID", expected: "a project id (UUID)", got: id)
+            }
+            configuration.projectID = id
+        }
+        configuration.recordContent = try reader.bool("BRAINTRUST_RECORD_CONTENT") ?? false
+        configuration.queueCapacity = try reader.int("BRAINTRUST_QUEUE_CAPACITY", minimum: 1) ?? configuration.queueCapacity
+        configuration.maxBatchSize = try reader.int("BRAINTRUST_MAX_BATCH_SIZE", minimum: 1) ?? configuration.maxBatchSize
+        configuration.maxRetries = try reader.int("BRAINTRUST_MAX_RETRIES", minimum: 0, maximum: 100) ?? configuration.maxRetries
+        if let millis = try reader.int("BRAINTRUST_FLUSH_INTERVAL_MS", minimum: 1) {
+            configuration.flushInterval = .milliseconds(millis)
+        }
+        if let millis = try reader.int("BRAINTRUST_REQUEST_TIMEOUT_MS", minimum: 1) {
+            configuration.requestTimeout = .milliseconds(millis)
+        }
+        if let millis = try reader.int("BRAINTRUST_RETRY_BASE_DELAY_MS", minimum: 0) {
+            configuration.retryBaseDelay = .milliseconds(millis)
+        }
+        if let millis = try reader.int("BRAINTRUST_RETRY_MAX_DELAY_MS", minimum: 0) {
+            configuration.retryMaxDelay = .milliseconds(millis)
+        }
+        return configuration
+    }
+
+    /// Everything but the key.
+    public var description: String {
+        var parts = [
+            "api_url=\(apiURL)",
+            projectID.map { "project_id=\($0)" } ?? "project_name=\(projectName)",
+            "record_content=\(recordContent)",
+            "queue_capacity=\(queueCapacity)",
+            "max_batch_size=\(maxBatchSize)",
+            "flush_interval=\(flushInterval)",
+            "request_timeout=\(requestTimeout)",
+            "max_retries=\(maxRetries)",
+        ]
+        if let deploymentGrade { parts.append("deployment_grade=\(deploymentGrade)") }
+        return "BraintrustConfiguration(\(parts.joined(separator: ", ")), api_key=<redacted>)"
+    }
+
+    static func trimmingTrailingSlashes(_ url: String) -> String {
+        var url = url
+        while url.hasSuffix("/") { url.removeLast() }
+        return url
+    }
+
+    private struct Reader {
+        var environment: [String: String]
+
+        /// The trimmed value, nil when unset or blank.
+        func string(_ name: String) -> String? {
+            guard let raw = environment[name]?.trimmingCharacters(in: .whitespacesAndNewlines), !raw.isEmpty else {
+                return nil
+            }
+            return raw
+        }
+
+        func bool(_ name: String) throws(BraintrustConfigurationError) -> Bool? {
+            guard let value = string(name) else { return nil }
+            switch value.lowercased() {
+            case "true", "1", "yes", "on": return true
+            case "false", "0", "no", "off": return false
+            default: throw .invalid(name, expected: "true or false", got: value)
+            }
+        }
+
+        func int(_ name: String, minimum: Int, maximum: Int = 100_000_000) throws(BraintrustConfigurationError) -> Int? {
+            guard let value = string(name) else { return nil }
+            guard let number = Int(value), number >= minimum, number <= maximum else {
+                throw .invalid(name, expected: "an integer from \(minimum) to \(maximum)", got: value)
+            }
+            return number
+        }
+    }
+}
+
+/// A `BRAINTRUST_*` variable with a value that cannot be used. One line, naming the variable:
+/// `BRAINTRUST_MAX_BATCH_SIZE: expected an integer from 1 to 100000000 (got "lots")`.
+/// The API key's value is never quoted.
+public struct BraintrustConfigurationError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// The environment variable at fault.
+    public var variable: String
+    /// What is wrong and what is expected, without the variable name.
+    public var message: String
+
+    public init(variable: String, message: String) {
+        self.variable = variable
+        self.message = message
+    }
+
+    public var description: String { "\(variable): \(message)" }
+
+    static func invalid(_ variable: String, expected: String, got value: String) -> BraintrustConfigurationError {
+        let escaped = value.prefix(80).unicodeScalars.map { scalar -> String in
+            switch scalar {
+            case "\"": return "\\\""
+            case "\\": return "\\\\"
+            default:
+                return scalar.properties.generalCategory == .control ? "\\u{\(String(scalar.value, radix: 16))}" : String(scalar)
+            }
+        }.joined()
+        let ellipsis = value.count > 80 ? "…" : ""
+        return BraintrustConfigurationError(variable: variable, message: "expected \(expected) (got \"\(escaped)\(ellipsis)\")")
+    }
+}
