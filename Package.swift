@@ -80,12 +80,19 @@ let package = Package(
             "KeelServer",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
-        .testTarget(name: "KeelCoreTests", dependencies: ["KeelCore"]),
+        .testTarget(name: "KeelCoreTests", dependencies: [
+            "KeelCore", .product(name: "Logging", package: "swift-log"),
+        ]),
         .testTarget(name: "KeelSecretsTests", dependencies: ["KeelSecrets"]),
         .testTarget(name: "KeelObservabilityTests", dependencies: [
             "KeelObservability", "KeelCore",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "Logging", package: "swift-log"),
+            .product(name: "GRPCCore", package: "grpc-swift-2"),
+            .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            .product(name: "NIOCore", package: "swift-nio"),
         ]),
         .testTarget(name: "KeelLLMTests", dependencies: [
             "KeelLLM", "KeelCore",
