@@ -174,7 +174,7 @@ struct TraceSessionState: Sendable {
     ) -> [SpanRecord] {
         guard let turnID = event.context.turnID ?? event.data["turn_id"]?.stringValue else { return [] }
         // One turn runs per session: an open one never got its terminal event.
-        var spans = abandonTurn(at: event.ts, reason: "abandoned", options: options, collisions: &collisions)
+        let spans = abandonTurn(at: event.ts, reason: "abandoned", options: options, collisions: &collisions)
         let inputID = event.context.inputMessageID ?? event.data["input_message_id"]?.stringValue
         var input: TracePendingInput?
         if let index = pending.firstIndex(where: { $0.messageID == inputID }) {
