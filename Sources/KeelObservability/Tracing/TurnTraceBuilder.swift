@@ -40,17 +40,19 @@ public struct TurnTraceBuilder: Sendable {
     /// Consumes one event and returns the spans it finished.
     public mutating func consume(_ event: Event) -> [SpanRecord] {
         let sessionID = event.sessionID
-        if sessions[sessionID] == nil {
+        var state: TraceSessionState
+        if let existing = sessions[sessionID] {
+            state = existing
+        } else {
             guard TraceSessionState.needsState(for: event.type, capture: options.captureContent) else { return [] }
             evictIfFull()
-            sessions[sessionID] = TraceSessionState(sessionID: sessionID)
+            state = TraceSessionState(sessionID: sessionID)
         }
         tick &+= 1
         var collisions: [MetadataCollision] = []
-        let spans = sessions[sessionID]!.consume(event, options: options, tick: tick, collisions: &collisions)
-        if event.type == EventType.sessionIdled, sessions[sessionID]!.isDisposable(capture: options.captureContent) {
-            sessions[sessionID] = nil
-        }
+        let spans = state.consume(event, options: options, tick: tick, collisions: &collisions)
+        let disposable = event.type == EventType.sessionIdled && state.isDisposable(capture: options.captureContent)
+        sessions[sessionID] = disposable ? nil : state
         if let report = options.onMetadataCollision {
             for collision in collisions { report(collision) }
         }
@@ -62,8 +64,9 @@ public struct TurnTraceBuilder: Sendable {
         var spans: [SpanRecord] = []
         var collisions: [MetadataCollision] = []
         for sessionID in sessions.keys.sorted() {
-            spans += sessions[sessionID]!.abandonTurn(at: time, reason: reason, options: options, collisions: &collisions)
-            if sessions[sessionID]!.isDisposable(capture: options.captureContent) { sessions[sessionID] = nil }
+            guard var state = sessions[sessionID] else { continue }
+            spans += state.abandonTurn(at: time, reason: reason, options: options, collisions: &collisions)
+            sessions[sessionID] = state.isDisposable(capture: options.captureContent) ? nil : state
         }
         if let report = options.onMetadataCollision {
             for collision in collisions { report(collision) }
@@ -607,8 +610,14 @@ struct TraceTurnState: Sendable {
         attributes.merge(commonAttributes(options, &collisions))
         if let parent = span.parentID {
             if root.spanID == parent { root.latestChildEnd = max(root.latestChildEnd, end) }
-            if reason?.spanID == parent { reason!.latestChildEnd = max(reason!.latestChildEnd, end) }
-            if act?.spanID == parent { act!.latestChildEnd = max(act!.latestChildEnd, end) }
+            if var open = reason, open.spanID == parent {
+                open.latestChildEnd = max(open.latestChildEnd, end)
+                reason = open
+            }
+            if var open = act, open.spanID == parent {
+                open.latestChildEnd = max(open.latestChildEnd, end)
+                act = open
+            }
         }
         return SpanRecord(
             traceID: traceID, spanID: span.spanID, parentSpanID: span.parentID, name: span.name, kind: span.kind,
