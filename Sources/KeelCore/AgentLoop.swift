@@ -33,7 +33,8 @@ public struct AgentLoop: Sendable {
         try await sink.emit(
             EventType.turnStarted, context: context,
             data: ["turn_id": .string(plan.turnID), "input_message_id": .string(plan.inputMessageID),
-                   "input_content": .string(inputText)])
+                   "input_content": .string(inputText), "agent_id": JSONValue(plan.agentID),
+                   "agent_name": JSONValue(plan.agentName)])
 
         while true {
             try Task.checkCancellation()

@@ -5,6 +5,8 @@ import Foundation
 public struct TurnPlan: Sendable {
     public var sessionID: String
     public var agentID: String?
+    /// The agent's display name (or addressable name), for traces.
+    public var agentName: String?
     public var turnID: String
     public var inputMessageID: String
     /// The model name sent to the provider.
@@ -23,7 +25,7 @@ public struct TurnPlan: Sendable {
     public var reasoningEffort: String?
 
     public init(
-        sessionID: String, agentID: String?, turnID: String = PublicID.make(.turn), inputMessageID: String,
+        sessionID: String, agentID: String?, agentName: String? = nil, turnID: String = PublicID.make(.turn), inputMessageID: String,
         model: String, modelReference: String, providerID: String?, endpoint: LLMEndpoint, systemPrompt: String,
         tools: [any Tool], maxIterations: Int = TurnPlan.defaultMaxIterations, parallelToolCalls: Bool = true,
         toolTimeout: Duration = .seconds(60), deltaBatchInterval: Duration = .milliseconds(100),
@@ -31,6 +33,7 @@ public struct TurnPlan: Sendable {
     ) {
         self.sessionID = sessionID
         self.agentID = agentID
+        self.agentName = agentName
         self.turnID = turnID
         self.inputMessageID = inputMessageID
         self.model = model

@@ -42,7 +42,8 @@ extension TurnEngine {
         }
 
         let turn = TurnPlan(
-            sessionID: session.id, agentID: agent?.id, inputMessageID: input.id, model: resolved?.model ?? reference,
+            sessionID: session.id, agentID: agent?.id, agentName: agent.map { $0.displayName ?? $0.name },
+            inputMessageID: input.id, model: resolved?.model ?? reference,
             modelReference: reference, providerID: resolved?.provider.id, endpoint: endpoint,
             systemPrompt: prompt.joined(separator: "\n\n"), tools: capabilities.flatMap(\.tools),
             maxIterations: session.maxIterations ?? agent?.maxIterations ?? configuration.maxIterations,

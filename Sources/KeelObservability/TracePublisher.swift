@@ -2,6 +2,7 @@ import Foundation
 import KeelCore
 import Logging
 import ServiceLifecycle
+import Synchronization
 
 /// Feeds stored events to one `TurnTraceBuilder` on a single consumer task and hands every
 /// finished span to the destinations: the OTLP fan-out and, if configured, Braintrust.
@@ -25,13 +26,19 @@ public final class TracePublisher: EventObserver, Service {
 
     private let options: TraceOptions
     private let destinations: [Destination]
+    /// Agent names as `turn.started` reports them, so root spans read `invoke_agent {name}`.
+    private let agentNames = AgentNames()
     private let events: AsyncStream<Event>
     private let continuation: AsyncStream<Event>.Continuation
 
     public init(options: TraceOptions, destinations: [Destination]) {
-        self.options = options
+        var options = options
         self.destinations = destinations
         (events, continuation) = AsyncStream.makeStream()
+        let names = agentNames
+        let fallback = options.agentName
+        options.agentName = { id in names[id] ?? fallback?(id) }
+        self.options = options
     }
 
     public func observe(_ event: Event) {
@@ -42,6 +49,11 @@ public final class TracePublisher: EventObserver, Service {
         var builder = TurnTraceBuilder(options: options)
         await withGracefulShutdownHandler {
             for await event in events {
+                if event.type == EventType.turnStarted, let id = event.data["agent_id"]?.stringValue,
+                    let name = event.data["agent_name"]?.stringValue
+                {
+                    agentNames[id] = name
+                }
                 publish(builder.consume(event))
             }
         } onGracefulShutdown: {
@@ -56,6 +68,16 @@ public final class TracePublisher: EventObserver, Service {
         for destination in destinations {
             destination.publish(destination.acceptsContent ? spans : withoutContent)
         }
+    }
+}
+
+/// Agent id → name, written by the consumer task and read by the builder's name lookup.
+final class AgentNames: Sendable {
+    private let names = Mutex<[String: String]>([:])
+
+    subscript(id: String) -> String? {
+        get { names.withLock { $0[id] } }
+        set { names.withLock { $0[id] = newValue } }
     }
 }
 
