@@ -19,6 +19,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
         .package(url: "https://github.com/grpc/grpc-swift-2.git", from: "2.4.3"),
         .package(url: "https://github.com/grpc/grpc-swift-nio-transport.git", from: "2.9.2"),
+        .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
     ],
     targets: [
         // Domain and agent loop: no I/O.
@@ -37,7 +38,12 @@ let package = Package(
             .product(name: "Crypto", package: "swift-crypto"),
         ]),
         // Storage protocol implementations (in-memory today).
-        .target(name: "KeelStorage", dependencies: ["KeelCore"]),
+        .target(name: "KeelStorage", dependencies: [
+            "KeelCore",
+            .product(name: "PostgresNIO", package: "postgres-nio"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+        ]),
         // Built-in capabilities and their tools.
         .target(name: "KeelCapabilities", dependencies: [
             "KeelCore",
@@ -84,6 +90,11 @@ let package = Package(
             "KeelCore", .product(name: "Logging", package: "swift-log"),
         ]),
         .testTarget(name: "KeelSecretsTests", dependencies: ["KeelSecrets"]),
+        .testTarget(name: "KeelStorageTests", dependencies: [
+            "KeelStorage", "KeelCore",
+            .product(name: "PostgresNIO", package: "postgres-nio"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
         .testTarget(name: "KeelObservabilityTests", dependencies: [
             "KeelObservability", "KeelCore",
             .product(name: "Hummingbird", package: "hummingbird"),
