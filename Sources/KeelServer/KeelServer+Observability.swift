@@ -8,6 +8,7 @@ import ServiceLifecycle
 /// that export (run before the engine, so they stop after it), and the metrics registry.
 struct ObservabilityAssembly {
     var observers: [any EventObserver] = []
+    /// Export destinations (drained together on shutdown) and then the trace publisher.
     var services: [any Service] = []
     var metrics: KeelMetrics?
 
@@ -22,8 +23,9 @@ struct ObservabilityAssembly {
 
         var destinations: [TracePublisher.Destination] = []
         let pipelines = settings.tracing.makePipelines(httpClient: .shared, logger: logger)
+        var exporters: [any Service] = []
         for pipeline in pipelines {
-            assembly.services.append(pipeline)
+            exporters.append(pipeline)
             metrics?.registerDroppedSpansSource(destination: pipeline.name) { pipeline.stats.droppedSpansTotal }
         }
         if !pipelines.isEmpty {
@@ -38,11 +40,12 @@ struct ObservabilityAssembly {
         if let braintrust = settings.braintrust,
             let listener = await BraintrustListener.start(configuration: braintrust, httpClient: .shared, logger: logger)
         {
-            assembly.services.append(listener)
+            exporters.append(listener)
             metrics?.registerDroppedSpansSource(destination: "braintrust") { listener.stats.droppedSpansTotal }
             destinations.append(.init(name: "braintrust", acceptsContent: braintrust.recordContent) { listener.submit($0) })
         }
         guard !destinations.isEmpty else { return assembly }
+        assembly.services.append(ExportServices(exporters))
 
         let captureContent = destinations.contains(where: \.acceptsContent)
         let publisher = TracePublisher(
