@@ -91,7 +91,7 @@ struct AgentLoopCancellationTests {
         let result = await task.result
         let elapsed = ContinuousClock.now - cancelledAt
 
-        #expect(seconds(elapsed) < 1.0)
+        #expect(seconds(elapsed) < 3.0)  // the driver would hang forever
         switch result {
         case .success(let outcome): Issue.record("expected cancellation, got \(outcome)")
         case .failure(let error): #expect(error is CancellationError, "got \(error)")
@@ -115,7 +115,7 @@ struct AgentLoopCancellationTests {
         task.cancel()
         let result = await task.result
 
-        #expect(seconds(ContinuousClock.now - cancelledAt) < 1.0)
+        #expect(seconds(ContinuousClock.now - cancelledAt) < 3.0)  // the tool would run for 10 s
         #expect(throws: CancellationError.self) { try result.get() }
         #expect(sink.terminalEvents.isEmpty)
         #expect(!sink.types.contains(EventType.toolCompleted))

@@ -235,7 +235,7 @@ final class ConcurrencyProbe: Sendable {
     var maximumConcurrency: Int { state.withLock { $0.maximum } }
 }
 
-/// Records concurrency in a `ConcurrencyProbe`. With `rendezvous`, each call waits (up to 2 s) until
+/// Records concurrency in a `ConcurrencyProbe`. With `rendezvous`, each call waits (up to 10 s) until
 /// that many calls have entered, so two calls can only both finish quickly if they overlap.
 /// Then it sleeps `delay_ms` from its arguments and returns `{"id": arguments.id}`.
 struct ProbeTool: Tool {
@@ -247,7 +247,7 @@ struct ProbeTool: Tool {
         probe.enter()
         defer { probe.leave() }
         if let rendezvous {
-            let deadline = ContinuousClock.now + .seconds(2)
+            let deadline = ContinuousClock.now + .seconds(10)
             while probe.arrived < rendezvous, ContinuousClock.now < deadline {
                 try await Task.sleep(for: .milliseconds(1))
             }

@@ -105,7 +105,7 @@ import Testing
             return (outcome, ContinuousClock.now - cancelledAt)
         }
         #expect(outcome is CancellationError)
-        #expect(elapsed < .seconds(1))
+        #expect(elapsed < .seconds(3))  // the next chunk is 10 s away
     }
 
     @Test func registryHandsOutOneDriverPerProvider() {

@@ -167,7 +167,7 @@ private func testConfiguration(
         apiKey: apiKey, apiURL: baseURL + "/", projectName: projectName, projectID: projectID,
         recordContent: recordContent, deploymentGrade: "dev", flushInterval: .milliseconds(20),
         requestTimeout: .seconds(3), retryBaseDelay: .milliseconds(10), retryMaxDelay: .milliseconds(50),
-        startupTimeout: .seconds(2))
+        startupTimeout: .seconds(8))
 }
 
 /// Waits until `condition` holds (or fails the test after `timeout`).

@@ -356,13 +356,13 @@ struct ExportPipelineTests {
             try await withRunningExportPipelines([hanging, healthy]) {
                 let start = clock.now
                 fanOut.publish([exportTestSpan(1)])
-                #expect(clock.now - start < .milliseconds(50), "publish must not wait")
-                #expect(await exportEventually(timeout: .seconds(2)) { collector.received("/v1/traces").count == 1 })
-                #expect(clock.now - start < .seconds(2))
+                #expect(clock.now - start < .milliseconds(500), "publish must not wait")
+                #expect(await exportEventually(timeout: .seconds(5)) { collector.received("/v1/traces").count == 1 })
+                #expect(clock.now - start < .seconds(5))
                 // The hanging destination got its request but never answered; more spans keep flowing elsewhere.
-                #expect(collector.received("/hang/v1/traces").count == 1)
+                #expect(await exportEventually(timeout: .seconds(5)) { collector.received("/hang/v1/traces").count == 1 })
                 fanOut.publish([exportTestSpan(2)])
-                #expect(await exportEventually(timeout: .seconds(2)) { healthy.exportedSpans == 2 })
+                #expect(await exportEventually(timeout: .seconds(5)) { healthy.exportedSpans == 2 })
                 #expect(hanging.exportedSpans == 0)
                 shutdownStarted.withLock { $0 = clock.now }
             }

@@ -85,15 +85,16 @@ struct QuickstartFlowTests {
 
     @Test("cancel stops a running turn promptly and records it; a second cancel is a no-op")
     func cancel() async throws {
-        try await TestServer.run(overrides: .init(simLatency: .milliseconds(300), deltaBatchInterval: .zero)) { server in
+        // One word a second: the turn would take 10 s without the cancel.
+        try await TestServer.run(overrides: .init(simLatency: .seconds(1), deltaBatchInterval: .zero)) { server in
             let sessionID = try await server.createSession()
             _ = try await server.send(sessionID, "one two three four five six seven eight nine ten")
-            try await Task.sleep(for: .milliseconds(400))
+            try await Task.sleep(for: .milliseconds(1200))
             let started = ContinuousClock.now
             let reply = try await server.request(.post, "/v1/sessions/\(sessionID)/cancel", json: [:])
             #expect(reply.status == 200)
             #expect(reply.json["status"] == "cancelled")
-            #expect(ContinuousClock.now - started < .seconds(2))
+            #expect(ContinuousClock.now - started < .seconds(4))
             let events = try await server.waitForIdle(sessionID)
             #expect(events.types.filter { EventType.terminal.contains($0) } == ["turn.cancelled"])
             #expect(events.types.suffix(4) == ["turn.cancelled", "input.message", "output.message.completed", "session.idled"])
