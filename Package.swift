@@ -108,16 +108,22 @@ let package = Package(
         .testTarget(name: "KeelLLMTests", dependencies: [
             "KeelLLM", "KeelCore",
             .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ]),
         .testTarget(name: "KeelCapabilitiesTests", dependencies: [
             "KeelCapabilities", "KeelCore",
             .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ]),
         .testTarget(name: "KeelServerTests", dependencies: [
             "KeelServer", "KeelHTTP", "KeelEngine", "KeelCore", "KeelStorage", "KeelLLM",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HummingbirdTesting", package: "hummingbird"),
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            .product(name: "PostgresNIO", package: "postgres-nio"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ]),
     ],
     swiftLanguageModes: [.v6]

@@ -10,18 +10,13 @@ extension KeelConfiguration {
             guard databaseURL != nil else {
                 throw ConfigurationError(
                     variable: "DATABASE_URL",
-                    message: "required unless DEV_MODE=true (PostgreSQL storage is not available in this build yet; run with DEV_MODE=1 for in-memory storage)"
+                    message: "required unless DEV_MODE=true (a postgres:// URL; or run with DEV_MODE=1 for in-memory storage)"
                 )
             }
             guard secretsEncryptionKey != nil else {
                 throw Self.missingKeyError
             }
-            // Until PostgreSQL storage lands, running without DEV_MODE would silently keep data in
-            // memory; refusing is the only honest answer.
-            throw ConfigurationError(
-                variable: "DATABASE_URL",
-                message: "PostgreSQL storage is not available in this build yet; start with DEV_MODE=1 for in-memory storage"
-            )
+            return []
         }
         var warnings = ["DEV_MODE: in-memory storage, data is not persisted and is lost when the server stops"]
         if secretsEncryptionKey == nil {
@@ -45,6 +40,7 @@ extension KeelConfiguration {
             "API_PREFIX": apiPrefix,
             "CORS_ALLOWED_ORIGINS": corsAllowedOrigins.joined(separator: ","),
             "DATABASE_URL": Self.presence(databaseURL),
+            "DATABASE_MAX_CONNECTIONS": String(databaseMaxConnections),
             "SECRETS_ENCRYPTION_KEY": Self.presence(secretsEncryptionKey),
             "SECRETS_ENCRYPTION_KEY_PREVIOUS": Self.presence(secretsEncryptionKeyPrevious),
             "DEFAULT_OPENAI_API_KEY": Self.presence(defaultOpenAIAPIKey),

@@ -30,6 +30,8 @@ public struct KeelConfiguration: Sendable {
 
     /// `DATABASE_URL`: PostgreSQL connection string; nil when unset.
     public var databaseURL: String?
+    /// `DATABASE_MAX_CONNECTIONS`: the PostgreSQL pool size per instance (default 20).
+    public var databaseMaxConnections: Int
     /// `SECRETS_ENCRYPTION_KEY`: the key new provider-key envelopes are written under.
     public var secretsEncryptionKey: KeyEncryptionKey?
     /// `SECRETS_ENCRYPTION_KEY_PREVIOUS`: the key being rotated out, accepted for decryption only.
@@ -102,6 +104,7 @@ public struct KeelConfiguration: Sendable {
         corsAllowedOrigins = try Self.parseCORSOrigins(env.value("CORS_ALLOWED_ORIGINS"))
 
         databaseURL = env.value("DATABASE_URL")
+        databaseMaxConnections = try env.positiveInt("DATABASE_MAX_CONNECTIONS", default: 20)
         secretsEncryptionKey = try Self.parseKey("SECRETS_ENCRYPTION_KEY", env.value("SECRETS_ENCRYPTION_KEY"))
         secretsEncryptionKeyPrevious = try Self.parseKey(
             "SECRETS_ENCRYPTION_KEY_PREVIOUS", env.value("SECRETS_ENCRYPTION_KEY_PREVIOUS")

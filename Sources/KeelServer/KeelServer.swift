@@ -41,15 +41,12 @@ public enum KeelServer {
 
         let cipher = try configuration.makeSecretsCipher()
         let observability = await ObservabilityAssembly.make(configuration.observability, logger: logger)
-        let memory = InMemoryStore()
-        let store: any KeelStore =
-            observability.observers.isEmpty ? memory : ObservedStore(base: memory, observers: observability.observers)
-        for provider in BuiltInProviders.make() { try await store.insertProvider(provider) }
+        let storage = try await StorageAssembly.make(configuration, observers: observability.observers, logger: logger)
+        let store = storage.store
 
         let catalog = CapabilityCatalog(
             allowExperimental: configuration.deploymentGrade.allowsExperimental,
             webFetch: WebFetchConfiguration(allowPrivateAddresses: configuration.webFetchAllowPrivateAddresses))
-        try await SeedAgents.install(into: store, grade: configuration.deploymentGrade, logger: logger)
 
         let drivers = DriverRegistry(simLatency: overrides.simLatency)
         let fileSystems = SessionFileSystems()
@@ -74,14 +71,14 @@ public enum KeelServer {
                     heartbeatInterval: .seconds(configuration.sseHeartbeatIntervalSecs),
                     realtimeCycle: .seconds(configuration.sseRealtimeCycleSecs), globalMax: configuration.sseGlobalMax,
                     perSessionMax: configuration.ssePerSessionMax, perOrganizationMax: configuration.ssePerOrgMax),
-                deploymentGrade: configuration.deploymentGrade.rawValue, storageKind: "memory"),
+                deploymentGrade: configuration.deploymentGrade.rawValue, storageKind: storage.kind),
             metrics: observability.metrics)
 
         return Application(
             router: api.makeRouter(),
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "keel"),
             // Stopped in reverse order: the engine finishes its turns, then traces drain and flush.
-            services: observability.services + [engine],
+            services: storage.services + observability.services + [engine],
             logger: logger)
     }
 }

@@ -1,3 +1,4 @@
+import ServiceLifecycle
 import Hummingbird
 import Logging
 import NIOCore
@@ -60,8 +61,9 @@ enum TestHTTPServer {
             },
             logger: logger
         )
+        let services = ServiceGroup(configuration: .init(services: [app], logger: logger))
         try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { try await app.runService(gracefulShutdownSignals: []) }
+            group.addTask { try await services.run() }
             var iterator = ports.makeAsyncIterator()
             guard let port = await iterator.next(), port > 0 else {
                 group.cancelAll()
@@ -69,6 +71,9 @@ enum TestHTTPServer {
             }
             defer { group.cancelAll() }
             try await body("http://127.0.0.1:\(port)", port)
+            // Stop accepting before cancelling: cancelling a server with accepted but unserved connections traps in NIO (apple/swift-nio#3481).
+            await services.triggerGracefulShutdown()
+            try? await Task.sleep(for: .milliseconds(50))
         }
     }
 }

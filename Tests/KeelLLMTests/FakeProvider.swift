@@ -1,3 +1,5 @@
+import Logging
+import ServiceLifecycle
 import Foundation
 import Hummingbird
 import KeelCore
@@ -114,12 +116,17 @@ func withFakeProvider<Result: Sendable>(
             portContinuation.yield(channel.localAddress?.port ?? 0)
             portContinuation.finish()
         })
+    let services = ServiceGroup(configuration: .init(services: [app], logger: Logger(label: "fake-provider")))
     return try await withThrowingTaskGroup(of: Void.self, returning: Result.self) { group in
-        group.addTask { try await app.run() }
+        group.addTask { try await services.run() }
         defer { group.cancelAll() }
         var iterator = ports.makeAsyncIterator()
         guard let port = await iterator.next(), port > 0 else { throw FakeProviderAbort() }
-        return try await body("http://127.0.0.1:\(port)", log)
+        let result = try await body("http://127.0.0.1:\(port)", log)
+        // Stop accepting before cancelling: cancelling a server with accepted but unserved connections traps in NIO (apple/swift-nio#3481).
+        await services.triggerGracefulShutdown()
+        try? await Task.sleep(for: .milliseconds(50))
+        return result
     }
 }
 

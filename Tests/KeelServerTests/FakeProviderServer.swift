@@ -1,3 +1,4 @@
+import ServiceLifecycle
 import Foundation
 import Hummingbird
 import KeelCore
@@ -106,12 +107,17 @@ final class FakeProviderServer: Sendable {
                 portContinuation.finish()
             },
             logger: logger)
+        let services = ServiceGroup(configuration: .init(services: [app], logger: logger))
         return try await withThrowingTaskGroup(of: Void.self, returning: T.self) { group in
-            group.addTask { try await app.run() }
+            group.addTask { try await services.run() }
             defer { group.cancelAll() }
             var iterator = ports.makeAsyncIterator()
             guard let port = await iterator.next(), port > 0 else { throw FakeProviderServerNotStarted() }
-            return try await body(fake, "http://127.0.0.1:\(port)")
+            let result = try await body(fake, "http://127.0.0.1:\(port)")
+            // Stop accepting before cancelling: cancelling a server with accepted but unserved connections traps in NIO (apple/swift-nio#3481).
+            await services.triggerGracefulShutdown()
+            try? await Task.sleep(for: .milliseconds(50))
+            return result
         }
     }
 }

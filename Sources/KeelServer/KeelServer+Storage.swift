@@ -1,0 +1,68 @@
+import Foundation
+import KeelCore
+import KeelEngine
+import KeelStorage
+import Logging
+import ServiceLifecycle
+
+/// The store the configuration asks for: in memory with DEV_MODE, PostgreSQL with DATABASE_URL.
+struct StorageAssembly {
+    var store: any KeelStore
+    /// Services that must outlive the rest (the PostgreSQL pool): registered first, stopped last.
+    var services: [any Service]
+    var kind: String
+
+    static func make(_ configuration: KeelConfiguration, observers: [any EventObserver], logger: Logger) async throws
+        -> StorageAssembly
+    {
+        let base: any KeelStore
+        var services: [any Service] = []
+        let kind: String
+        if !configuration.devMode, let url = configuration.databaseURL {
+            // Migrate and seed with a short-lived pool first, so an unreachable database or a failed
+            // migration stops start-up with a clear message instead of failing later requests.
+            do {
+                try await withStartupDeadline {
+                    try await PostgresStore(url: url, maxConnections: 2, logger: logger).withRunning { store in
+                        try await seed(store, grade: configuration.deploymentGrade, logger: logger)
+                    }
+                }
+            } catch {
+                throw ConfigurationError(
+                    variable: "DATABASE_URL",
+                    message: "could not connect to PostgreSQL and apply the schema within 30 s (\(type(of: error)); see the log)")
+            }
+            let postgres = try PostgresStore(url: url, maxConnections: configuration.databaseMaxConnections, logger: logger)
+            base = postgres
+            services.append(postgres)
+            kind = "postgres"
+        } else {
+            let memory = InMemoryStore()
+            try await seed(memory, grade: configuration.deploymentGrade, logger: logger)
+            base = memory
+            kind = "memory"
+        }
+        let store: any KeelStore = observers.isEmpty ? base : ObservedStore(base: base, observers: observers)
+        return StorageAssembly(store: store, services: services, kind: kind)
+    }
+
+    /// Built-in providers and seed agents, added only where missing (a restart finds them stored).
+    private static func seed(_ store: any KeelStore, grade: DeploymentGrade, logger: Logger) async throws {
+        for provider in BuiltInProviders.make() where try await store.provider(id: provider.id) == nil {
+            try await store.insertProvider(provider)
+        }
+        try await SeedAgents.install(into: store, grade: grade, logger: logger)
+    }
+
+    private static func withStartupDeadline(_ operation: @escaping @Sendable () async throws -> Void) async throws {
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await operation() }
+            group.addTask {
+                try await Task.sleep(for: .seconds(30))
+                throw CancellationError()
+            }
+            defer { group.cancelAll() }
+            try await group.next()
+        }
+    }
+}
