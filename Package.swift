@@ -86,6 +86,12 @@ let package = Package(
             "KeelServer",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
+        // Shared by the test targets: loopback fake servers.
+        .target(name: "KeelTestSupport", dependencies: [
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+        ], path: "Tests/KeelTestSupport"),
         .testTarget(name: "KeelCoreTests", dependencies: [
             "KeelCore", .product(name: "Logging", package: "swift-log"),
         ]),
@@ -96,6 +102,7 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
         .testTarget(name: "KeelObservabilityTests", dependencies: [
+            "KeelTestSupport",
             "KeelObservability", "KeelCore",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "Logging", package: "swift-log"),
@@ -106,18 +113,21 @@ let package = Package(
             .product(name: "NIOCore", package: "swift-nio"),
         ]),
         .testTarget(name: "KeelLLMTests", dependencies: [
+            "KeelTestSupport",
             "KeelLLM", "KeelCore",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ]),
         .testTarget(name: "KeelCapabilitiesTests", dependencies: [
+            "KeelTestSupport",
             "KeelCapabilities", "KeelCore",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ]),
         .testTarget(name: "KeelServerTests", dependencies: [
+            "KeelTestSupport",
             "KeelServer", "KeelHTTP", "KeelEngine", "KeelCore", "KeelStorage", "KeelLLM",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HummingbirdTesting", package: "hummingbird"),

@@ -1,4 +1,4 @@
-import ServiceLifecycle
+import KeelTestSupport
 import Hummingbird
 import Logging
 import NIOCore
@@ -48,32 +48,8 @@ enum TestHTTPServer {
 
     /// Runs the server for the duration of `body`, passing the base URL (`http://127.0.0.1:PORT`).
     static func withServer(_ body: @escaping @Sendable (_ baseURL: String, _ port: Int) async throws -> Void) async throws {
-        let (ports, portContinuation) = AsyncStream<Int>.makeStream()
-        var logger = Logger(label: "keel-capabilities-tests")
-        // Cancelling the server to stop it logs expected errors; keep test output readable.
-        logger.logLevel = .critical
-        let app = Application(
-            router: makeRouter(),
-            configuration: .init(address: .hostname("127.0.0.1", port: 0)),
-            onServerRunning: { channel in
-                portContinuation.yield(channel.localAddress?.port ?? 0)
-                portContinuation.finish()
-            },
-            logger: logger
-        )
-        let services = ServiceGroup(configuration: .init(services: [app], logger: logger))
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { try await services.run() }
-            var iterator = ports.makeAsyncIterator()
-            guard let port = await iterator.next(), port > 0 else {
-                group.cancelAll()
-                throw CancellationError()
-            }
-            defer { group.cancelAll() }
-            try await body("http://127.0.0.1:\(port)", port)
-            // Stop accepting before cancelling: cancelling a server with accepted but unserved connections traps in NIO (apple/swift-nio#3481).
-            await services.triggerGracefulShutdown()
-            try? await Task.sleep(for: .milliseconds(50))
+        try await LoopbackServer.run(makeRouter(), label: "keel-capabilities-tests") { baseURL, port in
+            try await body(baseURL, port)
         }
     }
 }

@@ -1,5 +1,4 @@
-import Logging
-import ServiceLifecycle
+import KeelTestSupport
 import Foundation
 import Hummingbird
 import KeelCore
@@ -109,25 +108,7 @@ func withFakeProvider<Result: Sendable>(
                 }
             })
     }
-    let (ports, portContinuation) = AsyncStream<Int>.makeStream()
-    let app = Application(
-        router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
-        onServerRunning: { channel in
-            portContinuation.yield(channel.localAddress?.port ?? 0)
-            portContinuation.finish()
-        })
-    let services = ServiceGroup(configuration: .init(services: [app], logger: Logger(label: "fake-provider")))
-    return try await withThrowingTaskGroup(of: Void.self, returning: Result.self) { group in
-        group.addTask { try await services.run() }
-        defer { group.cancelAll() }
-        var iterator = ports.makeAsyncIterator()
-        guard let port = await iterator.next(), port > 0 else { throw FakeProviderAbort() }
-        let result = try await body("http://127.0.0.1:\(port)", log)
-        // Stop accepting before cancelling: cancelling a server with accepted but unserved connections traps in NIO (apple/swift-nio#3481).
-        await services.triggerGracefulShutdown()
-        try? await Task.sleep(for: .milliseconds(50))
-        return result
-    }
+    return try await LoopbackServer.run(router, label: "fake-provider") { baseURL, _ in try await body(baseURL, log) }
 }
 
 struct FakeProviderAbort: Error {}

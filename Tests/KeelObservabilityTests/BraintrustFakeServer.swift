@@ -1,4 +1,4 @@
-import ServiceLifecycle
+import KeelTestSupport
 import Foundation
 import Hummingbird
 import KeelCore
@@ -152,28 +152,7 @@ final class BraintrustFakeServer: Sendable {
             return Self.json(200, ["row_ids": .array(ids)])
         }
 
-        let (ports, portContinuation) = AsyncStream<Int>.makeStream()
-        var logger = Logger(label: "braintrust-fake")
-        logger.logLevel = .critical
-        let app = Application(
-            router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
-            onServerRunning: { channel in
-                portContinuation.yield(channel.localAddress?.port ?? 0)
-                portContinuation.finish()
-            },
-            logger: logger)
-        let services = ServiceGroup(configuration: .init(services: [app], logger: logger))
-        return try await withThrowingTaskGroup(of: Void.self, returning: Result.self) { group in
-            group.addTask { try await services.run() }
-            defer { group.cancelAll() }
-            var iterator = ports.makeAsyncIterator()
-            guard let port = await iterator.next(), port > 0 else { throw CancellationError() }
-            let result = try await body("http://127.0.0.1:\(port)")
-            // Stop accepting before cancelling: cancelling a server with accepted but unserved connections traps in NIO (apple/swift-nio#3481).
-            await services.triggerGracefulShutdown()
-            try? await Task.sleep(for: .milliseconds(50))
-            return result
-        }
+        return try await LoopbackServer.run(router, label: "braintrust-fake") { baseURL, _ in try await body(baseURL) }
     }
 
     private func authorized(_ request: Request) -> Bool {

@@ -1,3 +1,4 @@
+import KeelTestSupport
 import ServiceLifecycle
 import Foundation
 import HTTPTypes
@@ -242,31 +243,8 @@ final class ExportFakeCollector: Sendable {
 
     /// Runs the collector for the duration of `body`, passing `http://127.0.0.1:PORT`.
     func run(_ body: (_ baseURL: String) async throws -> Void) async throws {
-        let (ports, portContinuation) = AsyncStream<Int>.makeStream()
-        var logger = Logger(label: "keel-export-tests.fake-collector")
-        logger.logLevel = .critical
-        let app = Application(
-            router: makeRouter(),
-            configuration: .init(address: .hostname("127.0.0.1", port: 0)),
-            onServerRunning: { channel in
-                portContinuation.yield(channel.localAddress?.port ?? 0)
-                portContinuation.finish()
-            },
-            logger: logger
-        )
-        let services = ServiceGroup(configuration: .init(services: [app], logger: logger))
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { try await services.run() }
-            var iterator = ports.makeAsyncIterator()
-            guard let port = await iterator.next(), port > 0 else {
-                group.cancelAll()
-                throw CancellationError()
-            }
-            defer { group.cancelAll() }
-            try await body("http://127.0.0.1:\(port)")
-            // Stop accepting before cancelling: cancelling a server with accepted but unserved connections traps in NIO (apple/swift-nio#3481).
-            await services.triggerGracefulShutdown()
-            try? await Task.sleep(for: .milliseconds(50))
+        try await LoopbackServer.run(makeRouter(), label: "keel-export-tests.fake-collector") { baseURL, _ in
+            try await body(baseURL)
         }
     }
 }

@@ -1,4 +1,4 @@
-import ServiceLifecycle
+import KeelTestSupport
 import Foundation
 import Hummingbird
 import KeelCore
@@ -95,31 +95,7 @@ final class FakeProviderServer: Sendable {
                     try await writer.finish(nil)
                 })
         }
-        let (ports, portContinuation) = AsyncStream<Int>.makeStream()
-        // Quiet: stopping by cancellation logs an error for every pooled keep-alive connection
-        // the server's HTTP client still holds, which is expected here.
-        var logger = Logger(label: "fake-provider")
-        logger.logLevel = .critical
-        let app = Application(
-            router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
-            onServerRunning: { channel in
-                portContinuation.yield(channel.localAddress?.port ?? 0)
-                portContinuation.finish()
-            },
-            logger: logger)
-        let services = ServiceGroup(configuration: .init(services: [app], logger: logger))
-        return try await withThrowingTaskGroup(of: Void.self, returning: T.self) { group in
-            group.addTask { try await services.run() }
-            defer { group.cancelAll() }
-            var iterator = ports.makeAsyncIterator()
-            guard let port = await iterator.next(), port > 0 else { throw FakeProviderServerNotStarted() }
-            let result = try await body(fake, "http://127.0.0.1:\(port)")
-            // Stop accepting before cancelling: cancelling a server with accepted but unserved connections traps in NIO (apple/swift-nio#3481).
-            await services.triggerGracefulShutdown()
-            try? await Task.sleep(for: .milliseconds(50))
-            return result
-        }
+        return try await LoopbackServer.run(router, label: "fake-provider") { baseURL, _ in try await body(fake, baseURL) }
     }
 }
 
-struct FakeProviderServerNotStarted: Error {}
