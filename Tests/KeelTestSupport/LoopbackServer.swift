@@ -30,10 +30,13 @@ public enum LoopbackServer {
             var iterator = ports.makeAsyncIterator()
             guard let port = await iterator.next(), port > 0 else { throw NotStarted() }
             let result = try await body("http://127.0.0.1:\(port)", port)
-            // Stop accepting before cancelling: cancelling a server that holds accepted but unserved
-            // connections traps in NIO (apple/swift-nio#3481).
+            // Never cancel a server that may hold accepted but unserved connections: NIO traps
+            // (apple/swift-nio#3481). A graceful shutdown closes the listener and serves what was
+            // accepted; only handlers still running after the bound (deliberately hanging fakes)
+            // are cancelled, when nothing is left unserved.
             await services.triggerGracefulShutdown()
-            try? await Task.sleep(for: .milliseconds(50))
+            group.addTask { try? await Task.sleep(for: .seconds(3)) }
+            _ = try? await group.next()
             return result
         }
     }
