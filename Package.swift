@@ -86,8 +86,9 @@ let package = Package(
             "KeelServer",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
-        // Shared by the test targets: loopback fake servers.
+        // Shared by the test targets: loopback fake servers, the fake LLM provider.
         .target(name: "KeelTestSupport", dependencies: [
+            "KeelCore",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

@@ -1,3 +1,4 @@
+import KeelTestSupport
 import Foundation
 import Hummingbird
 import KeelCore

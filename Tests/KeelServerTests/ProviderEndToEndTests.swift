@@ -1,3 +1,4 @@
+import KeelTestSupport
 import Foundation
 import KeelCore
 import Testing
@@ -200,12 +201,12 @@ struct ProviderEndToEndTests {
         var events: [JSONValue]
         var messages: [JSONValue]
         var session: JSONValue
-        var requests: [FakeProviderServer.Recorded]
+        var requests: [RecordedRequest]
     }
 
     /// Starts the fake with `script`, starts Keel pointed at it, and runs one turn of an agent
     /// with `test_math` on the provider's model.
-    func runTurn(provider: ProviderCase, script: [FakeProviderServer.Reply]) async throws -> TurnRun {
+    func runTurn(provider: ProviderCase, script: [FakeReply]) async throws -> TurnRun {
         try await FakeProviderServer.run(script: script) { fake, baseURL in
             let environment = [
                 provider.baseURLVariable.name: baseURL + provider.baseURLVariable.path,
