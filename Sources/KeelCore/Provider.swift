@@ -20,9 +20,9 @@ public enum ProviderStatus: String, Codable, Sendable {
     case active, disabled
 }
 
-/// An LLM provider. The API key is held only as an encrypted envelope and never serialised
-/// to clients; `api_key_set` says whether a key is available.
-public struct LLMProvider: Sendable, Hashable {
+/// An LLM provider. The API key is held only as an encrypted envelope. `Codable` is the stored
+/// form (it carries the envelope): clients get `ProviderBody`, which says only `api_key_set`.
+public struct LLMProvider: Codable, Sendable, Hashable {
     public var id: String
     public var organizationID: String
     public var name: String
@@ -34,6 +34,19 @@ public struct LLMProvider: Sendable, Hashable {
     public var isBuiltIn: Bool
     public var createdAt: Date
     public var updatedAt: Date
+
+    enum CodingKeys: String, CodingKey {
+        case id
+        case organizationID = "organization_id"
+        case name
+        case providerType = "provider_type"
+        case baseURL = "base_url"
+        case encryptedAPIKey = "encrypted_api_key"
+        case status, models
+        case isBuiltIn = "is_built_in"
+        case createdAt = "created_at"
+        case updatedAt = "updated_at"
+    }
 
     public init(
         id: String = PublicID.make(.provider), organizationID: String = BuiltIn.organizationID, name: String,

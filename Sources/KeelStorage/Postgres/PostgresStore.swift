@@ -337,7 +337,7 @@ public final class PostgresStore: KeelStore, Service, Sendable {
     // MARK: Providers
 
     public func insertProvider(_ provider: LLMProvider) async throws {
-        let (json, stored) = try Self.normalise(ProviderDocument(provider))
+        let (json, stored) = try Self.normalise(provider)
         try await schemaReady.wait()
         let inserted = try await client.query(
             """
@@ -351,7 +351,7 @@ public final class PostgresStore: KeelStore, Service, Sendable {
     }
 
     public func provider(id: String) async throws -> LLMProvider? {
-        try await document(ProviderDocument.self, "SELECT doc::text FROM providers WHERE id = \(id)")?.provider
+        try await document(LLMProvider.self, "SELECT doc::text FROM providers WHERE id = \(id)")
     }
 
     public func listProviders(organizationID: String) async throws -> [LLMProvider] {
@@ -363,7 +363,7 @@ public final class PostgresStore: KeelStore, Service, Sendable {
             ORDER BY created_at, id
             """, logger: logger)
         for try await json in rows.decode(String.self) {
-            providers.append(try Self.decode(ProviderDocument.self, json).provider)
+            providers.append(try Self.decode(LLMProvider.self, json))
         }
         return providers
     }
@@ -374,19 +374,19 @@ public final class PostgresStore: KeelStore, Service, Sendable {
         try await transaction { connection in
             guard
                 var provider = try await Self.document(
-                    ProviderDocument.self, "SELECT doc::text FROM providers WHERE id = \(id) FOR UPDATE",
-                    on: connection, logger: logger)?.provider
+                    LLMProvider.self, "SELECT doc::text FROM providers WHERE id = \(id) FOR UPDATE",
+                    on: connection, logger: logger)
             else { throw StoreError.notFound(kind: "provider", id: id) }
             try change(&provider)
             provider.updatedAt = Date()
-            let (json, stored) = try Self.normalise(ProviderDocument(provider))
+            let (json, stored) = try Self.normalise(provider)
             try await connection.query(
                 """
                 UPDATE providers SET organization_id = \(stored.organizationID), created_at = \(stored.createdAt),
                     doc = \(json)::jsonb
                 WHERE id = \(id)
                 """, logger: logger)
-            return stored.provider
+            return stored
         }
     }
 
@@ -608,55 +608,5 @@ public final class PostgresStore: KeelStore, Service, Sendable {
             return text
         }
         return String(reflecting: error)
-    }
-}
-
-/// The stored form of an `LLMProvider` (which is not `Codable`: its wire form hides the key).
-struct ProviderDocument: Codable, Sendable {
-    var id: String
-    var organizationID: String
-    var name: String
-    var providerType: ProviderType
-    var baseURL: String?
-    var encryptedAPIKey: String?
-    var status: ProviderStatus
-    var models: [String]
-    var isBuiltIn: Bool
-    var createdAt: Date
-    var updatedAt: Date
-
-    enum CodingKeys: String, CodingKey {
-        case id
-        case organizationID = "organization_id"
-        case name
-        case providerType = "provider_type"
-        case baseURL = "base_url"
-        case encryptedAPIKey = "encrypted_api_key"
-        case status, models
-        case isBuiltIn = "is_built_in"
-        case createdAt = "created_at"
-        case updatedAt = "updated_at"
-    }
-
-    init(_ provider: LLMProvider) {
-        id = provider.id
-        organizationID = provider.organizationID
-        name = provider.name
-        providerType = provider.providerType
-        baseURL = provider.baseURL
-        encryptedAPIKey = provider.encryptedAPIKey
-        status = provider.status
-        models = provider.models
-        isBuiltIn = provider.isBuiltIn
-        createdAt = provider.createdAt
-        updatedAt = provider.updatedAt
-    }
-
-    var provider: LLMProvider {
-        var provider = LLMProvider(
-            id: id, organizationID: organizationID, name: name, providerType: providerType, baseURL: baseURL,
-            encryptedAPIKey: encryptedAPIKey, status: status, models: models, isBuiltIn: isBuiltIn, now: createdAt)
-        provider.updatedAt = updatedAt
-        return provider
     }
 }
