@@ -32,8 +32,4 @@ public final class SessionEventSignals: Sendable {
         let targets = subscribers.withLock { $0[sessionID].map { Array($0.values) } ?? [] }
         for subscriber in targets { subscriber.continuation.yield() }
     }
-
-    public func subscriberCount(sessionID: String) -> Int {
-        subscribers.withLock { $0[sessionID]?.count ?? 0 }
-    }
 }

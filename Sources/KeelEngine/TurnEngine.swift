@@ -81,11 +81,6 @@ public final class TurnEngine: Service, Sendable {
         return event
     }
 
-    /// Whether a turn is running or queued for the session.
-    public func isBusy(sessionID: String) -> Bool {
-        mailboxes.withLock { $0[sessionID]?.isDraining ?? false }
-    }
-
     /// Cancels the running turn (and drops queued inputs). Returns false when nothing was running.
     public func cancel(sessionID: String) async -> Bool {
         let handle = mailboxes.withLock { table -> TurnHandle? in

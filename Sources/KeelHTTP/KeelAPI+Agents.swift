@@ -34,7 +34,7 @@ extension KeelAPI {
         v1.patch("agents/{id}") { request, context in
             let existing = try await findAgent(context.parameters.get("id") ?? "", request: request)
             let patch = try await RequestDecoding.decodeBody(AgentPatch.self, from: request)
-            try await validate(patch)
+            try await validate(patch, organizationID: existing.organizationID)
             let updated = try await store.updateAgent(id: existing.id) { agent in
                 if let name = patch.name { agent.name = name }
                 if let value = patch.displayName { agent.displayName = value }
@@ -84,7 +84,7 @@ extension KeelAPI {
 
     /// Creates the agent, or updates the one with the same id or name (the SDK's `apply`).
     private func upsertAgent(_ input: AgentInput, organizationID: String, pathID: String?) async throws -> (Agent, Bool) {
-        try await validate(input)
+        try await validate(input, organizationID: organizationID)
         if let bodyID = input.id, let pathID, bodyID != pathID {
             throw APIError.badRequest("Body id '\(bodyID)' does not match the path id '\(pathID)'")
         }
@@ -122,33 +122,41 @@ extension KeelAPI {
         return (agent, true)
     }
 
-    private func validate(_ input: AgentInput) async throws {
+    private func validate(_ input: AgentInput, organizationID: String) async throws {
         try InputRules.validateName(input.name)
         if let id = input.id, !PublicID.isValid(id, prefix: .agent) {
             throw APIError.badRequest("Invalid agent id '\(id)'", code: "invalid_id")
         }
         try InputRules.validateSize(input.displayName, "display_name", max: InputRules.maxDisplayNameBytes)
         try InputRules.validateSize(input.description, "description", max: InputRules.maxDescriptionBytes)
-        try InputRules.validateSize(input.systemPrompt, "system_prompt", max: InputRules.maxPromptBytes)
         try InputRules.validateHarness(id: input.harnessID, name: input.harnessName)
-        try InputRules.validateIterations(input.maxIterations)
-        try InputRules.validateTags(input.tags)
-        try InputRules.validateTools(input.tools)
-        try validateCapabilities(input.capabilities)
-        try await validateModel(input.defaultModelID, organizationID: BuiltIn.organizationID)
+        try await validateRuntimeSettings(
+            systemPrompt: input.systemPrompt, maxIterations: input.maxIterations, tags: input.tags, tools: input.tools,
+            capabilities: input.capabilities, modelID: input.defaultModelID, organizationID: organizationID)
     }
 
-    private func validate(_ patch: AgentPatch) async throws {
+    private func validate(_ patch: AgentPatch, organizationID: String) async throws {
         if let name = patch.name { try InputRules.validateName(name) }
         if patch.status == .deleted { throw APIError.badRequest("status must be active or archived") }
         try InputRules.validateSize(patch.displayName, "display_name", max: InputRules.maxDisplayNameBytes)
         try InputRules.validateSize(patch.description, "description", max: InputRules.maxDescriptionBytes)
-        try InputRules.validateSize(patch.systemPrompt, "system_prompt", max: InputRules.maxPromptBytes)
-        try InputRules.validateIterations(patch.maxIterations)
-        try InputRules.validateTags(patch.tags)
-        try InputRules.validateTools(patch.tools)
-        try validateCapabilities(patch.capabilities)
-        try await validateModel(patch.defaultModelID, organizationID: BuiltIn.organizationID)
+        try await validateRuntimeSettings(
+            systemPrompt: patch.systemPrompt, maxIterations: patch.maxIterations, tags: patch.tags, tools: patch.tools,
+            capabilities: patch.capabilities, modelID: patch.defaultModelID, organizationID: organizationID)
+    }
+
+    /// The rules shared by agents and sessions for what shapes a turn: prompt, iteration cap,
+    /// tags, tools, capabilities and model.
+    func validateRuntimeSettings(
+        systemPrompt: String?, maxIterations: Int?, tags: [String]?, tools: [ToolDefinition]?,
+        capabilities: [CapabilityRefInput]?, modelID: String?, organizationID: String
+    ) async throws {
+        try InputRules.validateSize(systemPrompt, "system_prompt", max: InputRules.maxPromptBytes)
+        try InputRules.validateIterations(maxIterations)
+        try InputRules.validateTags(tags)
+        try InputRules.validateTools(tools)
+        try validateCapabilities(capabilities)
+        try await validateModel(modelID, organizationID: organizationID)
     }
 
     func validateCapabilities(_ refs: [CapabilityRefInput]?) throws {

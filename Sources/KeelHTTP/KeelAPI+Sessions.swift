@@ -74,12 +74,9 @@ extension KeelAPI {
             throw APIError.badRequest("Agent '\(agent.id)' is archived; restore it before starting sessions", code: "agent_archived")
         }
         try InputRules.validateSize(input.title, "title", max: InputRules.maxDisplayNameBytes)
-        try InputRules.validateSize(input.systemPrompt, "system_prompt", max: InputRules.maxPromptBytes)
-        try InputRules.validateIterations(input.maxIterations)
-        try InputRules.validateTags(input.tags)
-        try InputRules.validateTools(input.tools)
-        try validateCapabilities(input.capabilities)
-        try await validateModel(input.modelID, organizationID: organizationID)
+        try await validateRuntimeSettings(
+            systemPrompt: input.systemPrompt, maxIterations: input.maxIterations, tags: input.tags, tools: input.tools,
+            capabilities: input.capabilities, modelID: input.modelID, organizationID: organizationID)
 
         let session = Session(
             organizationID: organizationID, agentID: agent?.id, title: input.title, locale: input.locale,

@@ -69,8 +69,11 @@ struct SessionEventStream: Sendable {
             for await reason in wakes {
                 switch reason {
                 case .events:
-                    guard try await store.session(id: sessionID) != nil else { return }
-                    cursor.afterSequence = try await writeEvents(after: cursor, to: &writer)
+                    let next = try await writeEvents(after: cursor, to: &writer)
+                    // Appends always bring events; a wake-up without any is how deletion shows,
+                    // so the session is looked up only then, not on every append.
+                    if next == cursor.afterSequence, try await store.session(id: sessionID) == nil { return }
+                    cursor.afterSequence = next
                 case .heartbeat:
                     try await writer.write(ByteBuffer(string: ": heartbeat\n\n"))
                 case .cycle:

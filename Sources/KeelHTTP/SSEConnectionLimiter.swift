@@ -63,8 +63,6 @@ final class SSEConnectionLimiter: Sendable {
         self.limits = limits
     }
 
-    var openCount: Int { counts.withLock { $0.total } }
-
     func admit(sessionID: String, organizationID: String) throws(APIError) -> Permit {
         let refusal: String? = counts.withLock { counts in
             if counts.total >= limits.globalMax {

@@ -102,6 +102,17 @@ struct SSETests {
         }
     }
 
+    @Test("deleting the session ends its open streams")
+    func deletionEndsStream() async throws {
+        try await TestServer.run { server in
+            let sessionID = try await server.createSession()
+            let stream = try await SSEReader.open("\(server.baseURL)/v1/sessions/\(sessionID)/sse")
+            _ = try await stream.frames(until: { $0.event == "session.started" })
+            #expect(try await server.request(.delete, "/v1/sessions/\(sessionID)").status == 204)
+            #expect(try await stream.next(timeout: .seconds(5)) == nil, "the server closes the stream")
+        }
+    }
+
     @Test("a closed stream frees its slot")
     func slotReleased() async throws {
         try await TestServer.run(environment: ["SSE_PER_SESSION_MAX": "1", "SSE_REALTIME_CYCLE_SECS": "0.3"]) { server in
