@@ -21,7 +21,8 @@ public enum KeelJSON {
         return try? Date.ISO8601FormatStyle().parse(text)
     }
 
-    public static var encoder: JSONEncoder {
+    /// Shared coders: every event append and SSE frame goes through them, so they are built once.
+    public static let encoder: JSONEncoder = {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.withoutEscapingSlashes]
         encoder.dateEncodingStrategy = .custom { date, encoder in
@@ -29,9 +30,9 @@ public enum KeelJSON {
             try container.encode(timestamp(date))
         }
         return encoder
-    }
+    }()
 
-    public static var decoder: JSONDecoder {
+    public static let decoder: JSONDecoder = {
         let decoder = JSONDecoder()
         decoder.dateDecodingStrategy = .custom { decoder in
             let container = try decoder.singleValueContainer()
@@ -42,5 +43,5 @@ public enum KeelJSON {
             return date
         }
         return decoder
-    }
+    }()
 }
