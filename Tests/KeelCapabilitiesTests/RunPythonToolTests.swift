@@ -11,6 +11,15 @@ struct RunPythonToolTests {
         #expect(result == ["exit_code": 0, "stdout": "2\n", "stderr": "", "truncated": false])
     }
 
+    @Test(
+        "the snippet runs under coreutils timeout, so it cannot outlive a crashed server",
+        .enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/timeout"), "coreutils timeout is not installed"))
+    func boundedByTimeout() async throws {
+        let code = "import os\nprint(open(f'/proc/{os.getppid()}/cmdline').read().split('\\0')[:3])"
+        let result = try await TestSupport.call(RunPythonTool(), ["code": .string(code)])
+        #expect(result["stdout"] == "['/usr/bin/timeout', '--signal=KILL', '15s']\n", "\(result)")
+    }
+
     @Test("captures a nonzero exit code and stderr")
     func nonzeroExit() async throws {
         let result = try await TestSupport.call(RunPythonTool(), ["code": "import sys\nsys.stderr.write('boom')\nsys.exit(3)"])

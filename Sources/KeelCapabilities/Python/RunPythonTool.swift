@@ -47,8 +47,11 @@ public struct RunPythonTool: Tool {
         }
         defer { try? FileManager.default.removeItem(at: directory) }
 
+        // The tool kills the child at its time limit; `timeout` adds a bound that holds even when this
+        // server dies first (a hard crash would otherwise leave `while True: pass` running forever).
+        let (program, arguments) = Self.bounded(executable, ["-I", "-c", code], limit: configuration.timeout)
         let outcome = try await SandboxedProcess.run(
-            executable: executable, arguments: ["-I", "-c", code], environment: ["PATH": PythonConfiguration.searchPath],
+            executable: program, arguments: arguments, environment: ["PATH": PythonConfiguration.searchPath],
             workingDirectory: directory, timeLimit: configuration.timeout, outputLimit: configuration.outputLimit
         )
         switch outcome {
@@ -63,5 +66,14 @@ public struct RunPythonTool: Tool {
                 "truncated": .bool(output.stdout.truncated || output.stderr.truncated),
             ]
         }
+    }
+
+    static let timeoutProgram = URL(fileURLWithPath: "/usr/bin/timeout")
+
+    /// Wraps the command in coreutils `timeout --signal=KILL` (limit + 5 s) when it is installed.
+    static func bounded(_ executable: URL, _ arguments: [String], limit: Duration) -> (URL, [String]) {
+        guard FileManager.default.isExecutableFile(atPath: timeoutProgram.path) else { return (executable, arguments) }
+        let seconds = Int(limit.components.seconds) + 5
+        return (timeoutProgram, ["--signal=KILL", "\(seconds)s", executable.path] + arguments)
     }
 }
