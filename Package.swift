@@ -20,6 +20,8 @@ let package = Package(
         .package(url: "https://github.com/grpc/grpc-swift-2.git", from: "2.4.3"),
         .package(url: "https://github.com/grpc/grpc-swift-nio-transport.git", from: "2.9.2"),
         .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
+        .package(url: "https://github.com/grpc/grpc-swift-protobuf.git", from: "2.4.1"),
+        .package(url: "https://github.com/apple/swift-protobuf.git", from: "1.39.0"),
     ],
     targets: [
         // Domain and agent loop: no I/O.
@@ -69,6 +71,29 @@ let package = Package(
             "KeelCore", "KeelSecrets",
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ]),
+        // Durable turns on PostgreSQL: the step task queue, checkpoints, reclamation, embedded executors.
+        .target(name: "KeelDurable", dependencies: [
+            "KeelCore", "KeelEngine", "KeelStorage", "KeelWorker",
+            .product(name: "PostgresNIO", package: "postgres-nio"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+        ]),
+        // Step executors: claim steps through a StepChannel and run them (embedded or `keel worker`).
+        .target(name: "KeelWorker", dependencies: [
+            "KeelCore", "KeelLLM", "KeelCapabilities",
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+        ]),
+        // The worker protocol over gRPC: generated code, the control-plane service, the worker's client.
+        .target(name: "KeelWorkerRPC", dependencies: [
+            "KeelCore",
+            .product(name: "GRPCCore", package: "grpc-swift-2"),
+            .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
+            .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
+            .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+        ]),
         // HTTP API, SSE, errors, CORS, OpenAPI document.
         .target(name: "KeelHTTP", dependencies: [
             "KeelCore", "KeelEngine", "KeelSecrets", "KeelObservability",
@@ -78,12 +103,12 @@ let package = Package(
         // Configuration and application assembly.
         .target(name: "KeelServer", dependencies: [
             "KeelCore", "KeelEngine", "KeelHTTP", "KeelStorage", "KeelSecrets", "KeelCapabilities", "KeelLLM",
-            "KeelObservability",
+            "KeelObservability", "KeelDurable", "KeelWorker", "KeelWorkerRPC",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ]),
         .executableTarget(name: "keel", dependencies: [
-            "KeelServer",
+            "KeelServer", "KeelCore",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         // Shared by the test targets: loopback fake servers, the fake LLM provider.
@@ -97,6 +122,13 @@ let package = Package(
             "KeelCore", .product(name: "Logging", package: "swift-log"),
         ]),
         .testTarget(name: "KeelSecretsTests", dependencies: ["KeelSecrets"]),
+        .testTarget(name: "KeelWorkerRPCTests", dependencies: [
+            "KeelWorkerRPC", "KeelCore",
+            .product(name: "GRPCCore", package: "grpc-swift-2"),
+            .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+        ]),
         .testTarget(name: "KeelStorageTests", dependencies: [
             "KeelStorage", "KeelCore",
             .product(name: "PostgresNIO", package: "postgres-nio"),

@@ -2,8 +2,12 @@ import Foundation
 
 extension AgentLoop {
     /// Runs the tool calls of one step — concurrently unless the plan forbids it — and returns
-    /// one `tool_result` message per call, in call order. Failures become error results.
-    func act(_ plan: TurnPlan, calls: [ToolCall], skipBecauseOfCap: Bool) async throws -> [Message] {
+    /// one `tool_result` message per call, in call order. Failures become error results. Calls in
+    /// `recorded` (finished by an earlier attempt of the step) are not run again: their recorded
+    /// outcome is reused and their events are already in the log.
+    func act(_ plan: TurnPlan, calls: [ToolCall], skipBecauseOfCap: Bool, recorded: [String: JSONValue]) async throws
+        -> [Message]
+    {
         let context = plan.context
         let started = ContinuousClock.now
         try await sink.emit(
@@ -13,12 +17,15 @@ extension AgentLoop {
         var outcomes: [ToolOutcome]
         if skipBecauseOfCap {
             let reason = "Not executed: the turn reached its limit of \(plan.maxIterations) iterations."
-            outcomes = calls.map { ToolOutcome(call: $0, result: nil, error: reason, status: "cancelled", durationMS: 0) }
-            for outcome in outcomes { try await emitCompleted(outcome, context: context) }
+            outcomes = calls.map { call in
+                if let data = recorded[call.id] { return ToolOutcome(recorded: data, call: call) }
+                return ToolOutcome(call: call, result: nil, error: reason, status: "cancelled", durationMS: 0)
+            }
+            for outcome in outcomes where recorded[outcome.call.id] == nil { try await emitCompleted(outcome, context: context) }
         } else if plan.parallelToolCalls && calls.count > 1 {
             outcomes = try await withThrowingTaskGroup(of: (Int, ToolOutcome).self) { group in
                 for (index, call) in calls.enumerated() {
-                    group.addTask { (index, try await runTool(call, plan: plan)) }
+                    group.addTask { (index, try await runTool(call, plan: plan, recorded: recorded[call.id])) }
                 }
                 var collected = [ToolOutcome?](repeating: nil, count: calls.count)
                 for try await (index, outcome) in group { collected[index] = outcome }
@@ -26,7 +33,7 @@ extension AgentLoop {
             }
         } else {
             outcomes = []
-            for call in calls { outcomes.append(try await runTool(call, plan: plan)) }
+            for call in calls { outcomes.append(try await runTool(call, plan: plan, recorded: recorded[call.id])) }
         }
 
         let successes = outcomes.filter { $0.error == nil }.count
@@ -41,7 +48,8 @@ extension AgentLoop {
         }
     }
 
-    private func runTool(_ call: ToolCall, plan: TurnPlan) async throws -> ToolOutcome {
+    private func runTool(_ call: ToolCall, plan: TurnPlan, recorded: JSONValue?) async throws -> ToolOutcome {
+        if let recorded { return ToolOutcome(recorded: recorded, call: call) }
         try await sink.emit(
             EventType.toolStarted, context: plan.context, data: ["tool_call": .encoding(call)])
         let started = ContinuousClock.now
@@ -90,6 +98,16 @@ struct ToolOutcome: Sendable {
     var error: String?
     var status: String
     var durationMS: Int
+}
+
+extension ToolOutcome {
+    /// The outcome a `tool.completed` event recorded.
+    init(recorded data: JSONValue, call: ToolCall) {
+        self.init(
+            call: call, result: data["result"], error: data["error"]?.stringValue,
+            status: data["status"]?.stringValue ?? (data["error"] == nil ? "success" : "error"),
+            durationMS: data["duration_ms"]?.intValue ?? 0)
+    }
 }
 
 struct ToolTimedOut: Error {}

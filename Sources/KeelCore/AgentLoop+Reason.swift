@@ -9,9 +9,8 @@ extension AgentLoop {
     }
 
     /// One streaming model call, with its `reason.*`, `output.message.*` and `llm.generation` events.
-    func reason(_ plan: TurnPlan, messages: [Message], iteration: Int) async throws -> Reasoning {
+    func reason(_ plan: TurnPlan, messages: [Message], iteration: Int, messageID: String) async throws -> Reasoning {
         let context = plan.context
-        let messageID = PublicID.make(.message)
         try await sink.emit(
             EventType.reasonStarted, context: context,
             data: ["agent_id": JSONValue(plan.agentID), "iteration": .init(iteration),

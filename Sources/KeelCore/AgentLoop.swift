@@ -22,70 +22,100 @@ public struct AgentLoop: Sendable {
 
     /// Runs one turn over `history`, which must already end with the turn's input message.
     public func run(_ plan: TurnPlan, history: [Message], inputText: String) async throws -> TurnOutcome {
-        let started = ContinuousClock.now
+        var progress = TurnProgress()
+        try await begin(plan, inputText: inputText)
         var messages = history
-        var usage = Usage()
-        var iterations = 0
-        var toolCallCount = 0
-        var firstTokenLatency: Double?
-        let context = plan.context
-
-        try await sink.emit(
-            EventType.turnStarted, context: context,
-            data: ["turn_id": .string(plan.turnID), "input_message_id": .string(plan.inputMessageID),
-                   "input_content": .string(inputText), "agent_id": JSONValue(plan.agentID),
-                   "agent_name": JSONValue(plan.agentName)])
-
+        var step = TurnStep.firstReason()
         while true {
-            try Task.checkCancellation()
-            iterations += 1
-            let reasoning = try await reason(plan, messages: messages, iteration: iterations)
-            guard let response = reasoning.response else {
-                return try await fail(
-                    plan, messageID: reasoning.message.id, iterations: iterations, usage: usage, errorCode: reasoning.errorCode)
-            }
-            usage = usage + response.usage
-            if firstTokenLatency == nil { firstTokenLatency = response.timeToFirstToken }
-            messages.append(reasoning.message)
-
-            if response.toolCalls.isEmpty {
-                try await complete(
-                    plan, started: started, iterations: iterations, usage: usage, finalMessage: reasoning.message,
-                    toolCallCount: toolCallCount, firstTokenLatency: firstTokenLatency, cappedAt: nil)
-                return .completed(
-                    iterations: iterations, usage: usage, finalMessageID: reasoning.message.id, reachedIterationCap: false)
-            }
-
-            toolCallCount += response.toolCalls.count
-            let capReached = iterations >= plan.maxIterations
-            let results = try await act(plan, calls: response.toolCalls, skipBecauseOfCap: capReached)
-            messages.append(contentsOf: results)
-            if capReached {
-                try await complete(
-                    plan, started: started, iterations: iterations, usage: usage, finalMessage: reasoning.message,
-                    toolCallCount: toolCallCount, firstTokenLatency: firstTokenLatency, cappedAt: plan.maxIterations)
-                return .completed(
-                    iterations: iterations, usage: usage, finalMessageID: reasoning.message.id, reachedIterationCap: true)
+            switch try await run(step, plan: plan, history: messages, progress: progress) {
+            case .next(let next, let updated, let appended):
+                messages += appended
+                step = next
+                progress = updated
+            case .finished(let outcome):
+                return outcome
             }
         }
     }
 
-    private func complete(
-        _ plan: TurnPlan, started: ContinuousClock.Instant, iterations: Int, usage: Usage, finalMessage: Message,
-        toolCallCount: Int, firstTokenLatency: Double?, cappedAt: Int?
-    ) async throws {
+    /// Announces the turn (`turn.started`); the first step is `TurnStep.firstReason()`.
+    public func begin(_ plan: TurnPlan, inputText: String) async throws {
+        let started = Self.startedEvent(plan, inputText: inputText)
+        try await sink.emit(started.type, context: started.context, data: started.data)
+    }
+
+    /// The `turn.started` event of a plan (durable runners record it when they schedule the turn).
+    public static func startedEvent(_ plan: TurnPlan, inputText: String) -> EventDraft {
+        EventDraft(
+            type: EventType.turnStarted, context: plan.context,
+            data: ["turn_id": .string(plan.turnID), "input_message_id": .string(plan.inputMessageID),
+                   "input_content": .string(inputText), "agent_id": JSONValue(plan.agentID),
+                   "agent_name": JSONValue(plan.agentName)])
+    }
+
+    /// Runs one step over `history` (the conversation before the step). For an act step,
+    /// `recordedToolResults` holds the `tool.completed` data of calls an earlier attempt already
+    /// finished, by call id: those calls are not run again.
+    public func run(
+        _ step: TurnStep, plan: TurnPlan, history: [Message], progress: TurnProgress,
+        recordedToolResults: [String: JSONValue] = [:]
+    ) async throws -> StepOutcome {
+        try Task.checkCancellation()
+        var progress = progress
+        switch step {
+        case .reason(let iteration, let messageID):
+            let reasoning = try await reason(plan, messages: history, iteration: iteration, messageID: messageID)
+            progress.iterations = iteration
+            guard let response = reasoning.response else {
+                return .finished(
+                    try await fail(
+                        plan, messageID: reasoning.message.id, iterations: iteration, usage: progress.usage,
+                        errorCode: reasoning.errorCode))
+            }
+            progress.usage = progress.usage + response.usage
+            if progress.firstTokenLatencyMS == nil, let ttft = response.timeToFirstToken {
+                progress.firstTokenLatencyMS = Int(ttft * 1000)
+            }
+            if response.toolCalls.isEmpty {
+                try await complete(plan, progress: progress, finalMessage: reasoning.message, cappedAt: nil)
+                return .finished(
+                    .completed(
+                        iterations: iteration, usage: progress.usage, finalMessageID: reasoning.message.id,
+                        reachedIterationCap: false))
+            }
+            progress.toolCallCount += response.toolCalls.count
+            let act = TurnStep.act(
+                iteration: iteration, message: reasoning.message, capReached: iteration >= plan.maxIterations)
+            return .next(act, progress, appended: [reasoning.message])
+
+        case .act(let iteration, let message, let capReached):
+            let results = try await act(
+                plan, calls: message.toolCalls, skipBecauseOfCap: capReached, recorded: recordedToolResults)
+            if capReached {
+                try await complete(plan, progress: progress, finalMessage: message, cappedAt: plan.maxIterations)
+                return .finished(
+                    .completed(
+                        iterations: iteration, usage: progress.usage, finalMessageID: message.id,
+                        reachedIterationCap: true))
+            }
+            let next = TurnStep.reason(iteration: iteration + 1, messageID: PublicID.make(.message))
+            return .next(next, progress, appended: results)
+        }
+    }
+
+    private func complete(_ plan: TurnPlan, progress: TurnProgress, finalMessage: Message, cappedAt: Int?) async throws {
         var data: [String: JSONValue] = [
             "turn_id": .string(plan.turnID),
-            "iterations": .init(iterations),
-            "duration_ms": .init(milliseconds(since: started)),
-            "usage": usage.json,
+            "iterations": .init(progress.iterations),
+            "duration_ms": .init(progress.elapsedMS),
+            "usage": progress.usage.json,
             "final_message_id": .string(finalMessage.id),
             "final_answer_preview": .string(String(finalMessage.text.prefix(200))),
-            "tool_call_count": .init(toolCallCount),
-            "llm_call_count": .init(iterations),
+            "tool_call_count": .init(progress.toolCallCount),
+            "llm_call_count": .init(progress.iterations),
             "status": cappedAt == nil ? "completed" : "max_iterations",
         ]
-        if let firstTokenLatency { data["time_to_first_token_ms"] = .init(Int(firstTokenLatency * 1000)) }
+        if let ttft = progress.firstTokenLatencyMS { data["time_to_first_token_ms"] = .init(ttft) }
         if let cappedAt { data["max_iterations"] = .init(cappedAt) }
         try await sink.emit(EventType.turnCompleted, context: plan.context, data: .object(data))
     }

@@ -59,7 +59,7 @@ public struct Event: Codable, Sendable, Hashable {
 }
 
 /// An event before the store has given it an id and a sequence number.
-public struct EventDraft: Sendable {
+public struct EventDraft: Codable, Sendable, Hashable {
     public var type: String
     public var context: EventContext
     public var data: JSONValue

@@ -126,3 +126,19 @@ public protocol LLMDriver: Sendable {
         _ request: LLMRequest, endpoint: LLMEndpoint, onDelta: @Sendable (LLMDelta) async throws -> Void
     ) async throws -> LLMResponse
 }
+
+/// Stands in for a driver when the turn cannot reach any model, so the failure takes the same
+/// user-visible path as a failed LLM call.
+public struct UnavailableModelDriver: LLMDriver {
+    public let error: LLMError
+
+    public init(error: LLMError) {
+        self.error = error
+    }
+
+    public func generate(
+        _ request: LLMRequest, endpoint: LLMEndpoint, onDelta: @Sendable (LLMDelta) async throws -> Void
+    ) async throws -> LLMResponse {
+        throw error
+    }
+}

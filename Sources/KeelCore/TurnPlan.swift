@@ -56,7 +56,7 @@ public struct TurnPlan: Sendable {
 }
 
 /// How a turn ended (cancellation is reported by throwing `CancellationError`).
-public enum TurnOutcome: Sendable, Hashable {
+public enum TurnOutcome: Codable, Sendable, Hashable {
     case completed(iterations: Int, usage: Usage, finalMessageID: String?, reachedIterationCap: Bool)
     case failed(iterations: Int, usage: Usage, errorCode: String)
 

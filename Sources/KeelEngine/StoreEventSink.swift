@@ -10,15 +10,3 @@ struct StoreEventSink: TurnEventSink {
         try await store.appendEvent(sessionID: sessionID, EventDraft(type: type, context: context, data: data))
     }
 }
-
-/// Stands in for a driver when the turn cannot reach any model, so the failure takes the same
-/// user-visible path as a failed LLM call.
-struct UnavailableModelDriver: LLMDriver {
-    let error: LLMError
-
-    func generate(
-        _ request: LLMRequest, endpoint: LLMEndpoint, onDelta: @Sendable (LLMDelta) async throws -> Void
-    ) async throws -> LLMResponse {
-        throw error
-    }
-}

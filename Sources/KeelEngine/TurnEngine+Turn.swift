@@ -8,7 +8,7 @@ extension TurnEngine {
         let context = EventContext(inputMessageID: input.message.id)
         do {
             guard let session = try await store.session(id: sessionID) else { return }
-            let plan = try await makePlan(session: session, input: input.message)
+            let plan = try await planner.makePlan(session: session, input: input.message)
             let turnContext = plan.context
             try await store.updateSession(id: sessionID) { session in
                 session.status = .active
@@ -20,8 +20,11 @@ extension TurnEngine {
             let history = MessageProjection.messages(
                 from: try await store.events(sessionID: sessionID, EventQuery(types: MessageProjection.sourceTypes)))
                 .filter { $0.role != .system }
+            let driver: any LLMDriver =
+                plan.modelResolved ? dependencies.driver(plan.turn.endpoint.providerType)
+                : UnavailableModelDriver(error: .unknownModel(plan.turn.modelReference))
             let loop = AgentLoop(
-                driver: plan.driver, sink: StoreEventSink(store: store, sessionID: sessionID),
+                driver: driver, sink: StoreEventSink(store: store, sessionID: sessionID),
                 toolContext: ToolContext(
                     sessionID: sessionID, organizationID: session.organizationID,
                     files: dependencies.fileSystem(sessionID)),
@@ -71,15 +74,9 @@ extension TurnEngine {
     private func recordEnd(plan: TurnPlan, sessionID: String, cancelled: Bool) async throws -> Usage {
         let usage = try await usageSoFar(sessionID: sessionID, turnID: plan.turnID)
         if cancelled {
-            try await emit(
-                EventType.turnCancelled, sessionID, plan.context,
-                ["turn_id": .string(plan.turnID), "reason": "user_requested", "usage": usage.json])
-            let notice = Message(role: .user, content: [.text(UserFacingText.cancelRequest)])
-            try await emit(EventType.inputMessage, sessionID, EventContext(turnID: plan.turnID, inputMessageID: notice.id),
-                           ["message": .encoding(notice)])
-            let reply = Message(role: .agent, content: [.text(UserFacingText.cancelled)])
-            try await emit(EventType.outputMessageCompleted, sessionID, plan.context,
-                           ["message": .encoding(reply), "metadata": ["model": .string(plan.model)], "usage": Usage().json])
+            for draft in CancelledTurn.events(turnID: plan.turnID, context: plan.context, model: plan.model, usage: usage) {
+                try await store.appendEvent(sessionID: sessionID, draft)
+            }
         } else {
             try await emit(
                 EventType.turnFailed, sessionID, plan.context,

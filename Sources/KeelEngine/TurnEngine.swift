@@ -24,7 +24,7 @@ public struct EngineDependencies: Sendable {
 
 /// Runs turns in-process as a ServiceLifecycle `Service`. Every session has a mailbox; a session's
 /// turns run one after another inside the service's task group, so shutdown waits for them.
-public final class TurnEngine: Service, Sendable {
+public final class TurnEngine: TurnRunner, Service, Sendable {
     public let store: any KeelStore
     public let configuration: EngineConfiguration
     let dependencies: EngineDependencies
@@ -47,6 +47,12 @@ public final class TurnEngine: Service, Sendable {
     }
 
     public var modelResolver: ModelResolver { ModelResolver(store: store) }
+
+    var planner: TurnPlanner {
+        TurnPlanner(
+            store: store, configuration: configuration, capabilities: dependencies.capabilities, cipher: cipher,
+            logger: logger)
+    }
 
     public func run() async throws {
         await withGracefulShutdownHandler {

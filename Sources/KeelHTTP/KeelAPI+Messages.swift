@@ -35,7 +35,7 @@ extension KeelAPI {
         }
         v1.post("sessions/{id}/cancel") { request, context in
             let session = try await findSession(context, request)
-            let cancelled = await engine.cancel(sessionID: session.id)
+            let cancelled = try await engine.cancel(sessionID: session.id)
             return try JSONResponse.make(
                 cancelled
                     ? CancelBody(status: "cancelled", message: "The running turn was cancelled")

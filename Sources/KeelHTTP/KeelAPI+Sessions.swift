@@ -40,7 +40,7 @@ extension KeelAPI {
         }
         v1.delete("sessions/{id}") { request, context in
             let session = try await findSession(context, request)
-            _ = await engine.cancel(sessionID: session.id)
+            _ = try await engine.cancel(sessionID: session.id)
             try await store.deleteSession(id: session.id)
             return JSONResponse.noContent()
         }

@@ -40,7 +40,7 @@ public struct CapabilityDirectory: Sendable {
 /// The API: its dependencies and the routes it installs.
 public struct KeelAPI: Sendable {
     public let store: any KeelStore
-    public let engine: TurnEngine
+    public let engine: any TurnRunner
     public let cipher: SecretsCipher
     public let capabilities: CapabilityDirectory
     public let settings: APISettings
@@ -49,7 +49,7 @@ public struct KeelAPI: Sendable {
     let streams: SSEConnectionLimiter
 
     public init(
-        store: any KeelStore, engine: TurnEngine, cipher: SecretsCipher, capabilities: CapabilityDirectory,
+        store: any KeelStore, engine: any TurnRunner, cipher: SecretsCipher, capabilities: CapabilityDirectory,
         settings: APISettings, metrics: KeelMetrics? = nil
     ) {
         self.store = store

@@ -16,6 +16,11 @@ extension KeelConfiguration {
             guard secretsEncryptionKey != nil else {
                 throw Self.missingKeyError
             }
+            guard workerGRPCAuthToken != nil else {
+                throw ConfigurationError(
+                    variable: "WORKER_GRPC_AUTH_TOKEN",
+                    message: "must be set unless DEV_MODE=true (the same secret on the server and every worker)")
+            }
             return []
         }
         var warnings = ["DEV_MODE: in-memory storage, data is not persisted and is lost when the server stops"]
@@ -58,6 +63,14 @@ extension KeelConfiguration {
             "WEB_FETCH_ALLOW_PRIVATE_ADDRESSES": String(webFetchAllowPrivateAddresses),
             "TOOL_TIMEOUT_SECS": Self.seconds(toolTimeoutSecs),
             "MAX_ITERATIONS": String(maxIterations),
+            "WORKER_GRPC_ADDR": workerGRPCBind.description,
+            "WORKER_GRPC_AUTH_TOKEN": Self.presence(workerGRPCAuthToken),
+            "DURABLE_EMBEDDED_EXECUTORS": String(embeddedExecutors),
+            "DURABLE_STALE_TASK_THRESHOLD_SECS": Self.seconds(staleTaskThresholdSecs),
+            "DURABLE_RECLAIM_INTERVAL_SECS": Self.seconds(reclaimIntervalSecs),
+            "DURABLE_NO_PROGRESS_SEAL_THRESHOLD": String(noProgressSealThreshold),
+            "DURABLE_MAX_ATTEMPTS": String(stepMaxAttempts),
+            "WORKER_HEARTBEAT_INTERVAL_SECS": Self.seconds(heartbeatIntervalSecs),
             "LOG_FORMAT": logFormat.rawValue,
             "LOG_LEVEL": logLevel.rawValue,
         ]

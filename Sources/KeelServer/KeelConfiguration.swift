@@ -79,6 +79,25 @@ public struct KeelConfiguration: Sendable {
     /// `MAX_ITERATIONS`: reason/act iterations per turn; default 100.
     public var maxIterations: Int
 
+    // MARK: Durable execution (outside DEV_MODE)
+
+    /// `WORKER_GRPC_ADDR`: where the worker gRPC listener binds; default `0.0.0.0:9001`.
+    public var workerGRPCBind: HostAndPort
+    /// `WORKER_GRPC_AUTH_TOKEN`: bearer token workers must present; required outside DEV_MODE.
+    public var workerGRPCAuthToken: String?
+    /// `DURABLE_EMBEDDED_EXECUTORS`: steps the server runs in-process at once; default 4, 0 = workers only.
+    public var embeddedExecutors: Int
+    /// `DURABLE_STALE_TASK_THRESHOLD_SECS`: a step without a heartbeat for this long is reclaimed; default 30.
+    public var staleTaskThresholdSecs: Double
+    /// `DURABLE_RECLAIM_INTERVAL_SECS`: how often stale steps are looked for; default 10.
+    public var reclaimIntervalSecs: Double
+    /// `DURABLE_NO_PROGRESS_SEAL_THRESHOLD`: reclamations in a row without progress that end a turn; default 3.
+    public var noProgressSealThreshold: Int
+    /// `DURABLE_MAX_ATTEMPTS`: attempts per step before it is dead-lettered; default 5.
+    public var stepMaxAttempts: Int
+    /// `WORKER_HEARTBEAT_INTERVAL_SECS`: heartbeat of embedded executors; default 10.
+    public var heartbeatIntervalSecs: Double
+
     // MARK: Logging
 
     /// `LOG_FORMAT`: default `json`, or `text` in DEV_MODE.
@@ -127,6 +146,15 @@ public struct KeelConfiguration: Sendable {
         webFetchAllowPrivateAddresses = try env.bool("WEB_FETCH_ALLOW_PRIVATE_ADDRESSES", default: false)
         toolTimeoutSecs = try env.positiveSeconds("TOOL_TIMEOUT_SECS", default: 60)
         maxIterations = try env.positiveInt("MAX_ITERATIONS", default: 100)
+
+        workerGRPCBind = try HostAndPort.parse("WORKER_GRPC_ADDR", env.value("WORKER_GRPC_ADDR") ?? "0.0.0.0:9001")
+        workerGRPCAuthToken = env.value("WORKER_GRPC_AUTH_TOKEN")
+        embeddedExecutors = try env.nonNegativeInt("DURABLE_EMBEDDED_EXECUTORS", default: 4)
+        staleTaskThresholdSecs = try env.positiveSeconds("DURABLE_STALE_TASK_THRESHOLD_SECS", default: 30)
+        reclaimIntervalSecs = try env.positiveSeconds("DURABLE_RECLAIM_INTERVAL_SECS", default: 10)
+        noProgressSealThreshold = try env.positiveInt("DURABLE_NO_PROGRESS_SEAL_THRESHOLD", default: 3)
+        stepMaxAttempts = try env.positiveInt("DURABLE_MAX_ATTEMPTS", default: 5)
+        heartbeatIntervalSecs = try env.positiveSeconds("WORKER_HEARTBEAT_INTERVAL_SECS", default: 10)
 
         logFormat = try env.choice("LOG_FORMAT", default: devMode ? LogFormat.text : .json)
         logLevel = try env.choice("LOG_LEVEL", default: LogLevel.info)

@@ -8,6 +8,8 @@ import ServiceLifecycle
 /// The store the configuration asks for: in memory with DEV_MODE, PostgreSQL with DATABASE_URL.
 struct StorageAssembly {
     var store: any KeelStore
+    /// The PostgreSQL store in durable mode (turns then run on the durable step queue).
+    var postgres: PostgresStore?
     /// Services that must outlive the rest (the PostgreSQL pool): registered first, stopped last.
     var services: [any Service]
     var kind: String
@@ -16,6 +18,7 @@ struct StorageAssembly {
         -> StorageAssembly
     {
         let base: any KeelStore
+        var postgresStore: PostgresStore?
         var services: [any Service] = []
         let kind: String
         if !configuration.devMode, let url = configuration.databaseURL {
@@ -34,6 +37,7 @@ struct StorageAssembly {
             }
             let postgres = try PostgresStore(url: url, maxConnections: configuration.databaseMaxConnections, logger: logger)
             base = postgres
+            postgresStore = postgres
             services.append(postgres)
             kind = "postgres"
         } else {
@@ -43,7 +47,7 @@ struct StorageAssembly {
             kind = "memory"
         }
         let store: any KeelStore = observers.isEmpty ? base : ObservedStore(base: base, observers: observers)
-        return StorageAssembly(store: store, services: services, kind: kind)
+        return StorageAssembly(store: store, postgres: postgresStore, services: services, kind: kind)
     }
 
     /// Built-in providers and seed agents, added only where missing (a restart finds them stored).

@@ -2,12 +2,15 @@ import Foundation
 import Hummingbird
 import KeelCapabilities
 import KeelCore
+import KeelDurable
 import KeelEngine
 import KeelHTTP
 import KeelLLM
 import KeelObservability
 import KeelSecrets
 import KeelStorage
+import KeelWorker
+import KeelWorkerRPC
 import Logging
 import ServiceLifecycle
 
@@ -49,18 +52,17 @@ public enum KeelServer {
             webFetch: WebFetchConfiguration(allowPrivateAddresses: configuration.webFetchAllowPrivateAddresses))
 
         let drivers = DriverRegistry(simLatency: overrides.simLatency)
+        let driver = overrides.driver ?? { drivers.driver(for: $0) }
         let fileSystems = SessionFileSystems()
-        let engine = TurnEngine(
-            store: store,
-            configuration: EngineConfiguration(
-                defaultAPIKeys: configuration.defaultAPIKeys, baseURLs: configuration.baseURLs,
-                maxIterations: configuration.maxIterations, toolTimeout: .seconds(configuration.toolTimeoutSecs),
-                deltaBatchInterval: overrides.deltaBatchInterval, cancelWaitLimit: overrides.cancelWaitLimit),
-            dependencies: EngineDependencies(
-                driver: overrides.driver ?? { drivers.driver(for: $0) },
-                capabilities: { try catalog.resolve($0) },
-                fileSystem: { fileSystems.fileSystem(for: $0) }),
-            cipher: cipher, logger: logger)
+        let engineConfiguration = EngineConfiguration(
+            defaultAPIKeys: configuration.defaultAPIKeys, baseURLs: configuration.baseURLs,
+            maxIterations: configuration.maxIterations, toolTimeout: .seconds(configuration.toolTimeoutSecs),
+            deltaBatchInterval: overrides.deltaBatchInterval, cancelWaitLimit: overrides.cancelWaitLimit)
+        let execution = ExecutionAssembly.make(
+            configuration, storage: storage, engineConfiguration: engineConfiguration,
+            runtime: StepRuntime(driver: driver, capabilities: { try catalog.resolve($0) }),
+            fileSystems: fileSystems, cipher: cipher, observers: observability.observers, logger: logger)
+        let engine = execution.runner
 
         let api = KeelAPI(
             store: store, engine: engine, cipher: cipher,
@@ -77,8 +79,9 @@ public enum KeelServer {
         return Application(
             router: api.makeRouter(),
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "keel"),
-            // Stopped in reverse order: the engine finishes its turns, then traces drain and flush.
-            services: storage.services + observability.services + [engine],
+            // Stopped in reverse order: executors finish or hand back their steps, then traces drain
+            // and flush, then the database pool closes.
+            services: storage.services + observability.services + execution.services,
             logger: logger)
     }
 }

@@ -1,15 +1,16 @@
 import ArgumentParser
 import Foundation
+import KeelCore
 import KeelServer
 import Logging
 
-/// The `keel` command line: `keel server` runs the API server (`keel worker` arrives with the
-/// durable engine).
+/// The `keel` command line: `keel server` runs the API server and control plane, `keel worker`
+/// runs turn steps for a control plane over gRPC.
 @main
 struct Keel: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "keel", abstract: "Keel — a durable AI-agent execution server.",
-        subcommands: [ServerCommand.self])
+        subcommands: [ServerCommand.self, WorkerCommand.self])
 }
 
 struct ServerCommand: AsyncParsableCommand {
@@ -24,13 +25,7 @@ struct ServerCommand: AsyncParsableCommand {
             FileHandle.standardError.write(Data("keel: configuration error: \(error)\n".utf8))
             throw ExitCode(2)
         }
-        let level = Logger.Level(rawValue: configuration.logLevel.rawValue) ?? .info
-        let json = configuration.logFormat == .json
-        LoggingSystem.bootstrap { label in
-            var handler: any LogHandler = json ? JSONLogHandler(label: label) : StreamLogHandler.standardError(label: label)
-            handler.logLevel = level
-            return handler
-        }
+        bootstrapLogging(format: configuration.logFormat, level: configuration.logLevel)
         let logger = Logger(label: "keel")
         do {
             let app = try await KeelServer.makeApplication(configuration: configuration, logger: logger)
@@ -39,5 +34,39 @@ struct ServerCommand: AsyncParsableCommand {
             FileHandle.standardError.write(Data("keel: configuration error: \(error)\n".utf8))
             throw ExitCode(2)
         }
+    }
+}
+
+struct WorkerCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "worker",
+        abstract: "Run a stateless step executor for a control plane (WORKER_GRPC_* variables; see README).")
+
+    func run() async throws {
+        let configuration: WorkerConfiguration
+        do {
+            configuration = try WorkerConfiguration(environment: ProcessInfo.processInfo.environment)
+        } catch {
+            FileHandle.standardError.write(Data("keel: configuration error: \(error)\n".utf8))
+            throw ExitCode(2)
+        }
+        bootstrapLogging(format: configuration.logFormat, level: configuration.logLevel)
+        let logger = Logger(label: "keel.worker")
+        do {
+            try await KeelWorkerProcess.run(configuration: configuration, logger: logger)
+        } catch let error as StepChannelError {
+            FileHandle.standardError.write(Data("keel: worker cannot run: \(error)\n".utf8))
+            throw ExitCode(3)
+        }
+    }
+}
+
+private func bootstrapLogging(format: KeelConfiguration.LogFormat, level: KeelConfiguration.LogLevel) {
+    let level = Logger.Level(rawValue: level.rawValue) ?? .info
+    let json = format == .json
+    LoggingSystem.bootstrap { label in
+        var handler: any LogHandler = json ? JSONLogHandler(label: label) : StreamLogHandler.standardError(label: label)
+        handler.logLevel = level
+        return handler
     }
 }

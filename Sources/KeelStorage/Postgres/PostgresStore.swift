@@ -90,6 +90,11 @@ public final class PostgresStore: KeelStore, Service, Sendable {
     }
 
     /// Waits until the schema is migrated and the LISTEN connection is established.
+    /// Waits until the schema is migrated (the pool is usable).
+    package func waitForSchema() async throws {
+        try await schemaReady.wait()
+    }
+
     public func waitUntilReady() async throws {
         try await schemaReady.wait()
         try await listening.wait()
@@ -111,9 +116,20 @@ public final class PostgresStore: KeelStore, Service, Sendable {
         }
     }
 
-    /// The LISTEN loop: one dedicated connection (outside the pool), re-established with backoff
-    /// when it drops. Notifications from this instance come back too; they only coalesce.
+    /// The LISTEN loop for event appends.
     private func listenForEvents() async {
+        await listen(on: [Self.eventChannel], onListening: { self.listening.open() }) { _, payload in
+            self.eventSignals.notify(sessionID: payload)
+        }
+    }
+
+    /// Listens on `channels` until cancelled: one dedicated connection (outside the pool),
+    /// re-established with backoff when it drops. `onListening` runs each time the listeners are
+    /// in place; notifications from this instance come back too.
+    package func listen(
+        on channels: [String], onListening: @escaping @Sendable () -> Void = {},
+        _ handle: @escaping @Sendable (_ channel: String, _ payload: String) -> Void
+    ) async {
         var delay = Duration.milliseconds(100)
         while !Task.isCancelled {
             do {
@@ -121,13 +137,21 @@ public final class PostgresStore: KeelStore, Service, Sendable {
                     configuration: configuration.connectionConfiguration(applicationName: "keel-listener"),
                     id: connectionIDs.add(1, ordering: .relaxed).newValue, logger: logger)
                 do {
-                    try await connection.listen(on: Self.eventChannel) { notifications in
-                        listening.open()
-                        delay = .milliseconds(100)
-                        for try await notification in notifications {
-                            eventSignals.notify(sessionID: notification.payload)
+                    try await withThrowingTaskGroup(of: Void.self) { group in
+                        let ready = ListenerCount()
+                        for channel in channels {
+                            group.addTask {
+                                try await connection.listen(on: channel) { notifications in
+                                    if ready.increment() == channels.count { onListening() }
+                                    for try await notification in notifications { handle(channel, notification.payload) }
+                                }
+                            }
                         }
+                        // One listener ending means the connection is gone: restart them all.
+                        try await group.next()
+                        group.cancelAll()
                     }
+                    delay = .milliseconds(100)
                 } catch where !Task.isCancelled {
                     logger.warning("LISTEN connection lost", metadata: ["error": "\(Self.describe(error))"])
                 } catch {}
@@ -302,23 +326,28 @@ public final class PostgresStore: KeelStore, Service, Sendable {
     }
 
     public func updateSession(id: String, _ change: @Sendable (inout Session) throws -> Void) async throws -> Session {
-        try await transaction { connection in
-            guard
-                var session = try await Self.document(
-                    Session.self, "SELECT doc::text FROM sessions WHERE id = \(id) FOR UPDATE",
-                    on: connection, logger: logger)
-            else { throw StoreError.notFound(kind: "session", id: id) }
-            try change(&session)
-            session.updatedAt = Date()
-            let (json, stored) = try Self.normalise(session)
-            try await connection.query(
-                """
-                UPDATE sessions SET organization_id = \(stored.organizationID), agent_id = \(stored.agentID),
-                    title = \(stored.title), created_at = \(stored.createdAt), doc = \(json)::jsonb
-                WHERE id = \(id)
-                """, logger: logger)
-            return stored
-        }
+        try await transaction { try await updateSession(id: id, on: $0, change) }
+    }
+
+    /// Updates a session on `connection`, inside the caller's transaction (the row stays locked).
+    package func updateSession(
+        id: String, on connection: PostgresConnection, _ change: @Sendable (inout Session) throws -> Void
+    ) async throws -> Session {
+        guard
+            var session = try await Self.document(
+                Session.self, "SELECT doc::text FROM sessions WHERE id = \(id) FOR NO KEY UPDATE",
+                on: connection, logger: logger)
+        else { throw StoreError.notFound(kind: "session", id: id) }
+        try change(&session)
+        session.updatedAt = Date()
+        let (json, stored) = try Self.normalise(session)
+        try await connection.query(
+            """
+            UPDATE sessions SET organization_id = \(stored.organizationID), agent_id = \(stored.agentID),
+                title = \(stored.title), created_at = \(stored.createdAt), doc = \(json)::jsonb
+            WHERE id = \(id)
+            """, logger: logger)
+        return stored
     }
 
     /// Deletes the session with its events (the only way events are ever deleted) and wakes its
@@ -403,6 +432,17 @@ public final class PostgresStore: KeelStore, Service, Sendable {
     /// (a failed insert rolls the allocation back) and concurrent appends serialise on the
     /// `event_sequences` row. A missing session fails the foreign key → `StoreError.notFound`.
     public func appendEvent(sessionID: String, _ draft: EventDraft) async throws -> Event {
+        try await schemaReady.wait()
+        let event = try await client.withConnection { try await appendEvent(sessionID: sessionID, draft, on: $0) }
+        eventSignals.notify(sessionID: sessionID)
+        return event
+    }
+
+    /// Appends on `connection` (inside the caller's transaction, if any). Local readers are not
+    /// woken: call `eventSignals.notify` after the commit.
+    package func appendEvent(sessionID: String, _ draft: EventDraft, on connection: PostgresConnection) async throws
+        -> Event
+    {
         var event = Event(
             type: draft.type, ts: Self.normalise(Date()), sessionID: sessionID, sequence: 0, context: draft.context,
             data: draft.data, metadata: draft.metadata, tags: draft.tags)
@@ -417,9 +457,8 @@ public final class PostgresStore: KeelStore, Service, Sendable {
             if replaced { event.metadata = try Self.decode(JSONValue.self, json) }
             metadata = json
         }
-        try await schemaReady.wait()
         do {
-            let rows = try await client.query(
+            let rows = try await connection.query(
                 """
                 WITH allocated AS (
                     INSERT INTO event_sequences AS s (session_id, last_sequence) VALUES (\(sessionID), 1)
@@ -439,7 +478,6 @@ public final class PostgresStore: KeelStore, Service, Sendable {
             throw StoreError.conflict("event \(event.id) already exists")
         }
         guard event.sequence > 0 else { throw PostgresStoreError.corruptRow("no sequence returned for an append") }
-        eventSignals.notify(sessionID: sessionID)
         return event
     }
 
@@ -471,12 +509,20 @@ public final class PostgresStore: KeelStore, Service, Sendable {
         return try await readEvents("SELECT \(unescaped: Self.eventColumns) FROM events WHERE id = \(id)").first
     }
 
-    private static let eventColumns =
+    package static let eventColumns =
         "id, session_id, sequence, type, ts, context::text, data::text, metadata::text, tags"
 
     private func readEvents(_ query: PostgresQuery) async throws -> [Event] {
+        try await readEvents(query, on: nil)
+    }
+
+    /// Reads events on `connection` (inside a transaction) or on the pool.
+    package func readEvents(_ query: PostgresQuery, on connection: PostgresConnection?) async throws -> [Event] {
         var events: [Event] = []
-        let rows = try await client.query(query, logger: logger)
+        let rows =
+            if let connection { try await connection.query(query, logger: logger) } else {
+                try await client.query(query, logger: logger)
+            }
         for try await (id, sessionID, sequence, type, ts, context, data, metadata, tags) in rows.decode(
             (String, String, Int, String, Date, String, String, String?, [String]?).self)
         {
@@ -493,7 +539,7 @@ public final class PostgresStore: KeelStore, Service, Sendable {
 
     /// BEGIN … COMMIT on one pooled connection; ROLLBACK and rethrow the original error on failure
     /// (`StoreError`s thrown inside reach the caller unchanged).
-    private func transaction<Result: Sendable>(_ body: (PostgresConnection) async throws -> Result) async throws
+    package func transaction<Result: Sendable>(_ body: (PostgresConnection) async throws -> Result) async throws
         -> Result
     {
         try await schemaReady.wait()
@@ -539,7 +585,7 @@ public final class PostgresStore: KeelStore, Service, Sendable {
         return Page(items: items, total: total, offset: offset, limit: limit)
     }
 
-    static func encode<T: Encodable>(_ value: T) throws -> String {
+    package static func encode<T: Encodable>(_ value: T) throws -> String {
         try encodeForJSONB(value).json
     }
 
@@ -576,7 +622,7 @@ public final class PostgresStore: KeelStore, Service, Sendable {
         return (String(decoding: output, as: UTF8.self), replaced)
     }
 
-    static func decode<T: Decodable>(_ type: T.Type, _ json: String) throws -> T {
+    package static func decode<T: Decodable>(_ type: T.Type, _ json: String) throws -> T {
         do {
             return try KeelJSON.decoder.decode(T.self, from: Data(json.utf8))
         } catch {
@@ -594,13 +640,13 @@ public final class PostgresStore: KeelStore, Service, Sendable {
         KeelJSON.parseTimestamp(KeelJSON.timestamp(date)) ?? date
     }
 
-    static func sqlState(_ error: any Error) -> String? {
+    package static func sqlState(_ error: any Error) -> String? {
         (error as? PSQLError)?.serverInfo?[.sqlState]
     }
 
     /// A readable description of an error; for server errors the SQLSTATE and message (PSQLError's own
     /// description deliberately says nothing).
-    static func describe(_ error: any Error) -> String {
+    package static func describe(_ error: any Error) -> String {
         guard let error = error as? PSQLError else { return String(describing: error) }
         if let info = error.serverInfo {
             var text = "\(info[.sqlState] ?? "?????"): \(info[.message] ?? "server error")"
@@ -609,4 +655,11 @@ public final class PostgresStore: KeelStore, Service, Sendable {
         }
         return String(reflecting: error)
     }
+}
+
+/// Counts the channels whose LISTEN is in place.
+private final class ListenerCount: Sendable {
+    private let count = Atomic<Int>(0)
+
+    func increment() -> Int { count.add(1, ordering: .relaxed).newValue }
 }

@@ -1,0 +1,33 @@
+import Foundation
+import KeelCore
+
+/// What the HTTP API needs from whatever runs turns: the in-process `TurnEngine` (DEV_MODE) or
+/// the durable PostgreSQL-backed runner.
+public protocol TurnRunner: Sendable {
+    var configuration: EngineConfiguration { get }
+    var modelResolver: ModelResolver { get }
+    /// Records the user's message as `input.message` and schedules a turn for it (after any turn
+    /// of the session that is running or queued).
+    func submit(_ message: Message, sessionID: String, traceContext: TraceContext?) async throws -> Event
+    /// Cancels the running turn and drops queued ones. Returns false when nothing was running.
+    func cancel(sessionID: String) async throws -> Bool
+}
+
+/// The events that end a cancelled turn, shared by every runner so clients see one shape.
+public enum CancelledTurn {
+    public static func events(turnID: String, context: EventContext, model: String, usage: Usage) -> [EventDraft] {
+        let notice = Message(role: .user, content: [.text(UserFacingText.cancelRequest)])
+        let reply = Message(role: .agent, content: [.text(UserFacingText.cancelled)])
+        return [
+            EventDraft(
+                type: EventType.turnCancelled, context: context,
+                data: ["turn_id": .string(turnID), "reason": "user_requested", "usage": usage.json]),
+            EventDraft(
+                type: EventType.inputMessage, context: EventContext(turnID: turnID, inputMessageID: notice.id),
+                data: ["message": .encoding(notice)]),
+            EventDraft(
+                type: EventType.outputMessageCompleted, context: context,
+                data: ["message": .encoding(reply), "metadata": ["model": .string(model)], "usage": Usage().json]),
+        ]
+    }
+}

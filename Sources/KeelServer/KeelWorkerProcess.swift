@@ -1,0 +1,45 @@
+import Foundation
+import KeelCapabilities
+import KeelCore
+import KeelLLM
+import KeelWorker
+import KeelWorkerRPC
+import Logging
+import ServiceLifecycle
+
+/// `keel worker`: connects to the control plane over gRPC (waiting up to the connect timeout for
+/// it to come up), then claims and runs steps until SIGTERM/SIGINT. On shutdown it stops
+/// claiming, lets running steps finish within the grace period and hands back the rest.
+public enum KeelWorkerProcess {
+    public static func run(configuration: WorkerConfiguration, logger: Logger) async throws {
+        let catalog = CapabilityCatalog(
+            allowExperimental: configuration.deploymentGrade.allowsExperimental,
+            webFetch: WebFetchConfiguration(allowPrivateAddresses: configuration.webFetchAllowPrivateAddresses))
+        let drivers = DriverRegistry()
+        let executorConfiguration = StepExecutorConfiguration(
+            workerID: configuration.workerID ?? StepExecutorConfiguration.makeWorkerID(),
+            concurrency: configuration.maxConcurrentTasks,
+            heartbeatInterval: .seconds(configuration.heartbeatIntervalSecs),
+            shutdownGrace: .seconds(configuration.shutdownGraceSecs))
+        let address = configuration.serverAddress
+        try await GRPCStepChannel.withConnection(
+            host: address.host, port: address.port, authToken: configuration.authToken,
+            connectTimeout: .seconds(configuration.connectTimeoutSecs), logger: logger
+        ) { channel in
+            try await channel.waitUntilConnected(timeout: .seconds(configuration.connectTimeoutSecs))
+            logger.info(
+                "worker connected",
+                metadata: ["worker_id": "\(executorConfiguration.workerID)", "server": "\(address)",
+                           "max_concurrent_tasks": "\(executorConfiguration.concurrency)"])
+            let executor = StepExecutor(
+                channel: channel, configuration: executorConfiguration,
+                runtime: StepRuntime(driver: { drivers.driver(for: $0) }, capabilities: { try catalog.resolve($0) }),
+                logger: logger)
+            let group = ServiceGroup(
+                configuration: ServiceGroupConfiguration(
+                    services: [executor], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+            try await group.run()
+            logger.info("worker stopped", metadata: ["worker_id": "\(executorConfiguration.workerID)"])
+        }
+    }
+}

@@ -1,0 +1,47 @@
+import Foundation
+
+/// What `keel worker` reads from its environment. A worker has no database URL and no encryption
+/// key: everything reaches it over gRPC from the control plane, provider keys included.
+public struct WorkerConfiguration: Sendable {
+    public var devMode: Bool
+    public var deploymentGrade: DeploymentGrade
+    /// `WORKER_GRPC_ADDRESS`: the control plane's worker listener; default `127.0.0.1:9001`.
+    public var serverAddress: HostAndPort
+    /// `WORKER_GRPC_AUTH_TOKEN`: required unless DEV_MODE=true.
+    public var authToken: String?
+    /// `WORKER_GRPC_CONNECT_TIMEOUT`: seconds to wait for the control plane at start; default 30.
+    public var connectTimeoutSecs: Double
+    /// `MAX_CONCURRENT_TASKS`: steps run at once; default 10.
+    public var maxConcurrentTasks: Int
+    /// `WORKER_ID`: default `worker-<host>-<pid>-<random>`.
+    public var workerID: String?
+    /// `WORKER_HEARTBEAT_INTERVAL_SECS`: default 10 (keep it well under the server's stale threshold).
+    public var heartbeatIntervalSecs: Double
+    /// `WORKER_SHUTDOWN_GRACE_SECS`: on SIGTERM, running steps get this long before being handed back; default 10.
+    public var shutdownGraceSecs: Double
+    public var webFetchAllowPrivateAddresses: Bool
+    public var logFormat: KeelConfiguration.LogFormat
+    public var logLevel: KeelConfiguration.LogLevel
+
+    public init(environment: [String: String]) throws(ConfigurationError) {
+        let env = KeelConfiguration.EnvironmentReader(environment: environment)
+        devMode = try env.bool("DEV_MODE", default: false)
+        deploymentGrade = try env.choice("DEPLOYMENT_GRADE", default: devMode ? DeploymentGrade.dev : .prod)
+        serverAddress = try HostAndPort.parse(
+            "WORKER_GRPC_ADDRESS", env.value("WORKER_GRPC_ADDRESS") ?? "127.0.0.1:9001")
+        authToken = env.value("WORKER_GRPC_AUTH_TOKEN")
+        connectTimeoutSecs = try env.positiveSeconds("WORKER_GRPC_CONNECT_TIMEOUT", default: 30)
+        maxConcurrentTasks = try env.positiveInt("MAX_CONCURRENT_TASKS", default: 10)
+        workerID = env.value("WORKER_ID")
+        heartbeatIntervalSecs = try env.positiveSeconds("WORKER_HEARTBEAT_INTERVAL_SECS", default: 10)
+        shutdownGraceSecs = try env.positiveSeconds("WORKER_SHUTDOWN_GRACE_SECS", default: 10)
+        webFetchAllowPrivateAddresses = try env.bool("WEB_FETCH_ALLOW_PRIVATE_ADDRESSES", default: false)
+        logFormat = try env.choice("LOG_FORMAT", default: devMode ? KeelConfiguration.LogFormat.text : .json)
+        logLevel = try env.choice("LOG_LEVEL", default: KeelConfiguration.LogLevel.info)
+        if !devMode && authToken == nil {
+            throw ConfigurationError(
+                variable: "WORKER_GRPC_AUTH_TOKEN",
+                message: "must be set unless DEV_MODE=true (the same secret as the server's)")
+        }
+    }
+}

@@ -1,0 +1,131 @@
+import Foundation
+import KeelCore
+import Logging
+import ServiceLifecycle
+import Synchronization
+
+/// Claims and runs steps until graceful shutdown. At most `concurrency` steps run at once, each
+/// in a child task of the executor's task group (structured: shutdown waits for them).
+///
+/// A step stops early when its turn is cancelled (a notification), when its heartbeat is refused
+/// (the lease was lost to reclamation), or when shutdown's grace period ends — then it is handed
+/// back so another executor redoes it. Unexpected errors fail the attempt; the control plane
+/// retries it with backoff or dead-letters it.
+public final class StepExecutor: Service, Sendable {
+    let channel: any StepChannel
+    let configuration: StepExecutorConfiguration
+    let runtime: StepRuntime
+    let logger: Logger
+    let running = Mutex<[String: RunningStep]>([:])
+    private let wake: (stream: AsyncStream<Void>, continuation: AsyncStream<Void>.Continuation)
+    private let stopping = Atomic<Bool>(false)
+
+    public init(channel: any StepChannel, configuration: StepExecutorConfiguration, runtime: StepRuntime, logger: Logger) {
+        self.channel = channel
+        self.configuration = configuration
+        self.runtime = runtime
+        self.logger = logger
+        wake = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(1))
+    }
+
+    public var workerID: String { configuration.workerID }
+
+    public func run() async throws {
+        await withGracefulShutdownHandler {
+            await withTaskGroup(of: Void.self) { group in
+                group.addTask { await self.followNotifications() }
+                await self.claimLoop(group: &group)
+                // Claiming stopped: give running steps their grace period, then hand them back.
+                group.addTask {
+                    try? await Task.sleep(for: self.configuration.shutdownGrace)
+                    self.stopAll(reason: .shutdown)
+                }
+                while self.running.withLock({ !$0.isEmpty }) {
+                    guard await group.next() != nil else { break }
+                }
+                group.cancelAll()
+            }
+        } onGracefulShutdown: {
+            self.stopping.store(true, ordering: .releasing)
+            self.wake.continuation.yield()
+        }
+    }
+
+    private var isStopping: Bool { stopping.load(ordering: .acquiring) || Task.isCancelled }
+
+    private func claimLoop(group: inout TaskGroup<Void>) async {
+        var backoff = Duration.milliseconds(100)
+        while !isStopping {
+            let free = configuration.concurrency - running.withLock { $0.count }
+            var claimed: [ClaimedStep] = []
+            if free > 0 {
+                do {
+                    claimed = try await channel.claim(workerID: configuration.workerID, limit: free)
+                    backoff = .milliseconds(100)
+                } catch {
+                    if isStopping { break }
+                    logger.warning("cannot claim steps", metadata: ["error": "\(error)"])
+                    try? await Task.sleep(for: backoff)
+                    backoff = min(backoff * 2, .seconds(5))
+                    continue
+                }
+            }
+            for step in claimed {
+                let handle = RunningStep(turnID: step.turnID)
+                running.withLock { $0[step.lease.taskID] = handle }
+                group.addTask {
+                    await self.execute(step, handle: handle)
+                    self.running.withLock { _ = $0.removeValue(forKey: step.lease.taskID) }
+                    self.wake.continuation.yield()
+                }
+            }
+            // A full batch may mean more work is waiting; otherwise sleep until woken.
+            if !claimed.isEmpty && claimed.count == free { continue }
+            await waitForWake()
+        }
+    }
+
+    /// Returns on a wake-up or after the poll interval.
+    private func waitForWake() async {
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask {
+                var iterator = self.wake.stream.makeAsyncIterator()
+                _ = await iterator.next()
+            }
+            group.addTask { try? await Task.sleep(for: self.configuration.pollInterval) }
+            await group.next()
+            group.cancelAll()
+        }
+    }
+
+    /// Subscribes to wake-ups and cancellations, resubscribing when the stream drops.
+    private func followNotifications() async {
+        var delay = Duration.milliseconds(100)
+        while !isStopping {
+            do {
+                for try await notification in channel.notifications(workerID: configuration.workerID) {
+                    delay = .milliseconds(100)
+                    switch notification {
+                    case .stepsAvailable:
+                        wake.continuation.yield()
+                    case .turnCancelled(let turnID):
+                        let handles = running.withLock { $0.values.filter { $0.turnID == turnID } }
+                        for handle in handles { handle.stop(.turnCancelled) }
+                    }
+                }
+            } catch {
+                if isStopping { break }
+                logger.debug("notification stream dropped", metadata: ["error": "\(error)"])
+            }
+            guard !isStopping else { break }
+            // The stream may have missed a wake-up while it was down.
+            wake.continuation.yield()
+            try? await Task.sleep(for: delay)
+            delay = min(delay * 2, .seconds(5))
+        }
+    }
+
+    private func stopAll(reason: RunningStep.StopReason) {
+        for handle in running.withLock({ Array($0.values) }) { handle.stop(reason) }
+    }
+}
