@@ -161,12 +161,14 @@ let package = Package(
         ]),
         .testTarget(name: "KeelServerTests", dependencies: [
             "KeelTestSupport",
-            "KeelServer", "KeelHTTP", "KeelEngine", "KeelCore", "KeelStorage", "KeelLLM",
+            "KeelServer", "KeelHTTP", "KeelEngine", "KeelCore", "KeelStorage", "KeelLLM", "KeelWorkerRPC",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HummingbirdTesting", package: "hummingbird"),
+            .product(name: "Logging", package: "swift-log"),
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "PostgresNIO", package: "postgres-nio"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            .product(name: "NIOHTTP1", package: "swift-nio"),
         ]),
     ],
     swiftLanguageModes: [.v6]

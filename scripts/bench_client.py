@@ -1,27 +1,46 @@
 #!/usr/bin/env python3
 """Keel turn-throughput benchmark client (a benchmark, not a test). Standard library only.
 
-For each N in --sessions: start a fresh server (or use --url/--pid), create N sessions, open one
-SSE stream per session, run --warmup unmeasured turns per session, then release all sessions at
-once; each runs --turns turns in a loop: t0, POST a message, wait until its `turn.completed`
-arrives on the session's SSE stream. Latency is t0 -> terminal event seen by the client.
+For each mode in --modes and each N in --sessions: start a fresh server (or use --url/--pid),
+create N sessions, open one SSE stream per session, run --warmup unmeasured turns per session,
+then release all sessions at once; each runs --turns turns in a loop: t0, POST a message, wait
+until its `turn.completed` arrives on the session's SSE stream. Latency is t0 -> terminal event
+seen by the client.
+
+Modes (--modes, comma list, default `memory`):
+  memory              DEV_MODE server, in-memory storage.
+  postgres-embedded   durable server on PostgreSQL, steps run by DURABLE_EMBEDDED_EXECUTORS
+                      in-process executors (--embedded, default 4).
+  postgres-workers    durable server on PostgreSQL with DURABLE_EMBEDDED_EXECUTORS=0 and --workers
+                      (default 2) `keel worker` processes of the same binary on a loopback gRPC
+                      port; they are stopped with SIGTERM after the run and must exit 0.
+The postgres modes need an admin URL (--database-url, or KEEL_BENCH_DATABASE_URL, or
+KEEL_TEST_DATABASE_URL as exported by scripts/with-postgres): every server start gets a fresh
+database `keel_bench_<random>` (created and dropped with psql).
 
 The client is asyncio with raw sockets (`asyncio.open_connection`): one keep-alive connection
 for POSTs and one for SSE per session; event frames are not JSON-decoded except the terminal
 ones. Its own CPU use is reported next to the server's, so a saturated client shows up.
 
-Reported per N: turns, wall time, turns/s, p50/p90/p99/max latency (ms), errors, server and
-client CPU (% of one core), server RSS (idle before the measured phase, sampled peak during it,
-at the end) and VmHWM (peak RSS of the server process so far).
+Reported per mode and N: turns, wall time, turns/s (and the ratio to memory at the same N),
+p50/p90/p99/max latency (ms), errors, CPU (% of one core) of the server, the workers, the
+PostgreSQL backends serving the benchmark database, the client and the whole host, server RSS
+(idle before the measured phase, sampled peak during it, at the end) and VmHWM (peak RSS of the
+server process so far), the workers' peak RSS (VmHWM each), and the exit status of the server and
+workers. Every child process is stopped on exit, including on Ctrl-C, SIGTERM and --deadline.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import base64
+import glob
 import json
 import os
 import resource
+import secrets
+import shutil
 import signal
 import socket
 import subprocess
@@ -30,8 +49,8 @@ import tempfile
 import time
 import urllib.request
 from dataclasses import asdict, dataclass, field
-from typing import Optional
-
+from typing import Callable, Optional
+from urllib.parse import urlsplit, urlunsplit
 TERMINAL = (b"turn.completed", b"turn.failed", b"turn.cancelled")
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 
@@ -222,11 +241,18 @@ class BenchSession:
         await self.api.close()
 
 
-# --- server process -------------------------------------------------------------------------
+# --- child processes ------------------------------------------------------------------------
+
+MODES = ("memory", "postgres-embedded", "postgres-workers")
+
+# Every process and database this client started and has not cleaned up yet: whatever happens
+# (an error, Ctrl-C, SIGTERM from `timeout`), main() stops and drops what is left here.
+CHILDREN: list[subprocess.Popen] = []
+DATABASES: list["Database"] = []
 
 
 def die_with_parent() -> None:
-    """In the forked child: SIGTERM the server if this client dies, so no server outlives a run."""
+    """In the forked child: SIGTERM it if this client dies, so no server or worker outlives a run."""
     try:
         import ctypes
         ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
@@ -240,6 +266,61 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def spawn(argv: list[str], env: dict[str, str], log_path: str) -> subprocess.Popen:
+    """Starts a child with stdout and stderr in log_path; it is registered in CHILDREN."""
+    with open(log_path, "wb") as log:
+        process = subprocess.Popen(argv, env=env, stdout=log, stderr=subprocess.STDOUT,
+                                   stdin=subprocess.DEVNULL, preexec_fn=die_with_parent)
+    CHILDREN.append(process)
+    return process
+
+
+def describe_exit(code: Optional[int]) -> str:
+    if code is None:
+        return "running"
+    if code < 0:
+        try:
+            return f"signal {signal.Signals(-code).name}"
+        except ValueError:
+            return f"signal {-code}"
+    return f"exit {code}"
+
+
+def stop_processes(processes: list[subprocess.Popen], grace: float) -> list[str]:
+    """SIGTERMs all of them at once, waits up to `grace` seconds, SIGKILLs any left; returns how
+    each ended ("exit 0", "signal SIGSEGV", "killed ...", "gone before SIGTERM: exit 1")."""
+    outcomes: list[Optional[str]] = [None] * len(processes)
+    for i, process in enumerate(processes):
+        if process.poll() is not None:
+            outcomes[i] = f"gone before SIGTERM: {describe_exit(process.returncode)}"
+        else:
+            try:
+                process.send_signal(signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+    deadline = time.monotonic() + grace
+    for i, process in enumerate(processes):
+        if outcomes[i] is None:
+            try:
+                process.wait(max(0.0, deadline - time.monotonic()))
+                outcomes[i] = describe_exit(process.returncode)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+                outcomes[i] = f"killed: still running {grace:.0f} s after SIGTERM"
+        if process in CHILDREN:
+            CHILDREN.remove(process)
+    return [outcome or "" for outcome in outcomes]
+
+
+def stop_all_children() -> None:
+    if CHILDREN:
+        print(f"# stopping {len(CHILDREN)} child process(es): {[p.pid for p in CHILDREN]}", file=sys.stderr, flush=True)
+        stop_processes(list(CHILDREN), 10)
+    for database in list(DATABASES):
+        database.drop()
+
+
 def wait_healthy(port: int, process: Optional[subprocess.Popen], timeout: float = 30) -> None:
     deadline = time.monotonic() + timeout
     while True:
@@ -250,47 +331,214 @@ def wait_healthy(port: int, process: Optional[subprocess.Popen], timeout: float 
         except OSError:
             pass
         if process is not None and process.poll() is not None:
-            raise RuntimeError(f"server exited with {process.returncode} during startup")
+            raise RuntimeError(f"server {describe_exit(process.returncode)} during startup")
         if time.monotonic() > deadline:
             raise RuntimeError(f"server not healthy on port {port} after {timeout:.0f}s")
         time.sleep(0.1)
 
 
-class Server:
-    def __init__(self, binary: str, prefix: str, log_dir: str, label: str) -> None:
-        self.port = free_port()
-        env = dict(os.environ, DEV_MODE="1", HOST="127.0.0.1", PORT=str(self.port), LOG_LEVEL="warning",
-                   API_PREFIX=prefix)
-        self.log_path = os.path.join(log_dir, f"server-{label}.log")
-        self.log = open(self.log_path, "wb")
-        self.process = subprocess.Popen([binary, "server"], env=env, stdout=self.log, stderr=subprocess.STDOUT,
-                                        stdin=subprocess.DEVNULL, preexec_fn=die_with_parent)
+def established_connections(local_port: int) -> int:
+    """ESTABLISHED TCP connections whose local port is local_port (server side), from /proc/net."""
+    count = 0
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
         try:
-            wait_healthy(self.port, self.process)
-        except Exception:
+            with open(table) as lines:
+                next(lines, None)
+                for line in lines:
+                    fields = line.split()
+                    if len(fields) > 3 and fields[3] == "01" and int(fields[1].rsplit(":", 1)[1], 16) == local_port:
+                        count += 1
+        except OSError:
+            pass
+    return count
+
+
+def log_tail(path: str, lines: int) -> str:
+    try:
+        with open(path, "rb") as log:
+            data = log.read()
+    except OSError as error:
+        return f"(cannot read {path}: {error})"
+    tail = data.decode("utf-8", "replace").splitlines()[-lines:]
+    return "\n".join(tail) if tail else "(empty)"
+
+
+# --- database -------------------------------------------------------------------------------
+
+
+def find_psql() -> Optional[str]:
+    """psql next to the server binaries scripts/with-postgres uses (PG_BIN or the newest
+    /usr/lib/postgresql/*/bin), else the one on PATH."""
+    if os.environ.get("PG_BIN") and os.access(os.path.join(os.environ["PG_BIN"], "psql"), os.X_OK):
+        return os.path.join(os.environ["PG_BIN"], "psql")
+
+    def version(path: str) -> tuple:
+        return tuple(int(p) if p.isdigit() else 0 for p in path.split("/")[-3].split("."))
+    for candidate in sorted(glob.glob("/usr/lib/postgresql/*/bin/psql"), key=version, reverse=True):
+        if os.access(candidate, os.X_OK):
+            return candidate
+    return shutil.which("psql")
+
+
+class Database:
+    """A fresh database `keel_bench_<random>` on the admin URL's server, for one server start."""
+
+    def __init__(self, admin_url: str, psql: str) -> None:
+        self.admin_url, self.psql = admin_url, psql
+        self.name = f"keel_bench_{secrets.token_hex(6)}"
+        self.dropped = False
+        self.sql(f'CREATE DATABASE "{self.name}"')
+        DATABASES.append(self)
+
+    @property
+    def url(self) -> str:
+        parts = urlsplit(self.admin_url)
+        query = parts.query if "sslmode=" in parts.query else "&".join(filter(None, [parts.query, "sslmode=disable"]))
+        return urlunsplit((parts.scheme, parts.netloc, "/" + self.name, query, ""))
+
+    def sql(self, statement: str, timeout: float = 30) -> str:
+        completed = subprocess.run(
+            [self.psql, "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-d", self.admin_url, "-c", statement],
+            stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=timeout,
+            env=dict(os.environ, PGCONNECT_TIMEOUT="10"))
+        if completed.returncode != 0:
+            raise RuntimeError(f"psql {statement!r}: exit {completed.returncode}: {completed.stderr.strip()}")
+        return completed.stdout
+
+    def backend_pids(self) -> list[int]:
+        """PostgreSQL backends connected to this database right now (the server's pool)."""
+        try:
+            out = self.sql(f"SELECT pid FROM pg_stat_activity WHERE datname = '{self.name}'", timeout=10)
+        except (RuntimeError, subprocess.SubprocessError, OSError):
+            return []
+        return [int(line) for line in out.split() if line.strip().isdigit()]
+
+    def drop(self) -> None:
+        if self.dropped:
+            return
+        self.dropped = True
+        if self in DATABASES:
+            DATABASES.remove(self)
+        try:
+            self.sql(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
+        except (RuntimeError, subprocess.SubprocessError, OSError) as error:
+            print(f"# warning: could not drop database {self.name}: {error}", file=sys.stderr, flush=True)
+
+
+# --- one deployment: server (+ database, + workers) -----------------------------------------
+
+
+class Deployment:
+    """The server for one mode (and, outside memory mode, its fresh database; in postgres-workers
+    mode its `keel worker` processes), started on free loopback ports."""
+
+    def __init__(self, args, mode: str, log_dir: str, label: str) -> None:
+        self.mode, self.label = mode, label
+        self.port = free_port()
+        self.database: Optional[Database] = None
+        self.server: Optional[subprocess.Popen] = None
+        self.workers: list[subprocess.Popen] = []
+        self.server_log = os.path.join(log_dir, f"server-{label}.log")
+        self.worker_logs: list[str] = []
+        self.server_exit = ""
+        self.worker_exits: list[str] = []
+        self.stopped = False
+        # Settings this script owns are never inherited from the caller's environment.
+        owned = {"DEV_MODE", "DATABASE_URL", "DATABASE_MAX_CONNECTIONS", "SECRETS_ENCRYPTION_KEY",
+                 "SECRETS_ENCRYPTION_KEY_PREVIOUS", "WORKER_GRPC_ADDR", "WORKER_GRPC_ADDRESS", "WORKER_GRPC_AUTH_TOKEN",
+                 "DURABLE_EMBEDDED_EXECUTORS", "MAX_CONCURRENT_TASKS", "WORKER_ID", "HOST", "PORT", "LOG_LEVEL",
+                 "API_PREFIX"}
+        base = {k: v for k, v in os.environ.items() if k not in owned}
+        env = dict(base, HOST="127.0.0.1", PORT=str(self.port), LOG_LEVEL="warning", API_PREFIX=args.api_prefix)
+        try:
+            if mode == "memory":
+                env["DEV_MODE"] = "1"
+            else:
+                self.database = Database(args.database_url, args.psql)
+                token = secrets.token_urlsafe(24)
+                self.grpc_port = free_port()
+                env.update(
+                    DATABASE_URL=self.database.url,
+                    SECRETS_ENCRYPTION_KEY="kek-v1:" + base64.b64encode(os.urandom(32)).decode(),
+                    WORKER_GRPC_AUTH_TOKEN=token,
+                    WORKER_GRPC_ADDR=f"127.0.0.1:{self.grpc_port}",
+                    DURABLE_EMBEDDED_EXECUTORS=str(args.embedded if mode == "postgres-embedded" else 0))
+                if args.database_max_connections:
+                    env["DATABASE_MAX_CONNECTIONS"] = str(args.database_max_connections)
+            self.server = spawn([args.server, "server"], env, self.server_log)
+            wait_healthy(self.port, self.server, timeout=30 if mode == "memory" else 90)
+            if mode == "postgres-workers":
+                for i in range(args.workers):
+                    log = os.path.join(log_dir, f"worker-{label}-{i}.log")
+                    self.worker_logs.append(log)
+                    self.workers.append(spawn([args.server, "worker"], dict(
+                        base, WORKER_GRPC_ADDRESS=f"127.0.0.1:{self.grpc_port}", WORKER_GRPC_AUTH_TOKEN=token,
+                        MAX_CONCURRENT_TASKS=str(args.worker_tasks), LOG_LEVEL="warning",
+                        WORKER_ID=f"bench-{label}-{i}"), log))
+                self.wait_workers(30)
+        except BaseException:
             self.stop()
             raise
 
+    def wait_workers(self, timeout: float) -> None:
+        """Until every worker holds a connection to the server's worker port (or one exits)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            for i, worker in enumerate(self.workers):
+                if worker.poll() is not None:
+                    raise RuntimeError(f"worker {i} {describe_exit(worker.returncode)} during startup")
+            connected = established_connections(self.grpc_port)
+            if connected >= len(self.workers):
+                return
+            if time.monotonic() > deadline:
+                print(f"# warning: {connected} connection(s) on the worker port after {timeout:.0f}s, "
+                      f"{len(self.workers)} workers", file=sys.stderr, flush=True)
+                return
+            time.sleep(0.1)
+
     @property
-    def pid(self) -> int:
-        return self.process.pid
+    def pid(self) -> Optional[int]:
+        return self.server.pid if self.server else None
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        self.log.close()
+        """Workers first (SIGTERM, they hand back running steps), then the server, then the database."""
+        if self.stopped:
+            return
+        self.stopped = True
+        if self.workers:
+            self.worker_exits = stop_processes(self.workers, 20)
+        if self.server is not None:
+            self.server_exit = stop_processes([self.server], 15)[0]
+        if self.database is not None:
+            self.database.drop()
+
+    def annotate(self, result: "RunResult") -> None:
+        result.server_exit = self.server_exit
+        result.worker_exits = list(self.worker_exits)
+        result.server_log = self.server_log
+        result.worker_logs = list(self.worker_logs)
+
+    def print_logs(self, why: str) -> None:
+        print(f"# ---- {self.label}: {why}; server stdout+stderr, last 80 lines ({self.server_log}):",
+              file=sys.stderr)
+        print(log_tail(self.server_log, 80), file=sys.stderr)
+        for i, log in enumerate(self.worker_logs):
+            print(f"# ---- {self.label}: worker {i} stdout+stderr, last 40 lines ({log}):", file=sys.stderr)
+            print(log_tail(log, 40), file=sys.stderr)
+        print(f"# ---- end of {self.label} logs", file=sys.stderr, flush=True)
+
+
+# --- /proc ----------------------------------------------------------------------------------
 
 
 def proc_status_kb(pid: int, field_name: str) -> int:
-    with open(f"/proc/{pid}/status") as status:
-        for line in status:
-            if line.startswith(field_name + ":"):
-                return int(line.split()[1])
+    try:
+        with open(f"/proc/{pid}/status") as status:
+            for line in status:
+                if line.startswith(field_name + ":"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
     return 0
 
 
@@ -298,6 +546,27 @@ def proc_cpu_seconds(pid: int) -> float:
     with open(f"/proc/{pid}/stat") as stat:
         fields = stat.read().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / CLK_TCK  # utime + stime
+
+
+def cpu_of(pids: list[int]) -> dict[int, float]:
+    seconds = {}
+    for pid in pids:
+        try:
+            seconds[pid] = proc_cpu_seconds(pid)
+        except (OSError, IndexError, ValueError):
+            pass
+    return seconds
+
+
+def cpu_delta(before: dict[int, float], after: dict[int, float]) -> float:
+    return sum(after[pid] - before[pid] for pid in before if pid in after)
+
+
+def host_busy_seconds() -> float:
+    """CPU seconds spent by everything on the host (all cores; /proc/stat minus idle and iowait)."""
+    with open("/proc/stat") as stat:
+        values = [int(v) for v in stat.readline().split()[1:]]
+    return (sum(values[:8]) - values[3] - values[4]) / CLK_TCK
 
 
 def self_cpu_seconds() -> float:
@@ -312,10 +581,12 @@ def self_cpu_seconds() -> float:
 class RunResult:
     sessions: int
     turns_per_session: int
+    mode: str = "memory"
     turns: int = 0
     errors: int = 0
     wall_s: float = 0.0
     turns_per_s: float = 0.0
+    ratio_vs_memory: Optional[float] = None
     p50_ms: float = 0.0
     p90_ms: float = 0.0
     p99_ms: float = 0.0
@@ -323,13 +594,39 @@ class RunResult:
     mean_ms: float = 0.0
     events_per_turn: float = 0.0
     server_cpu_pct: float = 0.0
+    workers_cpu_pct: float = 0.0
+    pg_cpu_pct: float = 0.0
     client_cpu_pct: float = 0.0
+    host_cpu_pct: float = 0.0
     rss_idle_mb: float = 0.0
     rss_peak_mb: float = 0.0
     rss_end_mb: float = 0.0
     vmhwm_mb: float = 0.0
+    workers_rss_peak_mb: list = field(default_factory=list)
+    workers_vmhwm_mb: list = field(default_factory=list)
+    server_exit: str = ""
+    worker_exits: list = field(default_factory=list)
     timed_out: bool = False
+    failure: str = ""
     error_samples: list = field(default_factory=list)
+    server_log: str = ""
+    worker_logs: list = field(default_factory=list)
+
+    def problems(self) -> list[str]:
+        found = []
+        if self.failure:
+            found.append(self.failure)
+        if self.timed_out and not self.failure:
+            found.append("timed out")
+        if self.errors:
+            found.append(f"{self.errors} errors, e.g. {self.error_samples}")
+        if not self.failure and not self.turns:
+            found.append("no turn completed")
+        if self.server_exit and self.server_exit != "exit 0":
+            found.append(f"server: {self.server_exit}")
+        bad_workers = [f"worker {i}: {e}" for i, e in enumerate(self.worker_exits) if e != "exit 0"]
+        found.extend(bad_workers)
+        return found
 
 
 def percentile(sorted_values: list[float], fraction: float) -> float:
@@ -339,8 +636,10 @@ def percentile(sorted_values: list[float], fraction: float) -> float:
     return sorted_values[min(rank, len(sorted_values)) - 1]
 
 
-async def run_once(host: str, port: int, prefix: str, pid: Optional[int], sessions: int, args) -> RunResult:
-    result = RunResult(sessions=sessions, turns_per_session=args.turns)
+async def run_once(host: str, port: int, prefix: str, pid: Optional[int], sessions: int, args, result: RunResult,
+                   worker_pids: tuple[int, ...] = (), pg_pids: Optional[Callable[[], list[int]]] = None,
+                   hard_deadline: Optional[float] = None) -> RunResult:
+    """Fills `result` (so a caller that times the run out still has what was measured so far)."""
     setup = Connection(host, port)
     bench: list[BenchSession] = []
     try:
@@ -359,8 +658,11 @@ async def run_once(host: str, port: int, prefix: str, pid: Optional[int], sessio
         errors: list[str] = []
         events_before = sum(b.events_seen for b in bench)
         rss_samples: list[int] = []
+        worker_samples: dict[int, list[int]] = {w: [] for w in worker_pids}
         start = asyncio.Event()
         deadline = time.monotonic() + args.run_timeout
+        if hard_deadline is not None:
+            deadline = min(deadline, hard_deadline)
 
         async def loop(b: BenchSession) -> None:
             await start.wait()
@@ -382,24 +684,32 @@ async def run_once(host: str, port: int, prefix: str, pid: Optional[int], sessio
 
         async def sample_rss(stop: asyncio.Event) -> None:
             while not stop.is_set():
-                rss_samples.append(proc_status_kb(pid, "VmRSS"))
+                if pid:
+                    rss_samples.append(proc_status_kb(pid, "VmRSS"))
+                for w in worker_pids:
+                    worker_samples[w].append(proc_status_kb(w, "VmRSS"))
                 try:
                     await asyncio.wait_for(stop.wait(), 0.1)
                 except asyncio.TimeoutError:
                     pass
 
+        backends = pg_pids() if pg_pids else []
         if pid:
             result.rss_idle_mb = proc_status_kb(pid, "VmRSS") / 1024
             server_cpu0 = proc_cpu_seconds(pid)
+        workers_cpu0 = cpu_of(list(worker_pids))
+        pg_cpu0 = cpu_of(backends)
+        host_cpu0 = host_busy_seconds()
         client_cpu0 = self_cpu_seconds()
         stop_sampling = asyncio.Event()
-        sampler = asyncio.create_task(sample_rss(stop_sampling)) if pid else None
+        sampler = asyncio.create_task(sample_rss(stop_sampling)) if pid or worker_pids else None
         tasks = [asyncio.create_task(loop(b)) for b in bench]
         began = time.perf_counter()
         start.set()
         await asyncio.gather(*tasks)
         result.wall_s = time.perf_counter() - began
         client_cpu = self_cpu_seconds() - client_cpu0
+        host_cpu = host_busy_seconds() - host_cpu0
         stop_sampling.set()
         if sampler:
             await sampler
@@ -409,7 +719,15 @@ async def run_once(host: str, port: int, prefix: str, pid: Optional[int], sessio
             result.rss_end_mb = proc_status_kb(pid, "VmRSS") / 1024
             result.rss_peak_mb = max(rss_samples + [proc_status_kb(pid, "VmRSS")]) / 1024
             result.vmhwm_mb = proc_status_kb(pid, "VmHWM") / 1024
+        if worker_pids:
+            result.workers_cpu_pct = 100 * cpu_delta(workers_cpu0, cpu_of(list(worker_pids))) / result.wall_s
+            result.workers_rss_peak_mb = [max(worker_samples[w] + [proc_status_kb(w, "VmRSS")]) / 1024
+                                          for w in worker_pids]
+            result.workers_vmhwm_mb = [proc_status_kb(w, "VmHWM") / 1024 for w in worker_pids]
+        if backends:
+            result.pg_cpu_pct = 100 * cpu_delta(pg_cpu0, cpu_of(backends)) / result.wall_s
         result.client_cpu_pct = 100 * client_cpu / result.wall_s
+        result.host_cpu_pct = 100 * host_cpu / result.wall_s
 
         latencies.sort()
         result.turns = len(latencies)
@@ -439,13 +757,40 @@ def parse_sessions(text: str) -> list[int]:
     return values
 
 
+def parse_modes(text: str) -> list[str]:
+    values = [part.strip() for part in text.split(",") if part.strip()]
+    unknown = [v for v in values if v not in MODES]
+    if not values or unknown:
+        raise argparse.ArgumentTypeError(f"--modes wants a comma-separated list of {', '.join(MODES)}"
+                                         + (f" (unknown: {', '.join(unknown)})" if unknown else ""))
+    return list(dict.fromkeys(values))
+
+
+def set_ratios(results: list[RunResult]) -> None:
+    memory = {r.sessions: r.turns_per_s for r in results if r.mode == "memory" and r.turns > 0}
+    for r in results:
+        base = memory.get(r.sessions)
+        r.ratio_vs_memory = round(r.turns_per_s / base, 4) if base and not r.failure else None
+
+
+def workers_cell(values: list[float]) -> str:
+    if not values:
+        return "-"
+    if len(values) <= 4:
+        return " + ".join(f"{v:.1f}" for v in values)
+    return f"max {max(values):.1f}, sum {sum(values):.1f}"
+
+
 def print_table(results: list[RunResult]) -> None:
     columns = [
-        ("sessions", "sessions", "{:d}"), ("turns", "turns", "{:d}"), ("errors", "errors", "{:d}"),
+        ("mode", "mode", "{}"), ("sessions", "sessions", "{:d}"), ("turns", "turns", "{:d}"),
+        ("errors", "errors", "{:d}"),
         ("wall_s", "wall s", "{:.2f}"), ("turns_per_s", "turns/s", "{:.1f}"),
         ("p50_ms", "p50 ms", "{:.2f}"), ("p90_ms", "p90 ms", "{:.2f}"), ("p99_ms", "p99 ms", "{:.2f}"),
         ("max_ms", "max ms", "{:.2f}"), ("events_per_turn", "ev/turn", "{:.1f}"),
-        ("server_cpu_pct", "srv cpu%", "{:.0f}"), ("client_cpu_pct", "cli cpu%", "{:.0f}"),
+        ("server_cpu_pct", "srv cpu%", "{:.0f}"), ("workers_cpu_pct", "wkr cpu%", "{:.0f}"),
+        ("pg_cpu_pct", "pg cpu%", "{:.0f}"), ("client_cpu_pct", "cli cpu%", "{:.0f}"),
+        ("host_cpu_pct", "host cpu%", "{:.0f}"),
         ("rss_idle_mb", "rss idle MB", "{:.1f}"), ("rss_peak_mb", "rss peak MB", "{:.1f}"),
         ("rss_end_mb", "rss end MB", "{:.1f}"), ("vmhwm_mb", "VmHWM MB", "{:.1f}"),
     ]
@@ -454,56 +799,123 @@ def print_table(results: list[RunResult]) -> None:
     print("  ".join(title.rjust(w) for (_, title, _), w in zip(columns, widths)))
     for row in rows:
         print("  ".join(cell.rjust(w) for cell, w in zip(row, widths)))
+
+
+def print_markdown(results: list[RunResult], cpus: int) -> None:
+    print()
+    print(f"CPU columns are % of one core (the host has {cpus}); RSS in MB; turns/s ratio is against memory "
+          "mode at the same N.")
+    print()
+    header = ["mode", "N", "turns", "errors", "turns/s", "vs memory", "p50 ms", "p99 ms", "server RSS peak MB",
+              "server VmHWM MB", "workers VmHWM MB", "srv cpu%", "wkr cpu%", "pg cpu%", "cli cpu%", "host cpu%",
+              "notes"]
+    print("| " + " | ".join(header) + " |")
+    print("|" + "|".join(["---"] + ["---:"] * (len(header) - 2) + ["---"]) + "|")
     for r in results:
-        if r.timed_out or r.error_samples:
-            print(f"N={r.sessions}: timed_out={r.timed_out} errors={r.errors} e.g. {r.error_samples}")
+        ratio = f"{r.ratio_vs_memory:.2f}x" if r.ratio_vs_memory is not None else "-"
+        worker_mode = r.mode == "postgres-workers"
+        notes = "; ".join(r.problems()).replace("|", "\\|")
+        if len(notes) > 160:
+            notes = notes[:157] + "..."
+        cells = [r.mode, str(r.sessions), str(r.turns), str(r.errors), f"{r.turns_per_s:.1f}", ratio,
+                 f"{r.p50_ms:.2f}", f"{r.p99_ms:.2f}", f"{r.rss_peak_mb:.1f}", f"{r.vmhwm_mb:.1f}",
+                 workers_cell(r.workers_vmhwm_mb) if worker_mode else "-", f"{r.server_cpu_pct:.0f}",
+                 f"{r.workers_cpu_pct:.0f}" if worker_mode else "-",
+                 f"{r.pg_cpu_pct:.0f}" if r.mode != "memory" else "-", f"{r.client_cpu_pct:.0f}",
+                 f"{r.host_cpu_pct:.0f}", notes or "ok"]
+        print("| " + " | ".join(cells) + " |")
+    print()
 
 
-async def main_async(args) -> list[RunResult]:
-    results = []
-    shared: Optional[Server] = None
-    log_dir = tempfile.mkdtemp(prefix="keel-bench-")
-    try:
-        for n in args.sessions:
-            server = None
-            if args.url:
-                from urllib.parse import urlsplit
-                parts = urlsplit(args.url)
-                host, port, prefix, pid = parts.hostname, parts.port or 80, parts.path.rstrip("/"), args.pid
-            else:
-                if args.reuse_server:
-                    shared = shared or Server(args.server, args.api_prefix, log_dir, "shared")
-                    server = shared
-                else:
-                    server = Server(args.server, args.api_prefix, log_dir, f"n{n}")
-                host, port, prefix, pid = "127.0.0.1", server.port, args.api_prefix, server.pid
-            print(f"# N={n}: {args.turns} turns/session (+{args.warmup} warm-up) against {host}:{port}{prefix}"
-                  + (f", server pid {pid}" if pid else ""), file=sys.stderr, flush=True)
-            try:
-                result = await asyncio.wait_for(run_once(host, port, prefix, pid, n, args), args.run_timeout + 60)
-            except asyncio.TimeoutError:
-                result = RunResult(sessions=n, turns_per_session=args.turns, timed_out=True)
-            finally:
-                if server is not None and server is not shared:
-                    server.stop()
-            results.append(result)
-            print(f"# N={n}: {result.turns} turns in {result.wall_s:.2f}s = {result.turns_per_s:.1f} turns/s, "
-                  f"p50 {result.p50_ms:.2f} ms, p99 {result.p99_ms:.2f} ms, errors {result.errors}",
-                  file=sys.stderr, flush=True)
-    finally:
-        if shared is not None:
-            shared.stop()
-    return results
+async def main_async(args, log_dir: str, results: list[RunResult]) -> None:
+    for mode in args.modes:
+        shared: Optional[Deployment] = None
+        mode_results: list[RunResult] = []
+        try:
+            for n in args.sessions:
+                result = RunResult(sessions=n, turns_per_session=args.turns, mode=mode)
+                remaining = args.deadline_mono - time.monotonic() if args.deadline_mono is not None else None
+                if remaining is not None and remaining < 20:
+                    result.timed_out = True
+                    result.failure = "skipped: the overall --timeout budget is used up"
+                    results.append(result)
+                    print(f"# {mode} N={n}: {result.failure}", file=sys.stderr, flush=True)
+                    continue
+                deployment: Optional[Deployment] = None
+                budget = args.run_timeout + 60
+                try:
+                    if args.url:
+                        parts = urlsplit(args.url)
+                        host, port, prefix, pid = parts.hostname, parts.port or 80, parts.path.rstrip("/"), args.pid
+                    else:
+                        if args.reuse_server:
+                            shared = shared or Deployment(args, mode, log_dir, f"{mode}-shared")
+                            deployment = shared
+                        else:
+                            deployment = Deployment(args, mode, log_dir, f"{mode}-n{n}")
+                        host, port, prefix, pid = "127.0.0.1", deployment.port, args.api_prefix, deployment.pid
+                    workers = tuple(w.pid for w in deployment.workers) if deployment else ()
+                    database = deployment.database if deployment else None
+                    print(f"# {mode} N={n}: {args.turns} turns/session (+{args.warmup} warm-up) against "
+                          f"{host}:{port}{prefix}" + (f", server pid {pid}" if pid else "")
+                          + (f", worker pids {list(workers)}" if workers else "")
+                          + (f", database {database.name}" if database else ""), file=sys.stderr, flush=True)
+                    hard_deadline = None
+                    if args.deadline_mono is not None:
+                        budget = min(budget, args.deadline_mono - time.monotonic())
+                        hard_deadline = args.deadline_mono - args.turn_timeout - 5
+                    await asyncio.wait_for(
+                        run_once(host, port, prefix, pid, n, args, result, worker_pids=workers,
+                                 pg_pids=database.backend_pids if database else None, hard_deadline=hard_deadline),
+                        budget)
+                except asyncio.TimeoutError:
+                    result.timed_out = True
+                    result.failure = f"run cut off after {budget:.0f} s (--run-timeout + 60 or the overall --timeout)"
+                except Exception as error:  # this run failed (start-up, HTTP, SSE): report it, go on
+                    result.failure = f"{type(error).__name__}: {error}"
+                finally:
+                    if deployment is not None and deployment is not shared:
+                        deployment.stop()
+                        deployment.annotate(result)
+                results.append(result)
+                mode_results.append(result)
+                print(f"# {mode} N={n}: {result.turns} turns in {result.wall_s:.2f}s = {result.turns_per_s:.1f} "
+                      f"turns/s, p50 {result.p50_ms:.2f} ms, p99 {result.p99_ms:.2f} ms, errors {result.errors}"
+                      + (f", server {result.server_exit}" if result.server_exit else "")
+                      + (f", workers {result.worker_exits}" if result.worker_exits else ""),
+                      file=sys.stderr, flush=True)
+                if deployment is not None and deployment is not shared and result.problems():
+                    deployment.print_logs("; ".join(result.problems()))
+        finally:
+            if shared is not None:
+                shared.stop()
+                for result in mode_results:
+                    shared.annotate(result)
+                if any(r.problems() for r in mode_results):
+                    shared.print_logs("problems in this mode")
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     target = parser.add_mutually_exclusive_group(required=True)
-    target.add_argument("--server", help="keel binary; a fresh DEV_MODE server is started per N on a free loopback port")
+    target.add_argument("--server", help="keel binary; a fresh server is started per mode and N on free loopback ports")
     target.add_argument("--url", help="an already running server, e.g. http://127.0.0.1:9000[/api]")
     parser.add_argument("--pid", type=int, help="pid of the --url server, for RSS/CPU figures")
-    parser.add_argument("--reuse-server", action="store_true", help="with --server: one server for every N")
+    parser.add_argument("--reuse-server", action="store_true", help="with --server: one server per mode for every N")
     parser.add_argument("--api-prefix", default="", help="API_PREFIX for a started server")
+    parser.add_argument("--modes", type=parse_modes, default=["memory"],
+                        help=f"comma-separated list of {', '.join(MODES)} (default memory); with --url, one label")
+    parser.add_argument("--embedded", type=int, default=4,
+                        help="postgres-embedded: DURABLE_EMBEDDED_EXECUTORS (default 4)")
+    parser.add_argument("--workers", type=int, default=2, help="postgres-workers: keel worker processes (default 2)")
+    parser.add_argument("--worker-tasks", type=int, default=10,
+                        help="postgres-workers: MAX_CONCURRENT_TASKS per worker (default 10)")
+    parser.add_argument("--database-url",
+                        default=os.environ.get("KEEL_BENCH_DATABASE_URL") or os.environ.get("KEEL_TEST_DATABASE_URL"),
+                        help="admin postgres:// URL for the postgres modes (one database is created and dropped per "
+                             "server start); default $KEEL_BENCH_DATABASE_URL or $KEEL_TEST_DATABASE_URL")
+    parser.add_argument("--database-max-connections", type=int,
+                        help="DATABASE_MAX_CONNECTIONS for the postgres modes (default: the server's, 20)")
     parser.add_argument("--sessions", type=parse_sessions, default=[50], help="comma-separated N list (default 50)")
     parser.add_argument("--turns", type=int, default=20, help="measured turns per session (default 20)")
     parser.add_argument("--warmup", type=int, default=1, help="unmeasured turns per session first (default 1)")
@@ -512,27 +924,75 @@ def main() -> int:
                         help="subscribe to terminal turn events only (SSE types filter) instead of the full stream")
     parser.add_argument("--turn-timeout", type=float, default=30, help="seconds to wait for one turn (default 30)")
     parser.add_argument("--run-timeout", type=float, default=120, help="seconds per N before turns stop (default 120)")
+    parser.add_argument("--deadline", type=float,
+                        help="Unix time by which everything must be done and stopped (scripts/bench sets it from "
+                             "--timeout); later runs are skipped, a running one is cut short")
     parser.add_argument("--json", dest="json_path", help="write results as JSON here")
     args = parser.parse_args()
     if args.url and args.url.split("://", 1)[-1].split("/")[0].split(":")[0] not in ("127.0.0.1", "localhost", "::1"):
         parser.error("--url must be a loopback address")
+    if args.url and len(args.modes) != 1:
+        parser.error("--url benchmarks one server: give at most one --modes entry (as its label)")
+    if args.embedded < 0 or args.workers < 1 or args.worker_tasks < 1:
+        parser.error("--embedded must be >= 0, --workers and --worker-tasks >= 1")
+    if "postgres-embedded" in args.modes and args.embedded == 0 and not args.url:
+        parser.error("postgres-embedded with --embedded 0 has nothing to run steps")
+    args.psql = None
+    if not args.url and any(m != "memory" for m in args.modes):
+        if not args.database_url:
+            parser.error("the postgres modes need an admin URL: --database-url, KEEL_BENCH_DATABASE_URL or "
+                         "KEEL_TEST_DATABASE_URL (scripts/bench runs them under scripts/with-postgres)")
+        args.psql = find_psql()
+        if not args.psql:
+            parser.error("the postgres modes need psql (looked in $PG_BIN, /usr/lib/postgresql/*/bin and PATH)")
+    args.deadline_mono = time.monotonic() + (args.deadline - time.time()) if args.deadline else None
 
-    def on_term(signum, frame):
+    interrupted: list[int] = []
+
+    def on_signal(signum, frame):
+        if interrupted:
+            return  # already unwinding; the cleanup in main() stops whatever is left
+        interrupted.append(signum)
         raise KeyboardInterrupt(f"signal {signum}")
-    signal.signal(signal.SIGTERM, on_term)  # `timeout` in scripts/bench: unwind, stop servers
-    results = asyncio.run(main_async(args))
-    print_table(results)
+    for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+        signal.signal(signum, on_signal)  # Ctrl-C, `timeout` in scripts/bench: unwind, stop children
+
+    results: list[RunResult] = []
+    log_dir = tempfile.mkdtemp(prefix="keel-bench-")
+    try:
+        asyncio.run(main_async(args, log_dir, results))
+    except KeyboardInterrupt:
+        name = signal.Signals(interrupted[0]).name if interrupted else "KeyboardInterrupt"
+        print(f"# interrupted ({name}): stopping child processes; results so far follow", file=sys.stderr, flush=True)
+        interrupted.append(0)
+    finally:
+        stop_all_children()
+
+    set_ratios(results)
+    if results:
+        print_table(results)
+        print_markdown(results, os.cpu_count() or 0)
+    problems = [(r, r.problems()) for r in results if r.problems()]
+    for r, found in problems:
+        print(f"problem: {r.mode} N={r.sessions}: {'; '.join(found)}")
+    print(f"logs: {log_dir}")
     if args.json_path:
         document = {
             "benchmark": "keel turn round-trip (sim model, zero latency)",
+            "modes": args.modes, "embedded_executors": args.embedded, "workers": args.workers,
+            "worker_max_concurrent_tasks": args.worker_tasks,
+            "database_max_connections": args.database_max_connections,
             "turns_per_session": args.turns, "warmup_turns": args.warmup, "message": args.message,
             "sse": "terminal events only" if args.terminal_only else "full event stream",
-            "cpus": os.cpu_count(), "results": [asdict(r) for r in results],
+            "cpus": os.cpu_count(), "interrupted": bool(interrupted), "log_dir": log_dir,
+            "results": [asdict(r) for r in results],
         }
         with open(args.json_path, "w") as out:
             json.dump(document, out, indent=2)
         print(f"wrote {args.json_path}")
-    return 0 if all(r.errors == 0 and not r.timed_out and r.turns > 0 for r in results) else 1
+    if interrupted and interrupted[0]:
+        return 128 + interrupted[0]
+    return 0 if results and not problems and not interrupted else 1
 
 
 if __name__ == "__main__":

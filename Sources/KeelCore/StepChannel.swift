@@ -1,8 +1,9 @@
 import Foundation
 
-/// Who holds a claimed step: the task id and the worker that claimed it. Every call about a
-/// step carries its lease, and the control plane refuses calls whose lease is no longer valid
-/// (the task was reclaimed, cancelled or finished): a late worker can never write.
+/// Who holds a claimed step: the task id and the holder (the claiming worker and attempt, as the
+/// control plane issued it; opaque to workers). Every call about a step carries its lease, and
+/// the control plane refuses calls whose lease is no longer valid (the task was reclaimed,
+/// cancelled or finished): a late worker can never write.
 public struct StepLease: Codable, Sendable, Hashable {
     public var taskID: String
     public var workerID: String

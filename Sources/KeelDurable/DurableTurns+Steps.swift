@@ -30,18 +30,20 @@ extension DurableTurns {
                 FOR UPDATE SKIP LOCKED
             )
             UPDATE durable_tasks t
-            SET status = 'claimed', claimed_by = \(workerID), claimed_at = now(), heartbeat_at = now(),
-                attempt = t.attempt + 1
+            SET status = 'claimed', claimed_by = \(workerID) || '#' || (t.attempt + 1), claimed_at = now(),
+                heartbeat_at = now(), attempt = t.attempt + 1
             FROM picked WHERE t.id = picked.id
-            RETURNING t.id, t.session_id, t.turn_id, t.step::text, t.progress::text, t.attempt
+            RETURNING t.id, t.session_id, t.turn_id, t.step::text, t.progress::text, t.attempt, t.claimed_by
             """, logger: logger)
         var claimed: [ClaimedStep] = []
-        for try await (id, sessionID, turnID, step, progress, attempt) in rows.decode(
-            (String, String, String, String, String, Int).self)
+        // The lease names the attempt as well as the worker: if a worker's step is reclaimed and the
+        // same worker claims it again, the stale execution's lease is no longer valid.
+        for try await (id, sessionID, turnID, step, progress, attempt, holder) in rows.decode(
+            (String, String, String, String, String, Int, String).self)
         {
             claimed.append(
                 ClaimedStep(
-                    lease: StepLease(taskID: id, workerID: workerID), sessionID: sessionID, turnID: turnID,
+                    lease: StepLease(taskID: id, workerID: holder), sessionID: sessionID, turnID: turnID,
                     step: try PostgresStore.decode(TurnStep.self, step),
                     progress: try PostgresStore.decode(TurnProgress.self, progress), attempt: attempt))
         }
@@ -64,6 +66,9 @@ extension DurableTurns {
         }
 
         // The conversation is the whole log except the messages of turns queued after this one.
+        // The log is read first: a message's turn row commits with its event, so every message
+        // read here has its row visible to the next query (the other order races with submit).
+        let log = try await store.events(sessionID: step.sessionID, EventQuery(types: MessageProjection.sourceTypes))
         var later = Set<String>()
         let laterRows = try await store.client.query(
             """
@@ -71,8 +76,7 @@ extension DurableTurns {
             WHERE session_id = \(step.sessionID) AND input_sequence > \(inputSequence)
             """, logger: logger)
         for try await id in laterRows.decode(String.self) { later.insert(id) }
-        let events = try await store.events(sessionID: step.sessionID, EventQuery(types: MessageProjection.sourceTypes))
-            .filter { $0.type != EventType.inputMessage || !later.contains($0.context.inputMessageID ?? "") }
+        let events = log.filter { $0.type != EventType.inputMessage || !later.contains($0.context.inputMessageID ?? "") }
         let history = MessageProjection.messages(from: events).filter { $0.role != .system }
 
         var recorded: [String: JSONValue] = [:]

@@ -8,7 +8,7 @@ import Logging
 import ServiceLifecycle
 
 /// `keel worker`: connects to the control plane over gRPC (waiting up to the connect timeout for
-/// it to come up), then claims and runs steps until SIGTERM/SIGINT. On shutdown it stops
+/// it to come up; the client reconnects by itself if the control plane goes away later), then claims and runs steps until SIGTERM/SIGINT. On shutdown it stops
 /// claiming, lets running steps finish within the grace period and hands back the rest.
 public enum KeelWorkerProcess {
     public static func run(configuration: WorkerConfiguration, logger: Logger) async throws {
@@ -26,7 +26,6 @@ public enum KeelWorkerProcess {
             host: address.host, port: address.port, authToken: configuration.authToken,
             connectTimeout: .seconds(configuration.connectTimeoutSecs), logger: logger
         ) { channel in
-            try await channel.waitUntilConnected(timeout: .seconds(configuration.connectTimeoutSecs))
             logger.info(
                 "worker connected",
                 metadata: ["worker_id": "\(executorConfiguration.workerID)", "server": "\(address)",

@@ -110,7 +110,6 @@ public final class GRPCStepChannel: StepChannel {
         while true {
             attempts += 1
             let remaining = clock.now.duration(to: deadline)
-            var lastError: any Error
             if remaining > .zero {
                 do {
                     var options = Self.options
@@ -119,12 +118,11 @@ public final class GRPCStepChannel: StepChannel {
                     logger.debug("connected to the control plane", metadata: ["endpoint": "\(endpoint)", "attempts": "\(attempts)"])
                     return
                 } catch {
-                    lastError = mapError(error)
+                    let mapped = mapError(error)
+                    // Only an unreachable control plane is worth waiting for.
+                    guard case StepChannelError.unavailable = mapped else { throw mapped }
+                    logger.debug("control plane not reachable yet", metadata: ["endpoint": "\(endpoint)", "error": "\(mapped)"])
                 }
-                guard case StepChannelError.unavailable = lastError else { throw lastError }
-                logger.debug(
-                    "control plane not reachable yet",
-                    metadata: ["endpoint": "\(endpoint)", "error": "\(lastError)"])
             }
             if clock.now.advanced(by: delay) >= deadline {
                 // Wait out the remainder, then try one last time unless it has already passed.
@@ -285,9 +283,9 @@ public final class GRPCStepChannel: StepChannel {
             case .failedPrecondition:
                 return StepChannelError.leaseLost
             case .notFound:
-                let kind = error.metadata[stringValues: WireFormat.notFoundKindKey].first(where: { _ in true })
-                let id = error.metadata[stringValues: WireFormat.notFoundIDKey].first(where: { _ in true })
-                return StoreError.notFound(kind: kind ?? "record", id: id ?? error.message)
+                var kinds = error.metadata[stringValues: WireFormat.notFoundKindKey].makeIterator()
+                var ids = error.metadata[stringValues: WireFormat.notFoundIDKey].makeIterator()
+                return StoreError.notFound(kind: kinds.next() ?? "record", id: ids.next() ?? error.message)
             case .aborted:
                 return StoreError.conflict(error.message)
             case .cancelled:

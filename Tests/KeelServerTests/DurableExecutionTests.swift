@@ -161,6 +161,9 @@ struct DurableExecutionTests {
                     #expect(Self.count(events, "turn.completed") == turns, "every turn completes exactly once")
                     #expect(Self.count(events, "turn.started") == turns)
                     #expect(Self.count(events, "tool.completed") == turns, "each tool call recorded once")
+                    // Each turn called its own tool once: a turn never sees a later turn's message.
+                    let toolTurns = events.filter { $0["type"] == "tool.completed" }.compactMap { $0["context"]?["turn_id"]?.stringValue }
+                    #expect(Set(toolTurns).count == turns)
                     #expect(Self.count(events, "session.idled") == turns)
                     Self.expectGapless(events)
                     Self.expectNoDuplicateMessages(events)

@@ -39,19 +39,23 @@ struct NotificationTests {
         try await withWorkerClient(port: port, connectTimeout: .zero) { channel in
             try await withWorkerServer(port: port, fake: first) { server in
                 try await channel.waitUntilConnected(timeout: .seconds(2))
-                try await withThrowingTaskGroup(of: Int.self) { group in
+                let (received, forward) = AsyncStream.makeStream(of: StepNotification.self)
+                try await withThrowingTaskGroup(of: Void.self) { group in
                     group.addTask {
-                        var count = 0
-                        for try await _ in channel.notifications(workerID: "worker-a") { count += 1 }
-                        return count
+                        defer { forward.finish() }
+                        for try await notification in channel.notifications(workerID: "worker-a") {
+                            forward.yield(notification)
+                        }
                     }
+                    var iterator = received.makeAsyncIterator()
                     try await eventually("the worker subscribed") { first.activeSubscribers == 1 }
                     first.send(.stepsAvailable)
-                    try await eventually("the notification was delivered") { first.activeSubscribers == 1 }
-                    // Shutting down ends the open stream (cleanly) so the server can stop.
+                    #expect(await iterator.next() == .stepsAvailable)
+                    // Shutting down ends the open stream (cleanly: the task does not throw) so the
+                    // server can stop.
                     await server.beginGracefulShutdown()
-                    let count = try await group.next()
-                    #expect(count == 1)
+                    #expect(await iterator.next() == nil)
+                    try await group.waitForAll()
                 }
             }
             #expect(first.activeSubscribers == 0)

@@ -1,0 +1,338 @@
+import AsyncHTTPClient
+import Foundation
+import KeelCore
+import KeelTestSupport
+import KeelWorkerRPC
+import Logging
+import NIOCore
+import NIOHTTP1
+import PostgresNIO
+import Testing
+
+/// Durable mode around the edges of a turn: cancellation reaching a worker, graceful hand-back,
+/// a worker outliving and outwaiting its server, retries, dead letters, the no-progress seal, a
+/// late finisher refused, and a server killed with SIGKILL mid-turn.
+@Suite("durable execution: lifecycle", .serialized)
+struct DurableLifecycleTests {
+    static let slowReply = FakeReply(chunks: OpenAIWire.finalText.map { ByteBuffer(string: $0) }, gap: .milliseconds(400))
+
+    static func providerEnvironment(_ baseURL: String) -> [String: String] {
+        ["OPENAI_BASE_URL": baseURL + "/v1", "DEFAULT_OPENAI_API_KEY": "sk-durable-lifecycle"]
+    }
+
+    @Test("cancel reaches the worker: the turn ends at once and nothing of it is written afterwards")
+    func cancelRunningStep() async throws {
+        try await PostgresPersistenceTests.withDatabase { url in
+            try await FakeProviderServer.run(script: [Self.slowReply]) { _, baseURL in
+                let port = try freeLoopbackPort()
+                let environment = DurableExecutionTests.environment(url, grpcPort: port)
+                    .merging(Self.providerEnvironment(baseURL)) { $1 }
+                try await TestServer.run(environment: environment) { server in
+                    let worker = try WorkerProcess.start(port: port)
+                    let sessionID = try await server.createSession(["model_id": "openai/gpt-4o-mini"])
+                    _ = try await server.send(sessionID, "a long answer, please")
+                    try await server.waitForEvent(sessionID, "output.message.delta", timeout: .seconds(20))
+                    let started = ContinuousClock.now
+                    let cancel = try await server.request(.post, "/v1/sessions/\(sessionID)/cancel")
+                    #expect(cancel.status == 200)
+                    #expect(ContinuousClock.now - started < .seconds(2))
+                    let events = try await server.waitForIdle(sessionID)
+                    #expect(DurableExecutionTests.count(events, "turn.cancelled") == 1)
+                    #expect(DurableExecutionTests.count(events, "turn.completed") == 0)
+                    // The worker's stream would have finished within ~3 s: nothing of the turn may follow.
+                    try await Task.sleep(for: .seconds(3))
+                    let later = try await server.events(sessionID)
+                    #expect(later.count == events.count, "no event after the cancellation")
+                    DurableExecutionTests.expectGapless(later)
+                    // The worker is still healthy and runs the next turn.
+                    _ = try await server.send(sessionID, "and now something quick")
+                    let next = try await server.waitForIdle(sessionID, turns: 2, timeout: .seconds(20))
+                    #expect(DurableExecutionTests.count(next, "turn.failed") == 1 || DurableExecutionTests.count(next, "turn.completed") == 1)
+                    #expect(await worker.terminate() == 0)
+                }
+            }
+        }
+    }
+
+    @Test("SIGTERM: a worker hands its running step back and another finishes it without waiting for reclamation")
+    func gracefulHandBack() async throws {
+        try await PostgresPersistenceTests.withDatabase { url in
+            try await FakeProviderServer.run(script: [Self.slowReply, Self.slowReply]) { fake, baseURL in
+                let port = try freeLoopbackPort()
+                let environment = DurableExecutionTests.environment(url, grpcPort: port)
+                    .merging(Self.providerEnvironment(baseURL)) { $1 }
+                    .merging(["DURABLE_STALE_TASK_THRESHOLD_SECS": "60"]) { $1 }
+                try await TestServer.run(environment: environment) { server in
+                    let first = try WorkerProcess.start(port: port, extra: ["WORKER_SHUTDOWN_GRACE_SECS": "0.2"])
+                    let sessionID = try await server.createSession(["model_id": "openai/gpt-4o-mini"])
+                    _ = try await server.send(sessionID, "hello")
+                    try await server.waitForEvent(sessionID, "output.message.delta", timeout: .seconds(20))
+                    #expect(await first.terminate() == 0, "the worker exits cleanly on SIGTERM")
+                    #expect(first.log.contains("handing back a running step"))
+
+                    let second = try WorkerProcess.start(port: port)
+                    // Well inside the 60 s stale threshold: only a hand-back makes this possible.
+                    let events = try await server.waitForIdle(sessionID, timeout: .seconds(20))
+                    #expect(DurableExecutionTests.count(events, "turn.completed") == 1)
+                    DurableExecutionTests.expectGapless(events)
+                    DurableExecutionTests.expectNoDuplicateMessages(events)
+                    #expect(fake.count == 2)
+                    await second.terminate()
+                }
+            }
+        }
+    }
+
+    @Test("a worker started before the server waits for it, and reconnects when the server restarts")
+    func workerWaitsAndReconnects() async throws {
+        try await PostgresPersistenceTests.withDatabase { url in
+            let port = try freeLoopbackPort()
+            let worker = try WorkerProcess.start(port: port)
+            try await Task.sleep(for: .seconds(1))
+            #expect(worker.process.isRunning, "the worker waits for the server")
+            let environment = DurableExecutionTests.environment(url, grpcPort: port)
+            let sessionID = try await TestServer.run(environment: environment) { server in
+                let sessionID = try await server.createSession()
+                _ = try await server.send(sessionID, "first")
+                let events = try await server.waitForIdle(sessionID, timeout: .seconds(20))
+                #expect(DurableExecutionTests.count(events, "turn.completed") == 1)
+                return sessionID
+            }
+            #expect(worker.process.isRunning, "the worker outlives the server")
+            try await TestServer.run(environment: environment) { server in
+                _ = try await server.send(sessionID, "second")
+                let events = try await server.waitForIdle(sessionID, turns: 2, timeout: .seconds(30))
+                #expect(DurableExecutionTests.count(events, "turn.completed") == 2)
+                DurableExecutionTests.expectGapless(events)
+            }
+            #expect(await worker.terminate() == 0)
+        }
+    }
+
+    @Test("retries with backoff and a dead letter; the no-progress seal; a late finisher is refused")
+    func retriesSealAndLateFinisher() async throws {
+        try await PostgresPersistenceTests.withDatabase { url in
+            let port = try freeLoopbackPort()
+            let environment = DurableExecutionTests.environment(url, grpcPort: port).merging([
+                "DURABLE_MAX_ATTEMPTS": "3", "DURABLE_NO_PROGRESS_SEAL_THRESHOLD": "2",
+                "DURABLE_STALE_TASK_THRESHOLD_SECS": "0.5",
+            ]) { $1 }
+            try await TestServer.run(environment: environment) { server in
+                var logger = Logger(label: "rogue-worker")
+                logger.logLevel = .critical
+                try await GRPCStepChannel.withConnection(
+                    host: "127.0.0.1", port: port, authToken: WorkerProcess.token, connectTimeout: .seconds(10),
+                    logger: logger
+                ) { channel in
+                    // Three failed attempts, with backoff between them, then the dead letter.
+                    let failing = try await server.createSession()
+                    _ = try await server.send(failing, "fail me")
+                    var step = try await Self.claimOne(channel, worker: "rogue-a")
+                    for attempt in 1...3 {
+                        #expect(step.attempt == attempt)
+                        try await channel.fail(step.lease, error: "boom \(attempt)")
+                        if attempt < 3 {
+                            #expect(try await channel.claim(workerID: "rogue-a", limit: 1).isEmpty, "backoff before the retry")
+                            step = try await Self.claimOne(channel, worker: "rogue-a")
+                        }
+                    }
+                    let failed = try await server.waitForIdle(failing)
+                    let failure = failed.last { $0["type"] == "turn.failed" }
+                    #expect(failure?["data"]?["error_code"] == "processing_error")
+                    #expect(try await Self.count("SELECT count(*) FROM durable_dead_letters WHERE reason = 'attempts_exhausted'", url) == 1)
+
+                    // Claimed and abandoned twice (no heartbeat, no progress): the turn is sealed.
+                    let abandoned = try await server.createSession()
+                    _ = try await server.send(abandoned, "abandon me")
+                    let first = try await Self.claimOne(channel, worker: "rogue-b")
+                    let second = try await Self.claimOne(channel, worker: "rogue-c")
+                    #expect(second.lease.taskID == first.lease.taskID && second.attempt == 2, "reclaimed, not duplicated")
+                    // The first claimer lost its lease: whatever it sends now is refused.
+                    #expect(try await channel.heartbeat(first.lease) == false)
+                    await #expect(throws: StepChannelError.leaseLost) {
+                        try await channel.emit(
+                            [EventDraft(type: EventType.reasonStarted, context: EventContext(), data: [:])],
+                            sessionID: abandoned, lease: first.lease)
+                    }
+                    await #expect(throws: StepChannelError.leaseLost) {
+                        try await channel.complete(
+                            first.lease,
+                            StepCompletion(
+                                events: [], next: nil, progress: first.progress,
+                                outcome: .completed(iterations: 1, usage: Usage(), finalMessageID: nil, reachedIterationCap: false)))
+                    }
+                    let sealed = try await server.waitForIdle(abandoned, timeout: .seconds(10))
+                    let end = sealed.last { $0["type"] == "turn.failed" }
+                    #expect(end?["data"]?["error_code"] == "no_progress")
+                    #expect(end?["data"]?["error"]?.stringValue?.contains("without making progress") == true)
+                    #expect(DurableExecutionTests.count(sealed, "turn.completed") == 0)
+                    #expect(try await Self.count("SELECT count(*) FROM durable_dead_letters WHERE reason = 'no_progress'", url) == 1)
+                    #expect(try await Self.count("SELECT count(*) FROM durable_tasks WHERE status = 'claimed'", url) == 0)
+                }
+            }
+        }
+    }
+
+    @Test("a server killed with SIGKILL mid-turn: the restarted server finishes the turn, nothing lost")
+    func serverKilledMidTurn() async throws {
+        try await PostgresPersistenceTests.withDatabase { url in
+            try await FakeProviderServer.run(script: [Self.slowReply, Self.slowReply]) { fake, baseURL in
+                let httpPort = try freeLoopbackPort()
+                let grpcPort = try freeLoopbackPort()
+                let environment = DurableExecutionTests.environment(url, grpcPort: grpcPort, embedded: 2)
+                    .merging(Self.providerEnvironment(baseURL)) { $1 }
+                    .merging(["PORT": String(httpPort), "HOST": "127.0.0.1", "LOG_LEVEL": "warning", "LOG_FORMAT": "text"]) { $1 }
+                let api = ExternalAPI(baseURL: "http://127.0.0.1:\(httpPort)")
+                let first = try ServerProcess.start(environment)
+                try await api.waitUntilHealthy()
+                let sessionID = try await api.createSession(["model_id": "openai/gpt-4o-mini"])
+                try await api.send(sessionID, "survive this")
+                try await api.waitForEvent(sessionID, "output.message.delta")
+                let before = try await api.events(sessionID)
+                first.kill9()
+
+                let second = try ServerProcess.start(environment)
+                try await api.waitUntilHealthy()
+                let events = try await api.waitForIdle(sessionID, timeout: .seconds(30))
+                await second.terminate()
+
+                #expect(Array(events.prefix(before.count)) == before, "nothing written before the crash is lost or changed")
+                #expect(DurableExecutionTests.count(events, "turn.completed") == 1)
+                #expect(DurableExecutionTests.count(events, "turn.started") == 1)
+                DurableExecutionTests.expectGapless(events)
+                DurableExecutionTests.expectNoDuplicateMessages(events)
+                #expect(fake.count == 2, "the interrupted model call was redone once")
+            }
+        }
+    }
+
+    /// Claims one step, waiting (bounded) until one is ready.
+    static func claimOne(_ channel: GRPCStepChannel, worker: String, timeout: Duration = .seconds(10)) async throws
+        -> ClaimedStep
+    {
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            if let step = try await channel.claim(workerID: worker, limit: 1).first { return step }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        Issue.record("no step became claimable in time")
+        throw CancellationError()
+    }
+
+    static func count(_ sql: String, _ url: String) async throws -> Int {
+        guard let components = URLComponents(string: url), let host = components.host, let port = components.port else {
+            return -1
+        }
+        let client = PostgresClient(
+            configuration: .init(
+                host: host, port: port, username: components.user ?? "postgres", password: components.password,
+                database: String(components.path.dropFirst()), tls: .disable))
+        return try await withThrowingTaskGroup(of: Int.self) { group in
+            group.addTask {
+                await client.run()
+                return -1
+            }
+            defer { group.cancelAll() }
+            var total = -1
+            for try await value in try await client.query(PostgresQuery(unsafeSQL: sql)).decode(Int.self) { total = value }
+            return total
+        }
+    }
+}
+
+/// A real `keel server` process.
+final class ServerProcess: @unchecked Sendable {
+    let process: Process
+
+    static func start(_ environment: [String: String]) throws -> ServerProcess {
+        let process = Process()
+        process.executableURL = CLIStartupTests.binary
+        process.arguments = ["server"]
+        process.environment = ["PATH": "/usr/bin:/bin"].merging(environment) { $1 }
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        return ServerProcess(process: process)
+    }
+
+    private init(process: Process) {
+        self.process = process
+    }
+
+    func kill9() {
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+    }
+
+    func terminate() async {
+        if process.isRunning { kill(process.processIdentifier, SIGTERM) }
+        let deadline = ContinuousClock.now + .seconds(15)
+        while process.isRunning && ContinuousClock.now < deadline { try? await Task.sleep(for: .milliseconds(20)) }
+        if process.isRunning { kill9() }
+    }
+}
+
+/// The HTTP API of a server in another process.
+struct ExternalAPI: Sendable {
+    let baseURL: String
+
+    func call(_ method: HTTPMethod, _ path: String, json: JSONValue? = nil) async throws -> (status: Int, json: JSONValue) {
+        var request = HTTPClientRequest(url: baseURL + path)
+        request.method = method
+        if let json {
+            request.headers.add(name: "content-type", value: "application/json")
+            request.body = .bytes(ByteBuffer(string: json.jsonString))
+        }
+        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(10))
+        let body = try await response.body.collect(upTo: 1 << 24)
+        return (Int(response.status.code), JSONValue.parse(String(buffer: body)) ?? .null)
+    }
+
+    func waitUntilHealthy(timeout: Duration = .seconds(30)) async throws {
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            if let reply = try? await call(.GET, "/health"), reply.status == 200 { return }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        Issue.record("the server did not become healthy")
+        throw CancellationError()
+    }
+
+    func createSession(_ body: JSONValue) async throws -> String {
+        let reply = try await call(.POST, "/v1/sessions", json: body)
+        #expect(reply.status == 201)
+        return reply.json["id"]?.stringValue ?? ""
+    }
+
+    func send(_ sessionID: String, _ text: String) async throws {
+        let reply = try await call(
+            .POST, "/v1/sessions/\(sessionID)/messages",
+            json: ["message": ["role": "user", "content": [["type": "text", "text": .string(text)]]]])
+        #expect(reply.status == 201)
+    }
+
+    func events(_ sessionID: String) async throws -> [JSONValue] {
+        try await call(.GET, "/v1/sessions/\(sessionID)/events").json["data"]?.arrayValue ?? []
+    }
+
+    func waitForEvent(_ sessionID: String, _ type: String, timeout: Duration = .seconds(20)) async throws {
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            if try await events(sessionID).contains(where: { $0["type"]?.stringValue == type }) { return }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        Issue.record("no \(type) event in time")
+        throw CancellationError()
+    }
+
+    func waitForIdle(_ sessionID: String, timeout: Duration) async throws -> [JSONValue] {
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            let events = try await events(sessionID)
+            if events.contains(where: { $0["type"]?.stringValue == "session.idled" }) { return events }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        Issue.record("session \(sessionID) did not go idle in time")
+        return try await events(sessionID)
+    }
+}
