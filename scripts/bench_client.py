@@ -213,9 +213,13 @@ class BenchSession:
         if self.stream_error is not None:
             raise self.stream_error
         started = time.perf_counter()
-        status, body = await self.api.request(
-            "POST", f"{self.prefix}/v1/sessions/{self.session_id}/messages",
-            {"message": {"role": "user", "content": [{"type": "text", "text": text}]}})
+        try:
+            status, body = await asyncio.wait_for(self.api.request(
+                "POST", f"{self.prefix}/v1/sessions/{self.session_id}/messages",
+                {"message": {"role": "user", "content": [{"type": "text", "text": text}]}}), timeout)
+        except asyncio.TimeoutError:
+            await self.api.close()  # the response may still come: never reuse this connection
+            raise HTTPError(f"POST messages: no response within {timeout:.0f}s") from None
         if status != 201:
             raise HTTPError(f"POST messages {status}: {body[:200]!r}")
         message_id = json.loads(body)["id"]
@@ -249,6 +253,10 @@ MODES = ("memory", "postgres-embedded", "postgres-workers")
 # (an error, Ctrl-C, SIGTERM from `timeout`), main() stops and drops what is left here.
 CHILDREN: list[subprocess.Popen] = []
 DATABASES: list["Database"] = []
+# Set once a signal asked us to stop: from then on children get INTERRUPTED_GRACE seconds after
+# SIGTERM (scripts/bench's `timeout` SIGKILLs everything 15 s after its own SIGTERM).
+INTERRUPTED = False
+INTERRUPTED_GRACE = 4.0
 
 
 def die_with_parent() -> None:
@@ -289,6 +297,8 @@ def describe_exit(code: Optional[int]) -> str:
 def stop_processes(processes: list[subprocess.Popen], grace: float) -> list[str]:
     """SIGTERMs all of them at once, waits up to `grace` seconds, SIGKILLs any left; returns how
     each ended ("exit 0", "signal SIGSEGV", "killed ...", "gone before SIGTERM: exit 1")."""
+    if INTERRUPTED:
+        grace = min(grace, INTERRUPTED_GRACE)
     outcomes: list[Optional[str]] = [None] * len(processes)
     for i, process in enumerate(processes):
         if process.poll() is not None:
@@ -396,7 +406,7 @@ class Database:
         query = parts.query if "sslmode=" in parts.query else "&".join(filter(None, [parts.query, "sslmode=disable"]))
         return urlunsplit((parts.scheme, parts.netloc, "/" + self.name, query, ""))
 
-    def sql(self, statement: str, timeout: float = 30) -> str:
+    def sql(self, statement: str, timeout: float = 20) -> str:
         completed = subprocess.run(
             [self.psql, "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-d", self.admin_url, "-c", statement],
             stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=timeout,
@@ -420,7 +430,7 @@ class Database:
         if self in DATABASES:
             DATABASES.remove(self)
         try:
-            self.sql(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
+            self.sql(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)', timeout=5 if INTERRUPTED else 20)
         except (RuntimeError, subprocess.SubprocessError, OSError) as error:
             print(f"# warning: could not drop database {self.name}: {error}", file=sys.stderr, flush=True)
 
@@ -644,14 +654,25 @@ async def run_once(host: str, port: int, prefix: str, pid: Optional[int], sessio
     bench: list[BenchSession] = []
     try:
         for _ in range(sessions):
-            status, body = await setup.request("POST", f"{prefix}/v1/sessions", {"title": "bench"})
+            try:
+                status, body = await asyncio.wait_for(
+                    setup.request("POST", f"{prefix}/v1/sessions", {"title": "bench"}), args.turn_timeout)
+            except asyncio.TimeoutError:
+                raise HTTPError(f"POST sessions: no response within {args.turn_timeout:.0f}s") from None
             if status != 201:
                 raise HTTPError(f"POST sessions {status}: {body[:200]!r}")
             bench.append(BenchSession(host, port, prefix, json.loads(body)["id"], args.terminal_only))
         await setup.close()
         await asyncio.gather(*(b.open_stream() for b in bench))
-        for _ in range(args.warmup):
-            await asyncio.gather(*(b.turn(args.message, args.turn_timeout) for b in bench))
+        for round_ in range(args.warmup):
+            outcomes = await asyncio.gather(*(b.turn(args.message, args.turn_timeout) for b in bench),
+                                            return_exceptions=True)
+            failed = [o for o in outcomes if isinstance(o, BaseException) or o[0] != "turn.completed"]
+            if failed:
+                first = failed[0]
+                raise RuntimeError(f"warm-up round {round_ + 1}: {len(failed)} of {len(bench)} turns failed, e.g. "
+                                   + (f"{type(first).__name__}: {first}" if isinstance(first, BaseException)
+                                      else first[0]))
         await asyncio.sleep(0.2)
 
         latencies: list[float] = []
@@ -708,6 +729,7 @@ async def run_once(host: str, port: int, prefix: str, pid: Optional[int], sessio
         start.set()
         await asyncio.gather(*tasks)
         result.wall_s = time.perf_counter() - began
+        cpu_wall = max(result.wall_s, 0.05)  # no absurd percentages from a run that never started
         client_cpu = self_cpu_seconds() - client_cpu0
         host_cpu = host_busy_seconds() - host_cpu0
         stop_sampling.set()
@@ -715,19 +737,19 @@ async def run_once(host: str, port: int, prefix: str, pid: Optional[int], sessio
             await sampler
         if pid:
             server_cpu = proc_cpu_seconds(pid) - server_cpu0
-            result.server_cpu_pct = 100 * server_cpu / result.wall_s
+            result.server_cpu_pct = 100 * server_cpu / cpu_wall
             result.rss_end_mb = proc_status_kb(pid, "VmRSS") / 1024
             result.rss_peak_mb = max(rss_samples + [proc_status_kb(pid, "VmRSS")]) / 1024
             result.vmhwm_mb = proc_status_kb(pid, "VmHWM") / 1024
         if worker_pids:
-            result.workers_cpu_pct = 100 * cpu_delta(workers_cpu0, cpu_of(list(worker_pids))) / result.wall_s
+            result.workers_cpu_pct = 100 * cpu_delta(workers_cpu0, cpu_of(list(worker_pids))) / cpu_wall
             result.workers_rss_peak_mb = [max(worker_samples[w] + [proc_status_kb(w, "VmRSS")]) / 1024
                                           for w in worker_pids]
             result.workers_vmhwm_mb = [proc_status_kb(w, "VmHWM") / 1024 for w in worker_pids]
         if backends:
-            result.pg_cpu_pct = 100 * cpu_delta(pg_cpu0, cpu_of(backends)) / result.wall_s
-        result.client_cpu_pct = 100 * client_cpu / result.wall_s
-        result.host_cpu_pct = 100 * host_cpu / result.wall_s
+            result.pg_cpu_pct = 100 * cpu_delta(pg_cpu0, cpu_of(backends)) / cpu_wall
+        result.client_cpu_pct = 100 * client_cpu / cpu_wall
+        result.host_cpu_pct = 100 * host_cpu / cpu_wall
 
         latencies.sort()
         result.turns = len(latencies)
@@ -770,7 +792,7 @@ def set_ratios(results: list[RunResult]) -> None:
     memory = {r.sessions: r.turns_per_s for r in results if r.mode == "memory" and r.turns > 0}
     for r in results:
         base = memory.get(r.sessions)
-        r.ratio_vs_memory = round(r.turns_per_s / base, 4) if base and not r.failure else None
+        r.ratio_vs_memory = round(r.turns_per_s / base, 4) if base and r.turns and not r.failure else None
 
 
 def workers_cell(values: list[float]) -> str:
@@ -843,6 +865,8 @@ async def main_async(args, log_dir: str, results: list[RunResult]) -> None:
                     continue
                 deployment: Optional[Deployment] = None
                 budget = args.run_timeout + 60
+                results.append(result)  # now, so that an interrupted run is reported too
+                mode_results.append(result)
                 try:
                     if args.url:
                         parts = urlsplit(args.url)
@@ -863,11 +887,14 @@ async def main_async(args, log_dir: str, results: list[RunResult]) -> None:
                     hard_deadline = None
                     if args.deadline_mono is not None:
                         budget = min(budget, args.deadline_mono - time.monotonic())
-                        hard_deadline = args.deadline_mono - args.turn_timeout - 5
+                        hard_deadline = args.deadline_mono - 5  # no new turns after this
                     await asyncio.wait_for(
                         run_once(host, port, prefix, pid, n, args, result, worker_pids=workers,
                                  pg_pids=database.backend_pids if database else None, hard_deadline=hard_deadline),
                         budget)
+                except (asyncio.CancelledError, KeyboardInterrupt):  # Ctrl-C, SIGTERM: main() reports
+                    result.failure = "interrupted"
+                    raise
                 except asyncio.TimeoutError:
                     result.timed_out = True
                     result.failure = f"run cut off after {budget:.0f} s (--run-timeout + 60 or the overall --timeout)"
@@ -877,8 +904,6 @@ async def main_async(args, log_dir: str, results: list[RunResult]) -> None:
                     if deployment is not None and deployment is not shared:
                         deployment.stop()
                         deployment.annotate(result)
-                results.append(result)
-                mode_results.append(result)
                 print(f"# {mode} N={n}: {result.turns} turns in {result.wall_s:.2f}s = {result.turns_per_s:.1f} "
                       f"turns/s, p50 {result.p50_ms:.2f} ms, p99 {result.p99_ms:.2f} ms, errors {result.errors}"
                       + (f", server {result.server_exit}" if result.server_exit else "")
@@ -950,9 +975,11 @@ def main() -> int:
     interrupted: list[int] = []
 
     def on_signal(signum, frame):
+        global INTERRUPTED
         if interrupted:
             return  # already unwinding; the cleanup in main() stops whatever is left
         interrupted.append(signum)
+        INTERRUPTED = True
         raise KeyboardInterrupt(f"signal {signum}")
     for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
         signal.signal(signum, on_signal)  # Ctrl-C, `timeout` in scripts/bench: unwind, stop children

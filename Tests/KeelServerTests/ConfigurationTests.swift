@@ -349,9 +349,52 @@ struct ConfigurationTests {
 
     @Test("a complete production configuration passes without warnings")
     func startupProduction() throws {
-        let config = try KeelConfiguration(environment: ["DATABASE_URL": "postgres://db/keel", "SECRETS_ENCRYPTION_KEY": Self.key])
+        let config = try KeelConfiguration(environment: [
+            "DATABASE_URL": "postgres://db/keel", "SECRETS_ENCRYPTION_KEY": Self.key, "WORKER_GRPC_AUTH_TOKEN": "s3cret-token",
+        ])
         #expect(try config.startupCheck().isEmpty)
         #expect(config.databaseMaxConnections == 20)
+        #expect(config.workerGRPCBind == HostAndPort(host: "0.0.0.0", port: 9001))
+        #expect(config.embeddedExecutors == 4)
+        #expect(config.staleTaskThresholdSecs == 30 && config.reclaimIntervalSecs == 10)
+        #expect(config.noProgressSealThreshold == 3 && config.stepMaxAttempts == 5)
+        #expect(config.redactedSummary["WORKER_GRPC_AUTH_TOKEN"] == "set")
+        #expect(!config.redactedSummary.values.joined().contains("s3cret-token"))
+    }
+
+    @Test("outside DEV_MODE the worker token is required; durable settings are validated")
+    func durableSettings() throws {
+        let withoutToken = try KeelConfiguration(environment: ["DATABASE_URL": "postgres://db/keel", "SECRETS_ENCRYPTION_KEY": Self.key])
+        #expect(throws: ConfigurationError.self) { try withoutToken.startupCheck() }
+        #expect(try KeelConfiguration(environment: ["DEV_MODE": "1"]).startupCheck().count == 2, "no token needed in DEV_MODE")
+        let custom = try KeelConfiguration(environment: [
+            "DEV_MODE": "1", "WORKER_GRPC_ADDR": "127.0.0.1:19001", "DURABLE_EMBEDDED_EXECUTORS": "0",
+            "DURABLE_STALE_TASK_THRESHOLD_SECS": "2.5",
+        ])
+        #expect(custom.workerGRPCBind == HostAndPort(host: "127.0.0.1", port: 19001))
+        #expect(custom.embeddedExecutors == 0 && custom.staleTaskThresholdSecs == 2.5)
+        for (name, value) in [
+            ("WORKER_GRPC_ADDR", "nine-thousand"), ("WORKER_GRPC_ADDR", "host:99999"), ("DURABLE_EMBEDDED_EXECUTORS", "-1"),
+            ("DURABLE_STALE_TASK_THRESHOLD_SECS", "0"), ("DURABLE_NO_PROGRESS_SEAL_THRESHOLD", "0"),
+        ] {
+            #expect(throws: ConfigurationError.self, "\(name)=\(value)") {
+                try KeelConfiguration(environment: ["DEV_MODE": "1", name: value])
+            }
+        }
+    }
+
+    @Test("a worker needs only the gRPC settings; its token is required outside DEV_MODE")
+    func workerConfiguration() throws {
+        let worker = try WorkerConfiguration(environment: ["WORKER_GRPC_AUTH_TOKEN": "t"])
+        #expect(worker.serverAddress == HostAndPort(host: "127.0.0.1", port: 9001))
+        #expect(worker.connectTimeoutSecs == 30 && worker.maxConcurrentTasks == 10)
+        let custom = try WorkerConfiguration(environment: [
+            "WORKER_GRPC_AUTH_TOKEN": "t", "WORKER_GRPC_ADDRESS": "http://control-plane:9101", "WORKER_GRPC_CONNECT_TIMEOUT": "60",
+        ])
+        #expect(custom.serverAddress == HostAndPort(host: "control-plane", port: 9101))
+        #expect(custom.connectTimeoutSecs == 60)
+        #expect(throws: ConfigurationError.self) { try WorkerConfiguration(environment: [:]) }
+        #expect(try WorkerConfiguration(environment: ["DEV_MODE": "1"]).authToken == nil)
     }
 
     @Test("DEV_MODE warns about in-memory storage and the ephemeral key")

@@ -109,6 +109,20 @@ struct DurableLifecycleTests {
         }
     }
 
+    @Test("a worker waiting for its server stops at once on SIGTERM, and gives up after the connect timeout")
+    func workerConnectWait() async throws {
+        let port = try freeLoopbackPort()
+        let waiting = try WorkerProcess.start(port: port)
+        try await Task.sleep(for: .milliseconds(500))
+        let started = ContinuousClock.now
+        #expect(await waiting.terminate() == 0)
+        #expect(ContinuousClock.now - started < .seconds(3))
+
+        let impatient = try WorkerProcess.start(port: port, extra: ["WORKER_GRPC_CONNECT_TIMEOUT": "1"])
+        #expect(await impatient.waitForExit(within: .seconds(10)) == 3)
+        #expect(impatient.log.contains("could not reach the control plane at 127.0.0.1:\(port) within 1"))
+    }
+
     @Test("retries with backoff and a dead letter; the no-progress seal; a late finisher is refused")
     func retriesSealAndLateFinisher() async throws {
         try await PostgresPersistenceTests.withDatabase { url in
