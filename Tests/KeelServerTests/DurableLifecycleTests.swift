@@ -220,6 +220,38 @@ struct DurableLifecycleTests {
         }
     }
 
+    @Test("SIGTERM to a server mid-turn: its executor finishes the step, nothing is left claimed, the next server ends the turn")
+    func serverGracefulShutdown() async throws {
+        try await PostgresPersistenceTests.withDatabase { url in
+            try await FakeProviderServer.run(script: [Self.slowReply, Self.slowReply]) { fake, baseURL in
+                let httpPort = try freeLoopbackPort()
+                let grpcPort = try freeLoopbackPort()
+                let environment = DurableExecutionTests.environment(url, grpcPort: grpcPort, embedded: 2)
+                    .merging(Self.providerEnvironment(baseURL)) { $1 }
+                    .merging(["PORT": String(httpPort), "HOST": "127.0.0.1", "DURABLE_STALE_TASK_THRESHOLD_SECS": "60"]) { $1 }
+                let api = ExternalAPI(baseURL: "http://127.0.0.1:\(httpPort)")
+                let first = try ServerProcess.start(environment)
+                try await api.waitUntilHealthy()
+                let sessionID = try await api.createSession(["model_id": "openai/gpt-4o-mini"])
+                try await api.send(sessionID, "finish what you started")
+                try await api.waitForEvent(sessionID, "output.message.delta")
+                await first.terminate()
+                #expect(first.process.terminationStatus == 0)
+                #expect(try await DurableLifecycleTests.count("SELECT count(*) FROM durable_tasks WHERE status = 'claimed'", url) == 0)
+
+                let second = try ServerProcess.start(environment)
+                try await api.waitUntilHealthy()
+                // Well inside the 60 s stale threshold: nothing waited for reclamation.
+                let events = try await api.waitForIdle(sessionID, timeout: .seconds(20))
+                await second.terminate()
+                #expect(DurableExecutionTests.count(events, "turn.completed") == 1)
+                DurableExecutionTests.expectGapless(events)
+                DurableExecutionTests.expectNoDuplicateMessages(events)
+                #expect(fake.count == 1, "the running model call was finished, not redone")
+            }
+        }
+    }
+
     /// Claims one step, waiting (bounded) until one is ready.
     static func claimOne(_ channel: GRPCStepChannel, worker: String, timeout: Duration = .seconds(10)) async throws
         -> ClaimedStep
