@@ -73,7 +73,7 @@ let package = Package(
         ]),
         // Durable turns on PostgreSQL: the step task queue, checkpoints, reclamation, embedded executors.
         .target(name: "KeelDurable", dependencies: [
-            "KeelCore", "KeelEngine", "KeelStorage", "KeelWorker",
+            "KeelCore", "KeelEngine", "KeelStorage", "KeelWorker", "KeelCapabilities",
             .product(name: "PostgresNIO", package: "postgres-nio"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -161,7 +161,8 @@ let package = Package(
         ]),
         .testTarget(name: "KeelServerTests", dependencies: [
             "KeelTestSupport",
-            "KeelServer", "KeelHTTP", "KeelEngine", "KeelCore", "KeelStorage", "KeelLLM", "KeelWorkerRPC",
+            "KeelServer", "KeelHTTP", "KeelEngine", "KeelCore", "KeelStorage", "KeelLLM", "KeelWorkerRPC", "KeelDurable",
+            "KeelCapabilities",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HummingbirdTesting", package: "hummingbird"),
             .product(name: "Logging", package: "swift-log"),

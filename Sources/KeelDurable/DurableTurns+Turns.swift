@@ -96,7 +96,12 @@ extension DurableTurns {
             session.status = .active
             if session.startedAt == nil { session.startedAt = Date() }
         }
-        let planned = try await planner.makePlan(session: session, input: input, turnID: turnID)
+        // Everything is read on this connection: asking the pool for another while holding this
+        // one would deadlock once every pooled connection does the same.
+        let agent: Agent? =
+            if let agentID = session.agentID { try await store.agent(id: agentID, on: connection) } else { nil }
+        let providers = try await store.listProviders(organizationID: session.organizationID, on: connection)
+        let planned = planner.makePlan(session: session, agent: agent, providers: providers, input: input, turnID: turnID)
         let plan = planned.turn
         let progress = TurnProgress()
         let specJSON = try PostgresStore.encode(planned.spec(organizationID: session.organizationID, withKey: false))
@@ -169,3 +174,4 @@ extension DurableTurns {
         return events
     }
 }
+

@@ -38,9 +38,9 @@ public final class DurableTurns: TurnRunner, StepChannel, Service, Sendable {
     public var modelResolver: ModelResolver { planner.modelResolver }
 
     public func run() async throws {
-        try await store.waitForSchema()
-        await withGracefulShutdownHandler {
-            await cancelWhenGracefulShutdown {
+        try await withGracefulShutdownHandler {
+            try await cancelWhenGracefulShutdown {
+                try await self.store.waitForSchema()
                 await withTaskGroup(of: Void.self) { group in
                     group.addTask {
                         await self.store.listen(on: [Self.stepsChannel, Self.cancelChannel]) { channel, payload in

@@ -19,9 +19,14 @@ public struct ModelResolver: Sendable {
     }
 
     public func resolve(_ reference: String, organizationID: String) async throws -> ResolvedModel? {
+        Self.resolve(reference, among: try await store.listProviders(organizationID: organizationID))
+    }
+
+    /// Resolves against an organization's providers as listed by the store.
+    public static func resolve(_ reference: String, among listed: [LLMProvider]) -> ResolvedModel? {
         let trimmed = reference.trimmingCharacters(in: .whitespaces)
         guard !trimmed.isEmpty else { return nil }
-        let providers = try await store.listProviders(organizationID: organizationID)
+        let providers = listed
             .filter { $0.status == .active }
             .sorted { !$0.isBuiltIn && $1.isBuiltIn }
         if let slash = trimmed.firstIndex(of: "/") {

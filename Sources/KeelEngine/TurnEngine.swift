@@ -133,35 +133,30 @@ struct Mailbox: Sendable {
 
 /// Lets `/cancel` stop one running turn and wait for it to wind down.
 final class TurnHandle: Sendable {
-    private let cancelSignal: (stream: AsyncStream<Void>, continuation: AsyncStream<Void>.Continuation)
-    private let finishedSignal: (stream: AsyncStream<Void>, continuation: AsyncStream<Void>.Continuation)
+    private let cancelRequested = Latch()
+    private let finished = Latch()
     private let cancelled = Atomic<Bool>(false)
-
-    init() {
-        cancelSignal = AsyncStream.makeStream()
-        finishedSignal = AsyncStream.makeStream()
-    }
 
     var wasCancelled: Bool { cancelled.load(ordering: .acquiring) }
 
     func requestCancel() {
         cancelled.store(true, ordering: .releasing)
-        cancelSignal.continuation.finish()
+        cancelRequested.signal()
     }
 
-    /// Returns when cancellation is requested, or when the waiting task is cancelled.
+    /// Returns when cancellation is requested or the turn finished, or when the waiting task is cancelled.
     func waitForCancelRequest() async {
-        for await _ in cancelSignal.stream {}
+        await cancelRequested.wait()
     }
 
     func markFinished() {
-        cancelSignal.continuation.finish()
-        finishedSignal.continuation.finish()
+        cancelRequested.signal()
+        finished.signal()
     }
 
     func waitUntilFinished(limit: Duration) async {
         await withTaskGroup(of: Void.self) { group in
-            group.addTask { for await _ in self.finishedSignal.stream {} }
+            group.addTask { await self.finished.wait() }
             group.addTask { try? await Task.sleep(for: limit) }
             await group.next()
             group.cancelAll()

@@ -46,6 +46,15 @@ public struct TurnPlanner: Sendable {
         -> PlannedTurn
     {
         let agent: Agent? = if let agentID = session.agentID { try await store.agent(id: agentID) } else { nil }
+        let providers = try await store.listProviders(organizationID: session.organizationID)
+        return makePlan(session: session, agent: agent, providers: providers, input: input, turnID: turnID)
+    }
+
+    /// The plan from already-loaded records (a caller inside a transaction loads them on its own
+    /// connection rather than asking the pool for another).
+    public func makePlan(
+        session: Session, agent: Agent?, providers: [LLMProvider], input: Message, turnID: String = PublicID.make(.turn)
+    ) -> PlannedTurn {
 
         let refs = ((agent?.capabilities ?? []) + session.capabilities).map(\.ref)
         let capabilities: [Capability]
@@ -62,7 +71,7 @@ public struct TurnPlanner: Sendable {
         let reference =
             input.controls?["model_id"]?.stringValue ?? session.modelID ?? agent?.defaultModelID
             ?? configuration.defaultModelReference
-        let resolved = try await modelResolver.resolve(reference, organizationID: session.organizationID)
+        let resolved = ModelResolver.resolve(reference, among: providers)
         let endpoint: LLMEndpoint
         if let resolved {
             endpoint = LLMEndpoint(

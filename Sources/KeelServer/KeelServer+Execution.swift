@@ -34,9 +34,13 @@ struct ExecutionAssembly {
         let planner = TurnPlanner(
             store: storage.store, configuration: engineConfiguration, capabilities: runtime.capabilities, cipher: cipher,
             logger: logger)
+        // Session files live in PostgreSQL (`session_files`), so they survive restarts and every
+        // instance sees the same ones; deleting a session deletes them (ON DELETE CASCADE).
+        let fileLimits = fileSystems.limits
         let durable = DurableTurns(
             store: postgres, planner: planner, durable: configuration.durableConfiguration,
-            files: { fileSystems.fileSystem(for: $0) }, observers: observers, logger: logger)
+            files: { PostgresSessionFileSystem(store: postgres, sessionID: $0, limits: fileLimits, logger: logger) },
+            observers: observers, logger: logger)
         var services: [any Service] = [durable]
         if configuration.embeddedExecutors > 0 {
             services.append(

@@ -27,7 +27,8 @@ extension StepExecutor {
             switch handle.stopReason {
             case .shutdown?:
                 logger.info("handing back a running step", metadata: metadata)
-                try? await channel.release(lease)
+                // Bounded: with the control plane unreachable the step is reclaimed later instead.
+                try? await withDeadline(.seconds(5)) { try await self.channel.release(lease) }
             case .turnCancelled?:
                 logger.debug("step stopped: turn cancelled", metadata: metadata)
             case .leaseLost?:
@@ -40,7 +41,7 @@ extension StepExecutor {
                 metadata["error"] = "\(error)"
                 logger.error("step failed", metadata: metadata)
                 do {
-                    try await channel.fail(lease, error: String(describing: error))
+                    try await withDeadline(.seconds(10)) { try await self.channel.fail(lease, error: String(describing: error)) }
                 } catch {
                     // The control plane is unreachable: the lease expires and the step is reclaimed.
                     logger.warning("cannot report a failed step", metadata: ["task_id": "\(lease.taskID)"])
@@ -116,7 +117,7 @@ final class RunningStep: Sendable {
 
     let turnID: String
     private let reason = Mutex<StopReason?>(nil)
-    private let signal = AsyncStream<Void>.makeStream()
+    private let stopped = Latch()
 
     init(turnID: String) {
         self.turnID = turnID
@@ -130,10 +131,25 @@ final class RunningStep: Sendable {
             current = why
             return true
         }
-        if first { signal.continuation.finish() }
+        if first { stopped.signal() }
     }
 
     func waitForStop() async {
-        for await _ in signal.stream {}
+        await stopped.wait()
+    }
+}
+
+struct DeadlinePassed: Error {}
+
+/// Runs `operation`, cancelling it when `limit` passes first.
+func withDeadline(_ limit: Duration, _ operation: @escaping @Sendable () async throws -> Void) async throws {
+    try await withThrowingTaskGroup(of: Void.self) { group in
+        group.addTask { try await operation() }
+        group.addTask {
+            try await Task.sleep(for: limit)
+            throw DeadlinePassed()
+        }
+        defer { group.cancelAll() }
+        try await group.next()
     }
 }

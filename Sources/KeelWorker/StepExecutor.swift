@@ -19,6 +19,8 @@ public final class StepExecutor: Service, Sendable {
     let running = Mutex<[String: RunningStep]>([:])
     private let wake: (stream: AsyncStream<Void>, continuation: AsyncStream<Void>.Continuation)
     private let stopping = Atomic<Bool>(false)
+    /// Finished on graceful shutdown, so a claim blocked on an unreachable control plane ends.
+    private let stopSignal = Latch()
 
     public init(channel: any StepChannel, configuration: StepExecutorConfiguration, runtime: StepRuntime, logger: Logger) {
         self.channel = channel
@@ -47,6 +49,7 @@ public final class StepExecutor: Service, Sendable {
             }
         } onGracefulShutdown: {
             self.stopping.store(true, ordering: .releasing)
+            self.stopSignal.signal()
             self.wake.continuation.yield()
         }
     }
@@ -60,7 +63,7 @@ public final class StepExecutor: Service, Sendable {
             var claimed: [ClaimedStep] = []
             if free > 0 {
                 do {
-                    claimed = try await channel.claim(workerID: configuration.workerID, limit: free)
+                    claimed = try await claimUnlessStopping(limit: free)
                     backoff = .milliseconds(100)
                 } catch {
                     if isStopping { break }
@@ -82,6 +85,20 @@ public final class StepExecutor: Service, Sendable {
             // A full batch may mean more work is waiting; otherwise sleep until woken.
             if !claimed.isEmpty && claimed.count == free { continue }
             await waitForWake()
+        }
+    }
+
+    /// A claim that shutdown abandons (a claim the control plane committed anyway is reclaimed
+    /// once its heartbeat goes stale, like any step of a vanished worker).
+    private func claimUnlessStopping(limit: Int) async throws -> [ClaimedStep] {
+        try await withThrowingTaskGroup(of: [ClaimedStep]?.self) { group in
+            group.addTask { try await self.channel.claim(workerID: self.configuration.workerID, limit: limit) }
+            group.addTask {
+                await self.stopSignal.wait()
+                return nil
+            }
+            defer { group.cancelAll() }
+            return try await group.next().flatMap { $0 } ?? []
         }
     }
 

@@ -36,7 +36,7 @@ struct RunPythonToolTests {
         let start = ContinuousClock.now
         let message = await TestSupport.toolErrorMessage { _ = try await TestSupport.call(tool, ["code": "while True: pass"]) }
         #expect(message == "timed out after 1s")
-        #expect(ContinuousClock.now - start < .seconds(3))
+        #expect(ContinuousClock.now - start < .seconds(6))
     }
 
     @Test("caps each stream without deadlocking on large output")
@@ -71,7 +71,7 @@ struct RunPythonToolTests {
         try await Task.sleep(for: .milliseconds(300))
         task.cancel()
         let outcome = await task.result
-        #expect(ContinuousClock.now - start < .seconds(3))
+        #expect(ContinuousClock.now - start < .seconds(6))
         #expect(throws: CancellationError.self) { try outcome.get() }
     }
 

@@ -166,8 +166,8 @@ private func testConfiguration(
     BraintrustConfiguration(
         apiKey: apiKey, apiURL: baseURL + "/", projectName: projectName, projectID: projectID,
         recordContent: recordContent, deploymentGrade: "dev", flushInterval: .milliseconds(20),
-        requestTimeout: .seconds(3), retryBaseDelay: .milliseconds(10), retryMaxDelay: .milliseconds(50),
-        startupTimeout: .seconds(8))
+        requestTimeout: .seconds(10), retryBaseDelay: .milliseconds(10), retryMaxDelay: .milliseconds(50),
+        startupTimeout: .seconds(25))
 }
 
 /// Waits until `condition` holds (or fails the test after `timeout`).

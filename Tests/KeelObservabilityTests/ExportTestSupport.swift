@@ -272,7 +272,7 @@ final class ExportRecordingExporter: SpanExporter {
 }
 
 /// Polls `condition` until it holds or `timeout` passes.
-func exportEventually(timeout: Duration = .seconds(5), _ condition: () -> Bool) async -> Bool {
+func exportEventually(timeout: Duration = .seconds(15), _ condition: () -> Bool) async -> Bool {
     let deadline = ContinuousClock.now + timeout
     while ContinuousClock.now < deadline {
         if condition() { return true }

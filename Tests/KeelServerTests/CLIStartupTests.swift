@@ -15,18 +15,24 @@ struct CLIStartupTests {
         var stderr: String
     }
 
-    static func run(_ environment: [String: String]) throws -> Run {
+    /// Runs `keel server` until it exits (bounded: 30 s). Waits by polling, never by blocking a
+    /// thread of the shared concurrency pool, which the tests running alongside need.
+    static func run(_ environment: [String: String]) async throws -> Run {
         let process = Process()
         process.executableURL = binary
         process.arguments = ["server"]
         process.environment = ["PATH": "/usr/bin:/bin", "PORT": "0", "HOST": "127.0.0.1"].merging(environment) { $1 }
-        let stderr = Pipe()
-        process.standardError = stderr
+        let log = FileManager.default.temporaryDirectory.appendingPathComponent("keel-cli-\(UUID().uuidString).log")
+        FileManager.default.createFile(atPath: log.path, contents: nil)
+        defer { try? FileManager.default.removeItem(at: log) }
+        process.standardError = try FileHandle(forWritingTo: log)
         process.standardOutput = FileHandle.nullDevice
         try process.run()
-        let data = stderr.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return Run(status: process.terminationStatus, stderr: String(decoding: data, as: UTF8.self))
+        let deadline = ContinuousClock.now + .seconds(30)
+        while process.isRunning && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
+        if process.isRunning { process.terminate() }
+        while process.isRunning { try await Task.sleep(for: .milliseconds(20)) }
+        return Run(status: process.terminationStatus, stderr: (try? String(contentsOf: log, encoding: .utf8)) ?? "")
     }
 
     @Test(
@@ -39,9 +45,9 @@ struct CLIStartupTests {
             (["DEV_MODE": "maybe"], "DEV_MODE"),
             ([:], "DATABASE_URL"),
         ])
-    func malformed(environment: [String: String], variable: String) throws {
+    func malformed(environment: [String: String], variable: String) async throws {
         try #require(FileManager.default.isExecutableFile(atPath: Self.binary.path), "build keel first: swift build")
-        let run = try Self.run(environment)
+        let run = try await Self.run(environment)
         #expect(run.status == 2)
         let lines = run.stderr.split(separator: "\n")
         #expect(lines.count == 1, "\(run.stderr)")

@@ -130,9 +130,32 @@ struct DurableExecutionTests {
             }
             var environment = PostgresPersistenceTests.environment(url)
             environment["WORKER_GRPC_AUTH_TOKEN"] = nil
-            let run = try CLIStartupTests.run(environment)
+            let run = try await CLIStartupTests.run(environment)
             #expect(run.status == 2)
             #expect(run.stderr.contains("WORKER_GRPC_AUTH_TOKEN"))
+        }
+    }
+
+    @Test("more concurrent turns than pooled connections: no deadlock")
+    func poolSmallerThanConcurrency() async throws {
+        try await PostgresPersistenceTests.withDatabase { url in
+            let environment = Self.environment(url, grpcPort: 0, embedded: 4).merging(["DATABASE_MAX_CONNECTIONS": "2"]) { $1 }
+            try await TestServer.run(environment: environment) { server in
+                let sessions = try await withThrowingTaskGroup(of: String.self) { group in
+                    for _ in 0..<16 { group.addTask { try await server.createSession() } }
+                    return try await group.reduce(into: []) { $0.append($1) }
+                }
+                try await withThrowingTaskGroup(of: Void.self) { group in
+                    for sessionID in sessions {
+                        group.addTask { _ = try await server.send(sessionID, "at the same time") }
+                    }
+                    try await group.waitForAll()
+                }
+                for sessionID in sessions {
+                    let events = try await server.waitForIdle(sessionID, timeout: .seconds(30))
+                    #expect(Self.count(events, "turn.completed") == 1)
+                }
+            }
         }
     }
 

@@ -305,6 +305,10 @@ final class ServerProcess: @unchecked Sendable {
         self.process = process
     }
 
+    deinit {
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+    }
+
     func kill9() {
         kill(process.processIdentifier, SIGKILL)
         process.waitUntilExit()

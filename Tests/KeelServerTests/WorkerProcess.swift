@@ -39,6 +39,11 @@ final class WorkerProcess: @unchecked Sendable {
         self.logFile = logFile
     }
 
+    /// A test that throws half-way must not leave a worker behind.
+    deinit {
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+    }
+
     var log: String { (try? String(contentsOf: logFile, encoding: .utf8)) ?? "" }
 
     /// SIGKILL: no chance to hand anything back.

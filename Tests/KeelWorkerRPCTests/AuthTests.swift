@@ -9,10 +9,10 @@ struct AuthTests {
         try await withWorkerServer(token: "s3cret") { server in
             let start = ContinuousClock.now
             await #expect(throws: StepChannelError.unauthenticated) {
-                try await withWorkerClient(port: server.port, token: nil, connectTimeout: .seconds(5)) { _ in }
+                try await withWorkerClient(port: server.port, token: nil, connectTimeout: .seconds(30)) { _ in }
             }
-            // Refused credentials are not retried until the connect timeout.
-            #expect(ContinuousClock.now - start < .seconds(2))
+            // Refused credentials are not retried until the connect timeout (bound loose for loaded CI machines).
+            #expect(ContinuousClock.now - start < .seconds(15))
         }
     }
 

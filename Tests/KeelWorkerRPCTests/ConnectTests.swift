@@ -19,10 +19,10 @@ struct ConnectTests {
             }
             try await withWorkerClient(port: port, connectTimeout: .zero) { channel in
                 let start = ContinuousClock.now
-                try await channel.waitUntilConnected(timeout: .seconds(3))
+                try await channel.waitUntilConnected(timeout: .seconds(15))
                 let waited = ContinuousClock.now - start
                 #expect(waited >= .milliseconds(450))
-                #expect(waited < .seconds(3))
+                #expect(waited < .seconds(15))
                 #expect(try await channel.claim(workerID: "worker-a", limit: 1).map(\.lease) == [Fixture.lease])
             }
             finish.finish()
@@ -43,6 +43,6 @@ struct ConnectTests {
         }
         #expect(message == "could not reach the control plane at 127.0.0.1:\(port) within 0.3 s")
         #expect(waited >= .milliseconds(280))
-        #expect(waited < .seconds(2))
+        #expect(waited < .seconds(10))
     }
 }

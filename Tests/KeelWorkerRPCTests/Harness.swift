@@ -42,7 +42,7 @@ func withWorkerServer<T: Sendable>(
 
 /// Connects a worker-side channel to `port` while `body` runs.
 func withWorkerClient<T: Sendable>(
-    port: Int, token: String? = nil, connectTimeout: Duration = .seconds(2),
+    port: Int, token: String? = nil, connectTimeout: Duration = .seconds(15),
     _ body: (GRPCStepChannel) async throws -> T
 ) async throws -> T {
     try await GRPCStepChannel.withConnection(
@@ -54,9 +54,9 @@ func unusedPort() async throws -> Int {
     try await withWorkerServer { $0.port }
 }
 
-/// Polls `condition` every 10 ms for up to two seconds.
+/// Polls `condition` every 10 ms for up to ten seconds (the suite shares two cores with the rest).
 func eventually(_ what: Comment, _ condition: () -> Bool) async throws {
-    let deadline = ContinuousClock.now.advanced(by: .seconds(2))
+    let deadline = ContinuousClock.now.advanced(by: .seconds(10))
     while !condition() {
         if ContinuousClock.now > deadline {
             Issue.record("timed out waiting until \(what)")

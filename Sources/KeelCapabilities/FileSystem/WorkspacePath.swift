@@ -6,20 +6,20 @@ import KeelCore
 /// decides what a model-supplied path means: relative paths resolve against `/workspace`, `.` and
 /// empty components vanish, `..` pops a component, and nothing can name a location outside the
 /// root (which matters once the same paths are mapped onto a real disk or a sandbox).
-struct WorkspacePath: Hashable, Sendable, Comparable, CustomStringConvertible {
-    static let rootString = "/workspace"
-    static let root = WorkspacePath(components: [])
+public struct WorkspacePath: Hashable, Sendable, Comparable, CustomStringConvertible {
+    public static let rootString = "/workspace"
+    public static let root = WorkspacePath(components: [])
     /// Longer paths are almost certainly a model looping; refusing them keeps keys bounded.
-    static let maxLength = 1024
+    public static let maxLength = 1024
 
     /// Components below `/workspace`; empty for the root itself.
-    let components: [String]
+    public let components: [String]
 
     private init(components: [String]) {
         self.components = components
     }
 
-    init(resolving raw: String) throws {
+    public init(resolving raw: String) throws {
         guard raw.utf8.count <= Self.maxLength else {
             throw ToolError("path is longer than \(Self.maxLength) bytes")
         }
@@ -46,30 +46,30 @@ struct WorkspacePath: Hashable, Sendable, Comparable, CustomStringConvertible {
         self.components = resolved
     }
 
-    var isRoot: Bool { components.isEmpty }
+    public var isRoot: Bool { components.isEmpty }
 
-    var description: String {
+    public var description: String {
         isRoot ? Self.rootString : Self.rootString + "/" + components.joined(separator: "/")
     }
 
     /// The proper ancestors from the root's child down to the parent (the root is excluded
     /// because it is always a directory).
-    var ancestors: [WorkspacePath] {
+    public var ancestors: [WorkspacePath] {
         guard components.count > 1 else { return [] }
         return (1..<components.count).map { WorkspacePath(components: Array(components.prefix($0))) }
     }
 
     /// True when `other` lies strictly below `self`.
-    func isAncestor(of other: WorkspacePath) -> Bool {
+    public func isAncestor(of other: WorkspacePath) -> Bool {
         other.components.count > components.count && other.components.starts(with: components)
     }
 
     /// The direct child of `self` on the way to `descendant` (which must lie below `self`).
-    func child(toward descendant: WorkspacePath) -> WorkspacePath {
+    public func child(toward descendant: WorkspacePath) -> WorkspacePath {
         WorkspacePath(components: Array(descendant.components.prefix(components.count + 1)))
     }
 
-    static func < (lhs: WorkspacePath, rhs: WorkspacePath) -> Bool {
+    public static func < (lhs: WorkspacePath, rhs: WorkspacePath) -> Bool {
         lhs.components.lexicographicallyPrecedes(rhs.components)
     }
 }

@@ -192,6 +192,23 @@ enum PostgresMigrations {
                 )
                 """,
             ]),
+        PostgresMigration(
+            version: 3, name: "session files",
+            statements: [
+                // The session_file_system capability's files (KeelDurable's PostgresSessionFileSystem):
+                // paths are normalised absolute paths under /workspace; directories are implicit.
+                // "C" collation: byte order, so a directory's files are one key range of the primary key.
+                """
+                CREATE TABLE session_files (
+                    session_id text COLLATE "C" NOT NULL REFERENCES sessions (id) ON DELETE CASCADE,
+                    path text COLLATE "C" NOT NULL,
+                    content text NOT NULL,
+                    size integer NOT NULL,
+                    modified_at timestamptz NOT NULL,
+                    PRIMARY KEY (session_id, path)
+                )
+                """,
+            ]),
     ]
 
     /// Applies the migrations not yet recorded, under the advisory lock. Idempotent; safe when

@@ -383,6 +383,24 @@ public final class PostgresStore: KeelStore, Service, Sendable {
         try await document(LLMProvider.self, "SELECT doc::text FROM providers WHERE id = \(id)")
     }
 
+    /// An agent read on `connection` (inside the caller's transaction).
+    package func agent(id: String, on connection: PostgresConnection) async throws -> Agent? {
+        try await Self.document(
+            Agent.self, "SELECT doc::text FROM agents WHERE id = \(id) AND status <> 'deleted'", on: connection,
+            logger: logger)
+    }
+
+    /// An organization's providers read on `connection` (inside the caller's transaction), oldest first.
+    package func listProviders(organizationID: String, on connection: PostgresConnection) async throws -> [LLMProvider] {
+        let rows = try await connection.query(
+            """
+            SELECT doc::text FROM providers WHERE organization_id = \(organizationID)
+            ORDER BY created_at, id
+            """, logger: logger
+        ).collect()
+        return try rows.map { try Self.decode(LLMProvider.self, $0.decode(String.self)) }
+    }
+
     public func listProviders(organizationID: String) async throws -> [LLMProvider] {
         try await schemaReady.wait()
         var providers: [LLMProvider] = []

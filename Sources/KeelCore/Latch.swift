@@ -1,8 +1,9 @@
 import Synchronization
 
-/// A one-shot signal: `wait()` returns once `signal()` has been called (at any time, before or
-/// after the wait began) or when the waiting task is cancelled.
-final class Latch: Sendable {
+/// A one-shot signal for any number of waiters: `wait()` returns once `signal()` has been called
+/// (at any time, before or after the wait began) or when the waiting task is cancelled. Unlike an
+/// `AsyncStream`, a cancelled wait does not end the signal for other or later waiters.
+public final class Latch: Sendable {
     private struct State {
         var signalled = false
         var nextID = 0
@@ -13,9 +14,11 @@ final class Latch: Sendable {
 
     private let state = Mutex(State())
 
-    var isSignalled: Bool { state.withLock { $0.signalled } }
+    public init() {}
 
-    func signal() {
+    public var isSignalled: Bool { state.withLock { $0.signalled } }
+
+    public func signal() {
         let waiters = state.withLock { state -> [CheckedContinuation<Void, Never>] in
             state.signalled = true
             defer { state.waiters = [:] }
@@ -24,7 +27,7 @@ final class Latch: Sendable {
         for waiter in waiters { waiter.resume() }
     }
 
-    func wait() async {
+    public func wait() async {
         let id = state.withLock { state -> Int in
             defer { state.nextID += 1 }
             return state.nextID
