@@ -94,12 +94,19 @@ extension DurableTurns {
         return StepContext(spec: spec, history: history, recordedToolResults: recorded)
     }
 
+    /// Each event is one statement that checks the lease and appends (see
+    /// `PostgresStore.appendEvent(sessionID:_:leasedBy:holder:)`): live events are most of a
+    /// turn's appends, so they skip the transaction round trips.
     public func emit(_ events: [EventDraft], sessionID: String, lease: StepLease) async throws {
-        let appended = try await transaction { connection in
-            let task = try await requireLease(lease, on: connection, exclusive: false)
-            return try await append(events, sessionID: task.sessionID, on: connection)
+        var appended: [Event] = []
+        defer { published(appended) }
+        for draft in events {
+            guard
+                let event = try await store.appendEvent(
+                    sessionID: sessionID, draft, leasedBy: lease.taskID, holder: lease.workerID)
+            else { throw StepChannelError.leaseLost }
+            appended.append(event)
         }
-        published(appended)
     }
 
     public func recordToolResult(toolCallID: String, event: EventDraft, sessionID: String, lease: StepLease) async throws {

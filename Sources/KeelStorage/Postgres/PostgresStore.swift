@@ -461,42 +461,94 @@ public final class PostgresStore: KeelStore, Service, Sendable {
     package func appendEvent(sessionID: String, _ draft: EventDraft, on connection: PostgresConnection) async throws
         -> Event
     {
-        var event = Event(
-            type: draft.type, ts: Self.normalise(Date()), sessionID: sessionID, sequence: 0, context: draft.context,
-            data: draft.data, metadata: draft.metadata, tags: draft.tags)
-        // Returned as stored: only a replaced U+0000 (see encodeForJSONB) can make them differ.
-        let (context, contextReplaced) = try Self.encodeForJSONB(event.context)
-        if contextReplaced { event.context = try Self.decode(EventContext.self, context) }
-        let (data, dataReplaced) = try Self.encodeForJSONB(event.data)
-        if dataReplaced { event.data = try Self.decode(JSONValue.self, data) }
-        var metadata: String?
-        if let value = event.metadata {
-            let (json, replaced) = try Self.encodeForJSONB(value)
-            if replaced { event.metadata = try Self.decode(JSONValue.self, json) }
-            metadata = json
-        }
-        do {
-            let rows = try await connection.query(
+        let row = try EventRow(draft, sessionID: sessionID)
+        return try await insert(
+            row,
+            """
+            WITH allocated AS (
+                INSERT INTO event_sequences AS s (session_id, last_sequence) VALUES (\(sessionID), 1)
+                ON CONFLICT (session_id) DO UPDATE SET last_sequence = s.last_sequence + 1
+                RETURNING last_sequence
+            )
+            INSERT INTO events (id, session_id, sequence, type, ts, context, data, metadata, tags)
+            SELECT \(row.event.id), \(sessionID), last_sequence, \(row.event.type), \(row.event.ts), \(row.context)::jsonb,
+                   \(row.data)::jsonb, \(row.metadata)::jsonb, \(row.event.tags)::text[]
+            FROM allocated
+            RETURNING sequence
+            """, on: connection)
+        ?? { throw PostgresStoreError.corruptRow("no sequence returned for an append") }()
+    }
+
+    /// Appends only while the durable task `taskID` of this session is claimed by `holder`, in one statement: the
+    /// task row is share-locked by the same statement that allocates the sequence and inserts, so
+    /// a cancel or reclaim (which update that row) orders strictly before or after the append.
+    /// Returns nil, appending nothing, when the lease is not held. Local readers are not woken.
+    package func appendEvent(sessionID: String, _ draft: EventDraft, leasedBy taskID: String, holder: String)
+        async throws -> Event?
+    {
+        let row = try EventRow(draft, sessionID: sessionID)
+        try await schemaReady.wait()
+        return try await client.withConnection { connection in
+            try await insert(
+                row,
                 """
-                WITH allocated AS (
-                    INSERT INTO event_sequences AS s (session_id, last_sequence) VALUES (\(sessionID), 1)
+                WITH lease AS (
+                    SELECT 1 FROM durable_tasks
+                    WHERE id = \(taskID) AND claimed_by = \(holder) AND status = 'claimed'
+                      AND session_id = \(sessionID)
+                    FOR SHARE
+                ), allocated AS (
+                    INSERT INTO event_sequences AS s (session_id, last_sequence) SELECT \(sessionID), 1 FROM lease
                     ON CONFLICT (session_id) DO UPDATE SET last_sequence = s.last_sequence + 1
                     RETURNING last_sequence
                 )
                 INSERT INTO events (id, session_id, sequence, type, ts, context, data, metadata, tags)
-                SELECT \(event.id), \(sessionID), last_sequence, \(event.type), \(event.ts), \(context)::jsonb,
-                       \(data)::jsonb, \(metadata)::jsonb, \(event.tags)::text[]
+                SELECT \(row.event.id), \(sessionID), last_sequence, \(row.event.type), \(row.event.ts),
+                       \(row.context)::jsonb, \(row.data)::jsonb, \(row.metadata)::jsonb, \(row.event.tags)::text[]
                 FROM allocated
                 RETURNING sequence
-                """, logger: logger)
+                """, on: connection)
+        }
+    }
+
+    /// Runs an append statement; nil when it inserted nothing.
+    private func insert(_ row: EventRow, _ query: PostgresQuery, on connection: PostgresConnection) async throws -> Event? {
+        var event = row.event
+        do {
+            let rows = try await connection.query(query, logger: logger)
             for try await sequence in rows.decode(Int.self) { event.sequence = sequence }
         } catch where Self.sqlState(error) == "23503" {
-            throw StoreError.notFound(kind: "session", id: sessionID)
+            throw StoreError.notFound(kind: "session", id: event.sessionID)
         } catch where Self.sqlState(error) == "23505" {
             throw StoreError.conflict("event \(event.id) already exists")
         }
-        guard event.sequence > 0 else { throw PostgresStoreError.corruptRow("no sequence returned for an append") }
-        return event
+        return event.sequence > 0 ? event : nil
+    }
+
+    /// An event as it will be stored: the JSON columns, and the event as a later read returns it
+    /// (only a replaced U+0000, see encodeForJSONB, can make that differ from the draft).
+    private struct EventRow {
+        var event: Event
+        var context: String
+        var data: String
+        var metadata: String?
+
+        init(_ draft: EventDraft, sessionID: String) throws {
+            event = Event(
+                type: draft.type, ts: PostgresStore.normalise(Date()), sessionID: sessionID, sequence: 0,
+                context: draft.context, data: draft.data, metadata: draft.metadata, tags: draft.tags)
+            let (context, contextReplaced) = try PostgresStore.encodeForJSONB(event.context)
+            if contextReplaced { event.context = try PostgresStore.decode(EventContext.self, context) }
+            let (data, dataReplaced) = try PostgresStore.encodeForJSONB(event.data)
+            if dataReplaced { event.data = try PostgresStore.decode(JSONValue.self, data) }
+            self.context = context
+            self.data = data
+            if let value = event.metadata {
+                let (json, replaced) = try PostgresStore.encodeForJSONB(value)
+                if replaced { event.metadata = try PostgresStore.decode(JSONValue.self, json) }
+                metadata = json
+            }
+        }
     }
 
     public func events(sessionID: String, _ query: EventQuery) async throws -> [Event] {
