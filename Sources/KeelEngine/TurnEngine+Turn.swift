@@ -75,7 +75,7 @@ extension TurnEngine {
         let usage = try await usageSoFar(sessionID: sessionID, turnID: plan.turnID)
         if cancelled {
             for draft in CancelledTurn.events(turnID: plan.turnID, context: plan.context, model: plan.model, usage: usage) {
-                try await store.appendEvent(sessionID: sessionID, draft)
+                _ = try await store.appendEvent(sessionID: sessionID, draft)
             }
         } else {
             try await emit(

@@ -23,7 +23,7 @@ struct CLIStartupTests {
         process.arguments = ["server"]
         process.environment = ["PATH": "/usr/bin:/bin", "PORT": "0", "HOST": "127.0.0.1"].merging(environment) { $1 }
         let log = FileManager.default.temporaryDirectory.appendingPathComponent("keel-cli-\(UUID().uuidString).log")
-        FileManager.default.createFile(atPath: log.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: log.path, contents: nil)
         defer { try? FileManager.default.removeItem(at: log) }
         process.standardError = try FileHandle(forWritingTo: log)
         process.standardOutput = FileHandle.nullDevice

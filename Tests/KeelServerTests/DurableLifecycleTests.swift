@@ -54,6 +54,33 @@ struct DurableLifecycleTests {
         }
     }
 
+    @Test("deleting a session while a worker streams into it: clean delete, the worker carries on")
+    func deleteSessionMidStep() async throws {
+        try await PostgresPersistenceTests.withDatabase { url in
+            try await FakeProviderServer.run(script: [Self.slowReply]) { _, baseURL in
+                let port = try freeLoopbackPort()
+                let environment = DurableExecutionTests.environment(url, grpcPort: port)
+                    .merging(Self.providerEnvironment(baseURL)) { $1 }
+                try await TestServer.run(environment: environment) { server in
+                    let worker = try WorkerProcess.start(port: port)
+                    let doomed = try await server.createSession(["model_id": "openai/gpt-4o-mini"])
+                    _ = try await server.send(doomed, "stream for a while")
+                    try await server.waitForEvent(doomed, "output.message.delta", timeout: .seconds(20))
+                    let deleted = try await server.request(.delete, "/v1/sessions/\(doomed)")
+                    #expect((200..<300).contains(deleted.status), "\(deleted.text)")
+                    #expect(try await server.request(.get, "/v1/sessions/\(doomed)").status == 404)
+                    #expect(try await DurableLifecycleTests.count("SELECT count(*) FROM durable_tasks", url) == 0)
+                    // The worker dropped the orphaned step and serves the next session.
+                    let next = try await server.createSession()
+                    _ = try await server.send(next, "still there?")
+                    let events = try await server.waitForIdle(next, timeout: .seconds(20))
+                    #expect(DurableExecutionTests.count(events, "turn.completed") == 1)
+                    #expect(await worker.terminate() == 0)
+                }
+            }
+        }
+    }
+
     @Test("SIGTERM: a worker hands its running step back and another finishes it without waiting for reclamation")
     func gracefulHandBack() async throws {
         try await PostgresPersistenceTests.withDatabase { url in

@@ -26,7 +26,7 @@ final class WorkerProcess: @unchecked Sendable {
         environment.merge(extra) { $1 }
         process.environment = environment
         let logFile = FileManager.default.temporaryDirectory.appendingPathComponent("keel-worker-\(UUID().uuidString).log")
-        FileManager.default.createFile(atPath: logFile.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: logFile.path, contents: nil)
         let handle = try FileHandle(forWritingTo: logFile)
         process.standardError = handle
         process.standardOutput = handle
