@@ -71,6 +71,7 @@ extension KeelConfiguration {
             "DURABLE_NO_PROGRESS_SEAL_THRESHOLD": String(noProgressSealThreshold),
             "DURABLE_MAX_ATTEMPTS": String(stepMaxAttempts),
             "WORKER_HEARTBEAT_INTERVAL_SECS": Self.seconds(heartbeatIntervalSecs),
+            "WORKER_SHUTDOWN_GRACE_SECS": Self.seconds(shutdownGraceSecs),
             "LOG_FORMAT": logFormat.rawValue,
             "LOG_LEVEL": logLevel.rawValue,
         ]

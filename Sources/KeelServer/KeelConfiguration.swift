@@ -97,6 +97,8 @@ public struct KeelConfiguration: Sendable {
     public var stepMaxAttempts: Int
     /// `WORKER_HEARTBEAT_INTERVAL_SECS`: heartbeat of embedded executors; default 10.
     public var heartbeatIntervalSecs: Double
+    /// `WORKER_SHUTDOWN_GRACE_SECS`: on SIGTERM, embedded executors' running steps get this long; default 10.
+    public var shutdownGraceSecs: Double
 
     // MARK: Logging
 
@@ -155,6 +157,7 @@ public struct KeelConfiguration: Sendable {
         noProgressSealThreshold = try env.positiveInt("DURABLE_NO_PROGRESS_SEAL_THRESHOLD", default: 3)
         stepMaxAttempts = try env.positiveInt("DURABLE_MAX_ATTEMPTS", default: 5)
         heartbeatIntervalSecs = try env.positiveSeconds("WORKER_HEARTBEAT_INTERVAL_SECS", default: 10)
+        shutdownGraceSecs = try env.positiveSeconds("WORKER_SHUTDOWN_GRACE_SECS", default: 10)
 
         logFormat = try env.choice("LOG_FORMAT", default: devMode ? LogFormat.text : .json)
         logLevel = try env.choice("LOG_LEVEL", default: LogLevel.info)

@@ -49,7 +49,8 @@ struct ExecutionAssembly {
                     configuration: StepExecutorConfiguration(
                         workerID: StepExecutorConfiguration.makeWorkerID(prefix: "embedded"),
                         concurrency: configuration.embeddedExecutors,
-                        heartbeatInterval: configuration.embeddedHeartbeatInterval),
+                        heartbeatInterval: configuration.embeddedHeartbeatInterval,
+                        shutdownGrace: .seconds(configuration.shutdownGraceSecs)),
                     runtime: runtime, logger: logger))
         }
         services.append(
