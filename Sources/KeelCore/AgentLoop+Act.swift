@@ -57,7 +57,9 @@ extension AgentLoop {
         if let tool = plan.tools.first(where: { $0.definition.name == call.name }) {
             let limit = tool.timeout ?? plan.toolTimeout
             do {
-                let result = try await withTimeout(limit) { try await tool.call(call.arguments, context: toolContext) }
+                let result = try await withTimeout(limit, throwing: { ToolTimedOut() }) {
+                    try await tool.call(call.arguments, context: toolContext)
+                }
                 outcome = ToolOutcome(call: call, result: result, error: nil, status: "success", durationMS: milliseconds(since: started))
             } catch is ToolTimedOut {
                 outcome = ToolOutcome(
@@ -111,20 +113,6 @@ extension ToolOutcome {
 }
 
 struct ToolTimedOut: Error {}
-
-/// Runs `operation`, cancelling it and throwing `ToolTimedOut` when `limit` passes first.
-func withTimeout<T: Sendable>(_ limit: Duration, _ operation: @escaping @Sendable () async throws -> T) async throws -> T {
-    try await withThrowingTaskGroup(of: T.self) { group in
-        group.addTask { try await operation() }
-        group.addTask {
-            try await Task.sleep(for: limit)
-            throw ToolTimedOut()
-        }
-        defer { group.cancelAll() }
-        guard let first = try await group.next() else { throw CancellationError() }
-        return first
-    }
-}
 
 extension Duration {
     var secondsDescription: String {

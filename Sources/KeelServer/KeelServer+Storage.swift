@@ -25,7 +25,7 @@ struct StorageAssembly {
             // Migrate and seed with a short-lived pool first, so an unreachable database or a failed
             // migration stops start-up with a clear message instead of failing later requests.
             do {
-                try await withStartupDeadline {
+                try await withTimeout(.seconds(30)) {
                     try await PostgresStore(url: url, maxConnections: 2, logger: logger).withRunning { store in
                         try await seed(store, grade: configuration.deploymentGrade, logger: logger)
                     }
@@ -56,17 +56,5 @@ struct StorageAssembly {
             try await store.insertProvider(provider)
         }
         try await SeedAgents.install(into: store, grade: grade, logger: logger)
-    }
-
-    private static func withStartupDeadline(_ operation: @escaping @Sendable () async throws -> Void) async throws {
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { try await operation() }
-            group.addTask {
-                try await Task.sleep(for: .seconds(30))
-                throw CancellationError()
-            }
-            defer { group.cancelAll() }
-            try await group.next()
-        }
     }
 }

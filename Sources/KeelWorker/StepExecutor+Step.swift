@@ -28,7 +28,7 @@ extension StepExecutor {
             case .shutdown?:
                 logger.info("handing back a running step", metadata: metadata)
                 // Bounded: with the control plane unreachable the step is reclaimed later instead.
-                try? await withDeadline(.seconds(5)) { try await self.channel.release(lease) }
+                try? await withTimeout(.seconds(5)) { try await self.channel.release(lease) }
             case .turnCancelled?:
                 logger.debug("step stopped: turn cancelled", metadata: metadata)
             case .leaseLost?:
@@ -41,7 +41,7 @@ extension StepExecutor {
                 metadata["error"] = "\(error)"
                 logger.error("step failed", metadata: metadata)
                 do {
-                    try await withDeadline(.seconds(10)) { try await self.channel.fail(lease, error: String(describing: error)) }
+                    try await withTimeout(.seconds(10)) { try await self.channel.fail(lease, error: String(describing: error)) }
                 } catch {
                     // The control plane is unreachable: the lease expires and the step is reclaimed.
                     logger.warning("cannot report a failed step", metadata: ["task_id": "\(lease.taskID)"])
@@ -139,17 +139,3 @@ final class RunningStep: Sendable {
     }
 }
 
-struct DeadlinePassed: Error {}
-
-/// Runs `operation`, cancelling it when `limit` passes first.
-func withDeadline(_ limit: Duration, _ operation: @escaping @Sendable () async throws -> Void) async throws {
-    try await withThrowingTaskGroup(of: Void.self) { group in
-        group.addTask { try await operation() }
-        group.addTask {
-            try await Task.sleep(for: limit)
-            throw DeadlinePassed()
-        }
-        defer { group.cancelAll() }
-        try await group.next()
-    }
-}

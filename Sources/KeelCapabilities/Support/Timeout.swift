@@ -9,14 +9,5 @@ import KeelCore
 func withToolTimeout<T: Sendable>(
     _ limit: Duration, _ operation: @escaping @Sendable () async throws -> T
 ) async throws -> T {
-    try await withThrowingTaskGroup(of: T.self) { group in
-        group.addTask { try await operation() }
-        group.addTask {
-            try await Task.sleep(for: limit)
-            throw ToolError("timed out after \(limit.shortDescription)")
-        }
-        defer { group.cancelAll() }
-        guard let result = try await group.next() else { throw CancellationError() }
-        return result
-    }
+    try await withTimeout(limit, throwing: { ToolError("timed out after \(limit.shortDescription)") }, operation)
 }

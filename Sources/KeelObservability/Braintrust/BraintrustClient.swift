@@ -122,7 +122,7 @@ public struct BraintrustClient: Sendable {
 
         let (status, headers, text): (Int, HTTPHeaders, String)
         do {
-            (status, headers, text) = try await Self.withTimeout(limit) { [httpClient, request] in
+            (status, headers, text) = try await withTimeout(limit, throwing: { BraintrustError.timeout }) { [httpClient, request] in
                 let response = try await httpClient.execute(request, deadline: .now() + TimeAmount(limit))
                 let buffer = try await response.body.collect(upTo: 4 << 20)
                 return (Int(response.status.code), response.headers, String(buffer: buffer))
@@ -172,20 +172,5 @@ public struct BraintrustClient: Sendable {
             value >= 0
         else { return nil }
         return value
-    }
-
-    private static func withTimeout<T: Sendable>(
-        _ limit: Duration, _ operation: @escaping @Sendable () async throws -> T
-    ) async throws -> T {
-        try await withThrowingTaskGroup(of: T.self) { group in
-            group.addTask { try await operation() }
-            group.addTask {
-                try await Task.sleep(for: limit)
-                throw BraintrustError.timeout
-            }
-            defer { group.cancelAll() }
-            guard let result = try await group.next() else { throw CancellationError() }
-            return result
-        }
     }
 }
