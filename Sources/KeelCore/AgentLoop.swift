@@ -138,6 +138,11 @@ public struct AgentLoop: Sendable {
 }
 
 func milliseconds(since start: ContinuousClock.Instant) -> Int {
-    let elapsed = ContinuousClock.now - start
-    return Int(elapsed.components.seconds * 1000 + elapsed.components.attoseconds / 1_000_000_000_000_000)
+    (ContinuousClock.now - start).wholeMilliseconds
+}
+
+extension Duration {
+    var wholeMilliseconds: Int {
+        Int(components.seconds * 1000 + components.attoseconds / 1_000_000_000_000_000)
+    }
 }

@@ -43,10 +43,8 @@ public struct TurnSpec: Codable, Sendable {
         self.capabilityRefs = capabilityRefs
         maxIterations = plan.maxIterations
         parallelToolCalls = plan.parallelToolCalls
-        toolTimeoutMS = Int(plan.toolTimeout.components.seconds * 1000)
-            + Int(plan.toolTimeout.components.attoseconds / 1_000_000_000_000_000)
-        deltaBatchIntervalMS = Int(plan.deltaBatchInterval.components.seconds * 1000)
-            + Int(plan.deltaBatchInterval.components.attoseconds / 1_000_000_000_000_000)
+        toolTimeoutMS = plan.toolTimeout.wholeMilliseconds
+        deltaBatchIntervalMS = plan.deltaBatchInterval.wholeMilliseconds
         reasoningEffort = plan.reasoningEffort
         self.unresolvedModel = unresolvedModel
     }

@@ -223,19 +223,12 @@ extension DurableTurns {
                 throw StepChannelError.leaseLost
             }
         }
-        let lock: PostgresQuery =
-            exclusive
-            ? """
+        let lockMode = exclusive ? "FOR UPDATE OF t" : "FOR SHARE OF t"
+        let lock: PostgresQuery = """
             SELECT t.turn_id, t.session_id, d.input_message_id, t.kind, t.attempt, t.max_attempts, t.progress::text
             FROM durable_tasks t JOIN durable_turns d ON d.id = t.turn_id
             WHERE t.id = \(lease.taskID) AND t.claimed_by = \(lease.workerID) AND t.status = 'claimed'
-            FOR UPDATE OF t
-            """
-            : """
-            SELECT t.turn_id, t.session_id, d.input_message_id, t.kind, t.attempt, t.max_attempts, t.progress::text
-            FROM durable_tasks t JOIN durable_turns d ON d.id = t.turn_id
-            WHERE t.id = \(lease.taskID) AND t.claimed_by = \(lease.workerID) AND t.status = 'claimed'
-            FOR SHARE OF t
+            \(unescaped: lockMode)
             """
         let rows = try await connection.query(lock, logger: logger).collect()
         guard let row = rows.first else { throw StepChannelError.leaseLost }

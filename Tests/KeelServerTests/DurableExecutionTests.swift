@@ -19,10 +19,33 @@ struct DurableExecutionTests {
         ]) { $1 }
     }
 
+    /// The provider key the servers below hold; workers only ever get it from the server.
+    static let providerKey = "sk-durable-worker-key"
+    /// An OpenAI answer streamed over about 3 s: long enough to interrupt.
+    static let slowReply = FakeReply(chunks: OpenAIWire.finalText.map { ByteBuffer(string: $0) }, gap: .milliseconds(400))
+
+    /// A fresh database, the fake OpenAI provider playing `script`, and a durable server in-process
+    /// wired to both (`environment` plus `extra`), with the port its worker gRPC listener binds.
+    static func withDurableServer(
+        script: [FakeReply], embedded: Int = 0, extra: [String: String] = [:],
+        _ body: @escaping @Sendable (_ server: TestServer, _ grpcPort: Int, _ provider: FakeProviderLog, _ databaseURL: String)
+            async throws -> Void
+    ) async throws {
+        try await PostgresPersistenceTests.withDatabase { url in
+            try await FakeProviderServer.run(script: script) { provider, baseURL in
+                let port = try freeLoopbackPort()
+                let environment = Self.environment(url, grpcPort: port, embedded: embedded).merging(
+                    ["OPENAI_BASE_URL": baseURL + "/v1", "DEFAULT_OPENAI_API_KEY": providerKey]
+                ) { $1 }.merging(extra) { $1 }
+                try await TestServer.run(environment: environment) { server in try await body(server, port, provider, url) }
+            }
+        }
+    }
+
     /// Every event's sequence, 1…n without gaps or repeats.
     static func expectGapless(_ events: [JSONValue], sourceLocation: SourceLocation = #_sourceLocation) {
         let sequences = events.compactMap { $0["sequence"]?.intValue }
-        #expect(sequences == Array(1...max(sequences.count, 1)).prefix(sequences.count).map { $0 }, sourceLocation: sourceLocation)
+        #expect(!sequences.isEmpty && sequences == Array(1...sequences.count), "\(sequences)", sourceLocation: sourceLocation)
     }
 
     static func count(_ events: [JSONValue], _ type: String) -> Int {
@@ -38,39 +61,30 @@ struct DurableExecutionTests {
 
     @Test("a worker killed during the LLM stream: another worker finishes the turn, nothing duplicated")
     func workerKilledMidStream() async throws {
-        try await PostgresPersistenceTests.withDatabase { url in
-            let slow = FakeReply(chunks: OpenAIWire.finalText.map { ByteBuffer(string: $0) }, gap: .milliseconds(400))
-            try await FakeProviderServer.run(script: [slow, slow]) { fake, baseURL in
-                let port = try freeLoopbackPort()
-                var environment = Self.environment(url, grpcPort: port)
-                environment["OPENAI_BASE_URL"] = baseURL + "/v1"
-                environment["DEFAULT_OPENAI_API_KEY"] = "sk-durable-worker-key"
-                try await TestServer.run(environment: environment) { server in
-                    let first = try WorkerProcess.start(port: port)
-                    let sessionID = try await server.createSession(["model_id": "openai/gpt-4o-mini"])
-                    #expect(try await server.send(sessionID, "what is 2 + 3?").status == 201)
-                    try await server.waitForEvent(sessionID, "output.message.delta", timeout: .seconds(20))
-                    first.kill9()
+        try await Self.withDurableServer(script: [Self.slowReply, Self.slowReply]) { server, port, fake, _ in
+            let first = try WorkerProcess.start(port: port)
+            let sessionID = try await server.createSession(["model_id": "openai/gpt-4o-mini"])
+            #expect(try await server.send(sessionID, "what is 2 + 3?").status == 201)
+            try await server.waitForEvent(sessionID, "output.message.delta", timeout: .seconds(20))
+            first.kill9()
 
-                    let second = try WorkerProcess.start(port: port)
-                    let events = try await server.waitForIdle(sessionID, timeout: .seconds(30))
-                    await second.terminate()
+            let second = try WorkerProcess.start(port: port)
+            let events = try await server.waitForIdle(sessionID, timeout: .seconds(30))
+            await second.terminate()
 
-                    #expect(Self.count(events, "turn.completed") == 1)
-                    #expect(Self.count(events, "turn.started") == 1)
-                    #expect(Self.count(events, "output.message.completed") == 1)
-                    Self.expectGapless(events)
-                    Self.expectNoDuplicateMessages(events)
-                    let answer = events.last { $0["type"] == "output.message.completed" }?["data"]?["message"]
-                    #expect(ProviderEndToEndTests.text(ofMessage: answer) == ProviderEndToEndTests.finalText)
-                    // The interrupted step was redone (two model calls), carrying the key the server decrypted.
-                    #expect(fake.count == 2)
-                    #expect(fake.requests.allSatisfy { $0.headers["authorization"] == "Bearer sk-durable-worker-key" })
-                    let session = try await server.request(.get, "/v1/sessions/\(sessionID)").json
-                    #expect(session["status"] == "idle")
-                    #expect(!first.log.contains("sk-durable-worker-key") && !second.log.contains("sk-durable-worker-key"))
-                }
-            }
+            #expect(Self.count(events, "turn.completed") == 1)
+            #expect(Self.count(events, "turn.started") == 1)
+            #expect(Self.count(events, "output.message.completed") == 1)
+            Self.expectGapless(events)
+            Self.expectNoDuplicateMessages(events)
+            let answer = events.last { $0["type"] == "output.message.completed" }?["data"]?["message"]
+            #expect(ProviderEndToEndTests.text(ofMessage: answer) == ProviderEndToEndTests.finalText)
+            // The interrupted step was redone (two model calls), carrying the key the server decrypted.
+            #expect(fake.count == 2)
+            #expect(fake.requests.allSatisfy { $0.headers["authorization"] == "Bearer \(Self.providerKey)" })
+            let session = try await server.request(.get, "/v1/sessions/\(sessionID)").json
+            #expect(session["status"] == "idle")
+            #expect(!first.log.contains(Self.providerKey) && !second.log.contains(Self.providerKey))
         }
     }
 
@@ -199,19 +213,6 @@ struct DurableExecutionTests {
                 }
             }
         }
-    }
-}
-
-extension TestServer {
-    /// Waits (bounded) until the session has an event of `type`.
-    func waitForEvent(_ sessionID: String, _ type: String, timeout: Duration = .seconds(10)) async throws {
-        let deadline = ContinuousClock.now + timeout
-        while ContinuousClock.now < deadline {
-            if try await events(sessionID).contains(where: { $0["type"]?.stringValue == type }) { return }
-            try await Task.sleep(for: .milliseconds(20))
-        }
-        Issue.record("no \(type) event in session \(sessionID) in time")
-        throw CancellationError()
     }
 }
 

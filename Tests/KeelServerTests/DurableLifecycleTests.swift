@@ -14,99 +14,81 @@ import Testing
 /// late finisher refused, and a server killed with SIGKILL mid-turn.
 @Suite("durable execution: lifecycle", .serialized)
 struct DurableLifecycleTests {
-    static let slowReply = FakeReply(chunks: OpenAIWire.finalText.map { ByteBuffer(string: $0) }, gap: .milliseconds(400))
+    static let slowReply = DurableExecutionTests.slowReply
 
     static func providerEnvironment(_ baseURL: String) -> [String: String] {
-        ["OPENAI_BASE_URL": baseURL + "/v1", "DEFAULT_OPENAI_API_KEY": "sk-durable-lifecycle"]
+        ["OPENAI_BASE_URL": baseURL + "/v1", "DEFAULT_OPENAI_API_KEY": DurableExecutionTests.providerKey]
     }
 
     @Test("cancel reaches the worker: the turn ends at once and nothing of it is written afterwards")
     func cancelRunningStep() async throws {
-        try await PostgresPersistenceTests.withDatabase { url in
-            try await FakeProviderServer.run(script: [Self.slowReply]) { _, baseURL in
-                let port = try freeLoopbackPort()
-                let environment = DurableExecutionTests.environment(url, grpcPort: port)
-                    .merging(Self.providerEnvironment(baseURL)) { $1 }
-                try await TestServer.run(environment: environment) { server in
-                    let worker = try WorkerProcess.start(port: port)
-                    let sessionID = try await server.createSession(["model_id": "openai/gpt-4o-mini"])
-                    _ = try await server.send(sessionID, "a long answer, please")
-                    try await server.waitForEvent(sessionID, "output.message.delta", timeout: .seconds(20))
-                    let started = ContinuousClock.now
-                    let cancel = try await server.request(.post, "/v1/sessions/\(sessionID)/cancel")
-                    #expect(cancel.status == 200)
-                    #expect(ContinuousClock.now - started < .seconds(2))
-                    let events = try await server.waitForIdle(sessionID)
-                    #expect(DurableExecutionTests.count(events, "turn.cancelled") == 1)
-                    #expect(DurableExecutionTests.count(events, "turn.completed") == 0)
-                    // The worker's stream would have finished within ~3 s: nothing of the turn may follow.
-                    try await Task.sleep(for: .seconds(3))
-                    let later = try await server.events(sessionID)
-                    #expect(later.count == events.count, "no event after the cancellation")
-                    DurableExecutionTests.expectGapless(later)
-                    // The worker is still healthy and runs the next turn.
-                    _ = try await server.send(sessionID, "and now something quick")
-                    let next = try await server.waitForIdle(sessionID, turns: 2, timeout: .seconds(20))
-                    #expect(DurableExecutionTests.count(next, "turn.failed") == 1 || DurableExecutionTests.count(next, "turn.completed") == 1)
-                    #expect(await worker.terminate() == 0)
-                }
-            }
+        let quickAnswer = FakeReply.stream(OpenAIWire.finalText)
+        try await DurableExecutionTests.withDurableServer(script: [Self.slowReply, quickAnswer]) { server, port, _, _ in
+            let worker = try WorkerProcess.start(port: port)
+            let sessionID = try await server.createSession(["model_id": "openai/gpt-4o-mini"])
+            _ = try await server.send(sessionID, "a long answer, please")
+            try await server.waitForEvent(sessionID, "output.message.delta", timeout: .seconds(20))
+            let started = ContinuousClock.now
+            let cancel = try await server.request(.post, "/v1/sessions/\(sessionID)/cancel")
+            #expect(cancel.status == 200)
+            #expect(ContinuousClock.now - started < .seconds(2))
+            let events = try await server.waitForIdle(sessionID)
+            #expect(DurableExecutionTests.count(events, "turn.cancelled") == 1)
+            #expect(DurableExecutionTests.count(events, "turn.completed") == 0)
+            // The worker's stream would have finished within ~3 s: nothing of the turn may follow.
+            try await Task.sleep(for: .seconds(3))
+            let later = try await server.events(sessionID)
+            #expect(later.count == events.count, "no event after the cancellation")
+            DurableExecutionTests.expectGapless(later)
+            // The worker is still healthy and runs the next turn to completion.
+            _ = try await server.send(sessionID, "and now something quick")
+            let next = try await server.waitForIdle(sessionID, turns: 2, timeout: .seconds(20))
+            #expect(DurableExecutionTests.count(next, "turn.completed") == 1)
+            #expect(DurableExecutionTests.count(next, "turn.failed") == 0)
+            #expect(await worker.terminate() == 0)
         }
     }
 
     @Test("deleting a session while a worker streams into it: clean delete, the worker carries on")
     func deleteSessionMidStep() async throws {
-        try await PostgresPersistenceTests.withDatabase { url in
-            try await FakeProviderServer.run(script: [Self.slowReply]) { _, baseURL in
-                let port = try freeLoopbackPort()
-                let environment = DurableExecutionTests.environment(url, grpcPort: port)
-                    .merging(Self.providerEnvironment(baseURL)) { $1 }
-                try await TestServer.run(environment: environment) { server in
-                    let worker = try WorkerProcess.start(port: port)
-                    let doomed = try await server.createSession(["model_id": "openai/gpt-4o-mini"])
-                    _ = try await server.send(doomed, "stream for a while")
-                    try await server.waitForEvent(doomed, "output.message.delta", timeout: .seconds(20))
-                    let deleted = try await server.request(.delete, "/v1/sessions/\(doomed)")
-                    #expect((200..<300).contains(deleted.status), "\(deleted.text)")
-                    #expect(try await server.request(.get, "/v1/sessions/\(doomed)").status == 404)
-                    #expect(try await DurableLifecycleTests.count("SELECT count(*) FROM durable_tasks", url) == 0)
-                    // The worker dropped the orphaned step and serves the next session.
-                    let next = try await server.createSession()
-                    _ = try await server.send(next, "still there?")
-                    let events = try await server.waitForIdle(next, timeout: .seconds(20))
-                    #expect(DurableExecutionTests.count(events, "turn.completed") == 1)
-                    #expect(await worker.terminate() == 0)
-                }
-            }
+        try await DurableExecutionTests.withDurableServer(script: [Self.slowReply]) { server, port, _, url in
+            let worker = try WorkerProcess.start(port: port)
+            let doomed = try await server.createSession(["model_id": "openai/gpt-4o-mini"])
+            _ = try await server.send(doomed, "stream for a while")
+            try await server.waitForEvent(doomed, "output.message.delta", timeout: .seconds(20))
+            let deleted = try await server.request(.delete, "/v1/sessions/\(doomed)")
+            #expect((200..<300).contains(deleted.status), "\(deleted.text)")
+            #expect(try await server.request(.get, "/v1/sessions/\(doomed)").status == 404)
+            #expect(try await DurableLifecycleTests.count("SELECT count(*) FROM durable_tasks", url) == 0)
+            // The worker dropped the orphaned step and serves the next session.
+            let next = try await server.createSession()
+            _ = try await server.send(next, "still there?")
+            let events = try await server.waitForIdle(next, timeout: .seconds(20))
+            #expect(DurableExecutionTests.count(events, "turn.completed") == 1)
+            #expect(await worker.terminate() == 0)
         }
     }
 
     @Test("SIGTERM: a worker hands its running step back and another finishes it without waiting for reclamation")
     func gracefulHandBack() async throws {
-        try await PostgresPersistenceTests.withDatabase { url in
-            try await FakeProviderServer.run(script: [Self.slowReply, Self.slowReply]) { fake, baseURL in
-                let port = try freeLoopbackPort()
-                let environment = DurableExecutionTests.environment(url, grpcPort: port)
-                    .merging(Self.providerEnvironment(baseURL)) { $1 }
-                    .merging(["DURABLE_STALE_TASK_THRESHOLD_SECS": "60"]) { $1 }
-                try await TestServer.run(environment: environment) { server in
-                    let first = try WorkerProcess.start(port: port, extra: ["WORKER_SHUTDOWN_GRACE_SECS": "0.2"])
-                    let sessionID = try await server.createSession(["model_id": "openai/gpt-4o-mini"])
-                    _ = try await server.send(sessionID, "hello")
-                    try await server.waitForEvent(sessionID, "output.message.delta", timeout: .seconds(20))
-                    #expect(await first.terminate() == 0, "the worker exits cleanly on SIGTERM")
-                    #expect(first.log.contains("handing back a running step"))
+        try await DurableExecutionTests.withDurableServer(
+            script: [Self.slowReply, Self.slowReply], extra: ["DURABLE_STALE_TASK_THRESHOLD_SECS": "60"]
+        ) { server, port, fake, _ in
+            let first = try WorkerProcess.start(port: port, extra: ["WORKER_SHUTDOWN_GRACE_SECS": "0.2"])
+            let sessionID = try await server.createSession(["model_id": "openai/gpt-4o-mini"])
+            _ = try await server.send(sessionID, "hello")
+            try await server.waitForEvent(sessionID, "output.message.delta", timeout: .seconds(20))
+            #expect(await first.terminate() == 0, "the worker exits cleanly on SIGTERM")
+            #expect(first.log.contains("handing back a running step"))
 
-                    let second = try WorkerProcess.start(port: port)
-                    // Well inside the 60 s stale threshold: only a hand-back makes this possible.
-                    let events = try await server.waitForIdle(sessionID, timeout: .seconds(20))
-                    #expect(DurableExecutionTests.count(events, "turn.completed") == 1)
-                    DurableExecutionTests.expectGapless(events)
-                    DurableExecutionTests.expectNoDuplicateMessages(events)
-                    #expect(fake.count == 2)
-                    await second.terminate()
-                }
-            }
+            let second = try WorkerProcess.start(port: port)
+            // Well inside the 60 s stale threshold: only a hand-back makes this possible.
+            let events = try await server.waitForIdle(sessionID, timeout: .seconds(20))
+            #expect(DurableExecutionTests.count(events, "turn.completed") == 1)
+            DurableExecutionTests.expectGapless(events)
+            DurableExecutionTests.expectNoDuplicateMessages(events)
+            #expect(fake.count == 2)
+            await second.terminate()
         }
     }
 
@@ -228,7 +210,7 @@ struct DurableLifecycleTests {
                 try await api.waitUntilHealthy()
                 let sessionID = try await api.createSession(["model_id": "openai/gpt-4o-mini"])
                 try await api.send(sessionID, "survive this")
-                try await api.waitForEvent(sessionID, "output.message.delta")
+                try await api.waitForEvent(sessionID, "output.message.delta", timeout: .seconds(20))
                 let before = try await api.events(sessionID)
                 first.kill9()
 
@@ -261,7 +243,7 @@ struct DurableLifecycleTests {
                 try await api.waitUntilHealthy()
                 let sessionID = try await api.createSession(["model_id": "openai/gpt-4o-mini"])
                 try await api.send(sessionID, "finish what you started")
-                try await api.waitForEvent(sessionID, "output.message.delta")
+                try await api.waitForEvent(sessionID, "output.message.delta", timeout: .seconds(20))
                 await first.terminate()
                 #expect(first.process.terminationStatus == 0)
                 #expect(try await DurableLifecycleTests.count("SELECT count(*) FROM durable_tasks WHERE status = 'claimed'", url) == 0)
@@ -350,7 +332,7 @@ final class ServerProcess: @unchecked Sendable {
 }
 
 /// The HTTP API of a server in another process.
-struct ExternalAPI: Sendable {
+struct ExternalAPI: SessionEventReader {
     let baseURL: String
 
     func call(_ method: HTTPMethod, _ path: String, json: JSONValue? = nil) async throws -> (status: Int, json: JSONValue) {
@@ -390,26 +372,5 @@ struct ExternalAPI: Sendable {
 
     func events(_ sessionID: String) async throws -> [JSONValue] {
         try await call(.GET, "/v1/sessions/\(sessionID)/events").json["data"]?.arrayValue ?? []
-    }
-
-    func waitForEvent(_ sessionID: String, _ type: String, timeout: Duration = .seconds(20)) async throws {
-        let deadline = ContinuousClock.now + timeout
-        while ContinuousClock.now < deadline {
-            if try await events(sessionID).contains(where: { $0["type"]?.stringValue == type }) { return }
-            try await Task.sleep(for: .milliseconds(20))
-        }
-        Issue.record("no \(type) event in time")
-        throw CancellationError()
-    }
-
-    func waitForIdle(_ sessionID: String, timeout: Duration) async throws -> [JSONValue] {
-        let deadline = ContinuousClock.now + timeout
-        while ContinuousClock.now < deadline {
-            let events = try await events(sessionID)
-            if events.contains(where: { $0["type"]?.stringValue == "session.idled" }) { return events }
-            try await Task.sleep(for: .milliseconds(50))
-        }
-        Issue.record("session \(sessionID) did not go idle in time")
-        return try await events(sessionID)
     }
 }

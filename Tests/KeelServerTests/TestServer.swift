@@ -8,8 +8,40 @@ import Logging
 import NIOCore
 import Testing
 
+/// Anything that can read a session's event log: the waits below work against the in-process
+/// server and against a server in another process alike.
+protocol SessionEventReader: Sendable {
+    func events(_ sessionID: String) async throws -> [JSONValue]
+}
+
+extension SessionEventReader {
+    /// Waits (bounded) until the session has `count` `session.idled` events.
+    @discardableResult
+    func waitForIdle(_ sessionID: String, turns count: Int = 1, timeout: Duration = .seconds(10)) async throws -> [JSONValue] {
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            let events = try await events(sessionID)
+            if events.filter({ $0["type"]?.stringValue == "session.idled" }).count >= count { return events }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        Issue.record("session \(sessionID) did not reach \(count) idle events in time")
+        return try await events(sessionID)
+    }
+
+    /// Waits (bounded) until the session has an event of `type`.
+    func waitForEvent(_ sessionID: String, _ type: String, timeout: Duration = .seconds(10)) async throws {
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            if try await events(sessionID).contains(where: { $0["type"]?.stringValue == type }) { return }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        Issue.record("no \(type) event in session \(sessionID) in time")
+        throw CancellationError()
+    }
+}
+
 /// A real Keel server on an ephemeral loopback port, started per test with its own environment.
-struct TestServer: Sendable {
+struct TestServer: SessionEventReader {
     let client: any TestClientProtocol
     let port: Int
 
@@ -65,22 +97,13 @@ struct TestServer: Sendable {
             json: ["message": ["role": "user", "content": [["type": "text", "text": .string(text)]]]])
     }
 
-    func events(_ sessionID: String, query: String = "") async throws -> [JSONValue] {
-        let reply = try await request(.get, "/v1/sessions/\(sessionID)/events\(query)")
-        return reply.json["data"]?.arrayValue ?? []
+    func events(_ sessionID: String) async throws -> [JSONValue] {
+        try await events(sessionID, query: "")
     }
 
-    /// Waits (bounded) until the session has `count` `session.idled` events.
-    @discardableResult
-    func waitForIdle(_ sessionID: String, turns count: Int = 1, timeout: Duration = .seconds(10)) async throws -> [JSONValue] {
-        let deadline = ContinuousClock.now + timeout
-        while ContinuousClock.now < deadline {
-            let events = try await events(sessionID)
-            if events.filter({ $0["type"]?.stringValue == "session.idled" }).count >= count { return events }
-            try await Task.sleep(for: .milliseconds(20))
-        }
-        Issue.record("session \(sessionID) did not reach \(count) idle events in time")
-        return try await events(sessionID)
+    func events(_ sessionID: String, query: String) async throws -> [JSONValue] {
+        let reply = try await request(.get, "/v1/sessions/\(sessionID)/events\(query)")
+        return reply.json["data"]?.arrayValue ?? []
     }
 
     var baseURL: String { "http://127.0.0.1:\(port)" }

@@ -192,8 +192,7 @@ public final class PostgresStore: KeelStore, Service, Sendable {
     }
 
     public func agent(id: String) async throws -> Agent? {
-        try await document(
-            Agent.self, "SELECT doc::text FROM agents WHERE id = \(id) AND status <> 'deleted'")
+        try await withPooledConnection { try await agent(id: id, on: $0) }
     }
 
     public func agent(named name: String, organizationID: String) async throws -> Agent? {
@@ -402,17 +401,7 @@ public final class PostgresStore: KeelStore, Service, Sendable {
     }
 
     public func listProviders(organizationID: String) async throws -> [LLMProvider] {
-        try await schemaReady.wait()
-        var providers: [LLMProvider] = []
-        let rows = try await client.query(
-            """
-            SELECT doc::text FROM providers WHERE organization_id = \(organizationID)
-            ORDER BY created_at, id
-            """, logger: logger)
-        for try await json in rows.decode(String.self) {
-            providers.append(try Self.decode(LLMProvider.self, json))
-        }
-        return providers
+        try await withPooledConnection { try await listProviders(organizationID: organizationID, on: $0) }
     }
 
     public func updateProvider(id: String, _ change: @Sendable (inout LLMProvider) throws -> Void) async throws
@@ -450,8 +439,7 @@ public final class PostgresStore: KeelStore, Service, Sendable {
     /// (a failed insert rolls the allocation back) and concurrent appends serialise on the
     /// `event_sequences` row. A missing session fails the foreign key → `StoreError.notFound`.
     public func appendEvent(sessionID: String, _ draft: EventDraft) async throws -> Event {
-        try await schemaReady.wait()
-        let event = try await client.withConnection { try await appendEvent(sessionID: sessionID, draft, on: $0) }
+        let event = try await withPooledConnection { try await appendEvent(sessionID: sessionID, draft, on: $0) }
         eventSignals.notify(sessionID: sessionID)
         return event
     }
@@ -462,7 +450,7 @@ public final class PostgresStore: KeelStore, Service, Sendable {
         -> Event
     {
         let row = try EventRow(draft, sessionID: sessionID)
-        return try await insert(
+        let event = try await insert(
             row,
             """
             WITH allocated AS (
@@ -476,7 +464,8 @@ public final class PostgresStore: KeelStore, Service, Sendable {
             FROM allocated
             RETURNING sequence
             """, on: connection)
-        ?? { throw PostgresStoreError.corruptRow("no sequence returned for an append") }()
+        guard let event else { throw PostgresStoreError.corruptRow("no sequence returned for an append") }
+        return event
     }
 
     /// Appends only while the durable task `taskID` of this session is claimed by `holder`, in one statement: the
@@ -487,8 +476,7 @@ public final class PostgresStore: KeelStore, Service, Sendable {
         async throws -> Event?
     {
         let row = try EventRow(draft, sessionID: sessionID)
-        try await schemaReady.wait()
-        return try await client.withConnection { connection in
+        return try await withPooledConnection { connection in
             try await insert(
                 row,
                 """
@@ -607,13 +595,20 @@ public final class PostgresStore: KeelStore, Service, Sendable {
 
     // MARK: Helpers
 
+    /// A pooled connection once the schema is in place, for reads and single statements.
+    private func withPooledConnection<Result: Sendable>(_ body: (PostgresConnection) async throws -> Result)
+        async throws -> Result
+    {
+        try await schemaReady.wait()
+        return try await client.withConnection(body)
+    }
+
     /// BEGIN … COMMIT on one pooled connection; ROLLBACK and rethrow the original error on failure
     /// (`StoreError`s thrown inside reach the caller unchanged).
     package func transaction<Result: Sendable>(_ body: (PostgresConnection) async throws -> Result) async throws
         -> Result
     {
-        try await schemaReady.wait()
-        return try await client.withConnection { connection in
+        return try await withPooledConnection { connection in
             try await connection.query("BEGIN", logger: logger)
             do {
                 let result = try await body(connection)
