@@ -63,6 +63,7 @@ extension KeelConfiguration {
             "WEB_FETCH_ALLOW_PRIVATE_ADDRESSES": String(webFetchAllowPrivateAddresses),
             "TOOL_TIMEOUT_SECS": Self.seconds(toolTimeoutSecs),
             "MAX_ITERATIONS": String(maxIterations),
+            "LLM_STREAM_IDLE_TIMEOUT_SECS": Self.seconds(llmStreamIdleTimeoutSecs),
             "WORKER_GRPC_ADDR": workerGRPCBind.description,
             "WORKER_GRPC_AUTH_TOKEN": Self.presence(workerGRPCAuthToken),
             "DURABLE_EMBEDDED_EXECUTORS": String(embeddedExecutors),

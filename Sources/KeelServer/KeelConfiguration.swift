@@ -78,6 +78,9 @@ public struct KeelConfiguration: Sendable {
     public var toolTimeoutSecs: Double
     /// `MAX_ITERATIONS`: reason/act iterations per turn; default 100.
     public var maxIterations: Int
+    /// `LLM_STREAM_IDLE_TIMEOUT_SECS`: longest silence between two chunks of a provider's stream
+    /// before the call fails with a timeout; default 120.
+    public var llmStreamIdleTimeoutSecs: Double
 
     // MARK: Durable execution (outside DEV_MODE)
 
@@ -148,6 +151,7 @@ public struct KeelConfiguration: Sendable {
         webFetchAllowPrivateAddresses = try env.bool("WEB_FETCH_ALLOW_PRIVATE_ADDRESSES", default: false)
         toolTimeoutSecs = try env.positiveSeconds("TOOL_TIMEOUT_SECS", default: 60)
         maxIterations = try env.positiveInt("MAX_ITERATIONS", default: 100)
+        llmStreamIdleTimeoutSecs = try env.positiveSeconds("LLM_STREAM_IDLE_TIMEOUT_SECS", default: 120)
 
         workerGRPCBind = try HostAndPort.parse("WORKER_GRPC_ADDR", env.value("WORKER_GRPC_ADDR") ?? "0.0.0.0:9001")
         workerGRPCAuthToken = env.value("WORKER_GRPC_AUTH_TOKEN")

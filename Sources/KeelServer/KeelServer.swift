@@ -51,7 +51,9 @@ public enum KeelServer {
             allowExperimental: configuration.deploymentGrade.allowsExperimental,
             webFetch: WebFetchConfiguration(allowPrivateAddresses: configuration.webFetchAllowPrivateAddresses))
 
-        let drivers = DriverRegistry(simLatency: overrides.simLatency)
+        let drivers = DriverRegistry(
+            transport: .init(idleTimeout: .seconds(configuration.llmStreamIdleTimeoutSecs)),
+            simLatency: overrides.simLatency)
         let driver = overrides.driver ?? { drivers.driver(for: $0) }
         let fileSystems = SessionFileSystems()
         let engineConfiguration = EngineConfiguration(

@@ -31,7 +31,7 @@ struct WorkerService: Service {
         let catalog = CapabilityCatalog(
             allowExperimental: configuration.deploymentGrade.allowsExperimental,
             webFetch: WebFetchConfiguration(allowPrivateAddresses: configuration.webFetchAllowPrivateAddresses))
-        let drivers = DriverRegistry()
+        let drivers = DriverRegistry(transport: .init(idleTimeout: .seconds(configuration.llmStreamIdleTimeoutSecs)))
         let executorConfiguration = StepExecutorConfiguration(
             workerID: configuration.workerID ?? StepExecutorConfiguration.makeWorkerID(),
             concurrency: configuration.maxConcurrentTasks,

@@ -20,6 +20,8 @@ public struct WorkerConfiguration: Sendable {
     /// `WORKER_SHUTDOWN_GRACE_SECS`: on SIGTERM, running steps get this long before being handed back; default 10.
     public var shutdownGraceSecs: Double
     public var webFetchAllowPrivateAddresses: Bool
+    /// `LLM_STREAM_IDLE_TIMEOUT_SECS`: as on the server (the worker makes the provider calls); default 120.
+    public var llmStreamIdleTimeoutSecs: Double
     public var logFormat: KeelConfiguration.LogFormat
     public var logLevel: KeelConfiguration.LogLevel
 
@@ -36,6 +38,7 @@ public struct WorkerConfiguration: Sendable {
         heartbeatIntervalSecs = try env.positiveSeconds("WORKER_HEARTBEAT_INTERVAL_SECS", default: 10)
         shutdownGraceSecs = try env.positiveSeconds("WORKER_SHUTDOWN_GRACE_SECS", default: 10)
         webFetchAllowPrivateAddresses = try env.bool("WEB_FETCH_ALLOW_PRIVATE_ADDRESSES", default: false)
+        llmStreamIdleTimeoutSecs = try env.positiveSeconds("LLM_STREAM_IDLE_TIMEOUT_SECS", default: 120)
         logFormat = try env.choice("LOG_FORMAT", default: devMode ? KeelConfiguration.LogFormat.text : .json)
         logLevel = try env.choice("LOG_LEVEL", default: KeelConfiguration.LogLevel.info)
         if !devMode && authToken == nil {

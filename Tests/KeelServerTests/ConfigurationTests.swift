@@ -57,6 +57,7 @@ struct ConfigurationTests {
         #expect(config.ssePerOrgMax == 1_000)
         #expect(config.webFetchAllowPrivateAddresses == false)
         #expect(config.toolTimeoutSecs == 60)
+        #expect(config.llmStreamIdleTimeoutSecs == 120)
         #expect(config.maxIterations == 100)
         #expect(config.logFormat == .json)
         #expect(config.logLevel == .info)
@@ -235,7 +236,7 @@ struct ConfigurationTests {
         let config = try KeelConfiguration(environment: [
             "SSE_REALTIME_CYCLE_SECS": "0.2", "SSE_MONITORING_CYCLE_SECS": "1.5", "SSE_HEARTBEAT_INTERVAL_SECS": "0.05",
             "TOOL_TIMEOUT_SECS": "2.5", "SSE_GLOBAL_MAX": "3", "SSE_PER_SESSION_MAX": "1", "SSE_PER_ORG_MAX": "2",
-            "MAX_ITERATIONS": "1",
+            "MAX_ITERATIONS": "1", "LLM_STREAM_IDLE_TIMEOUT_SECS": "0.5",
         ])
         #expect(config.sseRealtimeCycleSecs == 0.2)
         #expect(config.sseMonitoringCycleSecs == 1.5)
@@ -245,10 +246,12 @@ struct ConfigurationTests {
         #expect(config.ssePerSessionMax == 1)
         #expect(config.ssePerOrgMax == 2)
         #expect(config.maxIterations == 1)
+        #expect(config.llmStreamIdleTimeoutSecs == 0.5)
     }
 
     @Test("time settings reject non-numbers, zero, negatives and non-finite values", arguments: [
         "SSE_REALTIME_CYCLE_SECS", "SSE_MONITORING_CYCLE_SECS", "SSE_HEARTBEAT_INTERVAL_SECS", "TOOL_TIMEOUT_SECS",
+        "LLM_STREAM_IDLE_TIMEOUT_SECS",
     ])
     func invalidSeconds(variable: String) {
         for value in ["abc", "0", "-5", "nan", "inf", "10s"] {
@@ -388,11 +391,14 @@ struct ConfigurationTests {
         let worker = try WorkerConfiguration(environment: ["WORKER_GRPC_AUTH_TOKEN": "t"])
         #expect(worker.serverAddress == HostAndPort(host: "127.0.0.1", port: 9001))
         #expect(worker.connectTimeoutSecs == 30 && worker.maxConcurrentTasks == 10)
+        #expect(worker.llmStreamIdleTimeoutSecs == 120)
         let custom = try WorkerConfiguration(environment: [
             "WORKER_GRPC_AUTH_TOKEN": "t", "WORKER_GRPC_ADDRESS": "http://control-plane:9101", "WORKER_GRPC_CONNECT_TIMEOUT": "60",
+            "LLM_STREAM_IDLE_TIMEOUT_SECS": "2",
         ])
         #expect(custom.serverAddress == HostAndPort(host: "control-plane", port: 9101))
         #expect(custom.connectTimeoutSecs == 60)
+        #expect(custom.llmStreamIdleTimeoutSecs == 2)
         #expect(throws: ConfigurationError.self) { try WorkerConfiguration(environment: [:]) }
         #expect(try WorkerConfiguration(environment: ["DEV_MODE": "1"]).authToken == nil)
     }
