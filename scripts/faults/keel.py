@@ -236,3 +236,43 @@ def tool_starts(events: list[dict]) -> dict[str, int]:
         if event["type"] == "tool.started" and call:
             counts[call] = counts.get(call, 0) + 1
     return counts
+
+
+class SSEWatch:
+    """A session's SSE stream (terminal events only) read on a thread, to check that live
+    delivery keeps working across a fault; `seen` holds (type, input_message_id)."""
+
+    def __init__(self, keel: Keel, session_id: str) -> None:
+        import http.client
+        import threading
+        self.seen: list[tuple[str, str]] = []
+        self.connection = http.client.HTTPConnection("127.0.0.1", keel.port, timeout=120)
+        self.connection.request("GET", f"/v1/sessions/{session_id}/sse?types=turn.completed,turn.failed,turn.cancelled",
+                                headers={"accept": "text/event-stream", "authorization": "fault"})
+        self.response = self.connection.getresponse()
+        if self.response.status != 200:
+            raise RuntimeError(f"SSE: {self.response.status}")
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        event_type = ""
+        try:
+            for raw in self.response:
+                line = raw.decode("utf-8", "replace").rstrip("\r\n")
+                if line.startswith("event: "):
+                    event_type = line[7:]
+                elif line.startswith("data: ") and event_type in TERMINAL:
+                    context = json.loads(line[6:]).get("context", {})
+                    self.seen.append((event_type, context.get("input_message_id")))
+        except (OSError, ValueError):
+            pass
+
+    def saw(self, message_id: str) -> bool:
+        return any(m == message_id for _, m in self.seen)
+
+    def close(self) -> None:
+        try:
+            self.connection.sock and self.connection.sock.shutdown(2)
+        except OSError:
+            pass
+        self.connection.close()
