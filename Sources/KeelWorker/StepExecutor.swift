@@ -17,7 +17,7 @@ public final class StepExecutor: Service, Sendable {
     let runtime: StepRuntime
     let logger: Logger
     let running = Mutex<[String: RunningStep]>([:])
-    private let wake: (stream: AsyncStream<Void>, continuation: AsyncStream<Void>.Continuation)
+    private let wake = WakeSignal()
     private let stopping = Atomic<Bool>(false)
     /// Finished on graceful shutdown, so a claim blocked on an unreachable control plane ends.
     private let stopSignal = Latch()
@@ -27,7 +27,6 @@ public final class StepExecutor: Service, Sendable {
         self.configuration = configuration
         self.runtime = runtime
         self.logger = logger
-        wake = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(1))
     }
 
     public var workerID: String { configuration.workerID }
@@ -50,7 +49,7 @@ public final class StepExecutor: Service, Sendable {
         } onGracefulShutdown: {
             self.stopping.store(true, ordering: .releasing)
             self.stopSignal.signal()
-            self.wake.continuation.yield()
+            self.wake.signal()
         }
     }
 
@@ -79,7 +78,7 @@ public final class StepExecutor: Service, Sendable {
                 group.addTask {
                     await self.execute(step, handle: handle)
                     self.running.withLock { _ = $0.removeValue(forKey: step.lease.taskID) }
-                    self.wake.continuation.yield()
+                    self.wake.signal()
                 }
             }
             // A full batch may mean more work is waiting; otherwise sleep until woken.
@@ -104,15 +103,7 @@ public final class StepExecutor: Service, Sendable {
 
     /// Returns on a wake-up or after the poll interval.
     private func waitForWake() async {
-        await withTaskGroup(of: Void.self) { group in
-            group.addTask {
-                var iterator = self.wake.stream.makeAsyncIterator()
-                _ = await iterator.next()
-            }
-            group.addTask { try? await Task.sleep(for: self.configuration.pollInterval) }
-            await group.next()
-            group.cancelAll()
-        }
+        await wake.wait(timeout: configuration.pollInterval)
     }
 
     /// Subscribes to wake-ups and cancellations, resubscribing when the stream drops.
@@ -124,7 +115,7 @@ public final class StepExecutor: Service, Sendable {
                     delay = .milliseconds(100)
                     switch notification {
                     case .stepsAvailable:
-                        wake.continuation.yield()
+                        wake.signal()
                     case .turnCancelled(let turnID):
                         let handles = running.withLock { $0.values.filter { $0.turnID == turnID } }
                         for handle in handles { handle.stop(.turnCancelled) }
@@ -136,7 +127,7 @@ public final class StepExecutor: Service, Sendable {
             }
             guard !isStopping else { break }
             // The stream may have missed a wake-up while it was down.
-            wake.continuation.yield()
+            wake.signal()
             try? await Task.sleep(for: delay)
             delay = min(delay * 2, .seconds(5))
         }
