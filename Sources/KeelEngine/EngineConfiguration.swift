@@ -11,6 +11,8 @@ public struct EngineConfiguration: Sendable {
     public var defaultAPIKeys: [ProviderType: String]
     /// Base URL overrides by provider type, for OpenAI-compatible servers and tests.
     public var baseURLs: [ProviderType: String]
+    /// The address policy a provider's own `base_url` must pass (the server wires `web_fetch`'s).
+    public var baseURLPolicy: ProviderAddressPolicy
     /// The model used when neither the message, the session nor the agent names one.
     public var defaultModelReference: String
     public var maxIterations: Int
@@ -23,10 +25,11 @@ public struct EngineConfiguration: Sendable {
         defaultAPIKeys: [ProviderType: String] = [:], baseURLs: [ProviderType: String] = [:],
         defaultModelReference: String = "llmsim/sim", maxIterations: Int = TurnPlan.defaultMaxIterations,
         toolTimeout: Duration = .seconds(60), deltaBatchInterval: Duration = .milliseconds(100),
-        cancelWaitLimit: Duration = .seconds(10)
+        cancelWaitLimit: Duration = .seconds(10), baseURLPolicy: ProviderAddressPolicy = .unrestricted
     ) {
         self.defaultAPIKeys = defaultAPIKeys
         self.baseURLs = baseURLs
+        self.baseURLPolicy = baseURLPolicy
         self.defaultModelReference = defaultModelReference
         self.maxIterations = maxIterations
         self.toolTimeout = toolTimeout

@@ -71,15 +71,44 @@ struct AgentPatch: Decodable {
     }
 }
 
-/// Field rules shared by agent and session inputs.
+extension AgentInput: LimitedInput {
+    func checkLimits() throws {
+        try FieldLimit.characters(id, "id", max: InputLimits.idCharacters)
+        try FieldLimit.characters(name, "name", max: InputLimits.agentNameCharacters)
+        try FieldLimit.bytes(displayName, "display_name", max: InputLimits.displayNameBytes)
+        try FieldLimit.bytes(description, "description", max: InputLimits.descriptionBytes)
+        try FieldLimit.bytes(systemPrompt, "system_prompt", max: InputLimits.systemPromptBytes)
+        try FieldLimit.characters(defaultModelID, "default_model_id", max: InputLimits.modelReferenceCharacters)
+        try FieldLimit.characters(harnessID, "harness_id", max: InputLimits.idCharacters)
+        try FieldLimit.characters(harnessName, "harness_name", max: InputLimits.idCharacters)
+        try FieldLimit.tags(tags)
+        try FieldLimit.capabilities(capabilities)
+        try FieldLimit.tools(tools)
+    }
+}
+
+extension AgentPatch: LimitedInput {
+    func checkLimits() throws {
+        try FieldLimit.characters(name, "name", max: InputLimits.agentNameCharacters)
+        try FieldLimit.bytes(displayName, "display_name", max: InputLimits.displayNameBytes)
+        try FieldLimit.bytes(description, "description", max: InputLimits.descriptionBytes)
+        try FieldLimit.bytes(systemPrompt, "system_prompt", max: InputLimits.systemPromptBytes)
+        try FieldLimit.characters(defaultModelID, "default_model_id", max: InputLimits.modelReferenceCharacters)
+        try FieldLimit.tags(tags)
+        try FieldLimit.capabilities(capabilities)
+        try FieldLimit.tools(tools)
+    }
+}
+
+/// Field rules shared by agent and session inputs (the numbers live in `InputLimits`).
 enum InputRules {
-    static let maxNameLength = 64
-    static let maxDisplayNameBytes = 2 * 1024
-    static let maxDescriptionBytes = 10 * 1024
-    static let maxPromptBytes = 1024 * 1024
-    static let maxCapabilities = 250
-    static let maxTags = 50
-    static let iterationRange = 1...1000
+    static let maxNameLength = InputLimits.agentNameCharacters
+    static let maxDisplayNameBytes = InputLimits.displayNameBytes
+    static let maxDescriptionBytes = InputLimits.descriptionBytes
+    static let maxPromptBytes = InputLimits.systemPromptBytes
+    static let maxCapabilities = InputLimits.capabilities
+    static let maxTags = InputLimits.tags
+    static let iterationRange = InputLimits.iterations
 
     static func validateName(_ name: String) throws {
         let valid =
@@ -105,8 +134,8 @@ enum InputRules {
 
     static func validateTags(_ tags: [String]?) throws {
         guard let tags else { return }
-        guard tags.count <= maxTags, tags.allSatisfy({ !$0.isEmpty && $0.count <= 64 }) else {
-            throw APIError.badRequest("tags: at most \(maxTags) non-empty tags of at most 64 characters")
+        guard tags.count <= maxTags, tags.allSatisfy({ !$0.isEmpty && $0.unicodeScalars.count <= InputLimits.tagCharacters }) else {
+            throw APIError.badRequest("tags: at most \(maxTags) non-empty tags of at most \(InputLimits.tagCharacters) characters")
         }
     }
 
@@ -116,8 +145,8 @@ enum InputRules {
             guard ["builtin", "client_side", "client"].contains(tool.type) else {
                 throw APIError.badRequest("tools: type must be builtin or client_side (got '\(tool.type)')")
             }
-            guard !tool.name.isEmpty, tool.name.count <= 64 else {
-                throw APIError.badRequest("tools: name must be 1 to 64 characters")
+            guard !tool.name.isEmpty, tool.name.unicodeScalars.count <= InputLimits.toolNameCharacters else {
+                throw APIError.badRequest("tools: name must be 1 to \(InputLimits.toolNameCharacters) characters")
             }
         }
     }

@@ -15,8 +15,12 @@ enum RequestDecoding {
             throw APIError(.contentTooLarge, code: "payload_too_large", "Request body exceeds \(maxBodyBytes) bytes")
         }
         guard buffer.readableBytes > 0 else { throw APIError.badRequest("Request body must be a JSON object") }
+        let data = Data(buffer.readableBytesView)
+        try checkNesting(data)
         do {
-            return try KeelJSON.decoder.decode(T.self, from: Data(buffer.readableBytesView))
+            let value = try KeelJSON.decoder.decode(T.self, from: data)
+            if let limited = value as? any LimitedInput { try limited.checkLimits() }
+            return value
         } catch let error as DecodingError {
             throw APIError.badRequest(describe(error), code: "invalid_body")
         } catch let error as APIError {
@@ -24,6 +28,17 @@ enum RequestDecoding {
         } catch {
             throw APIError.badRequest("Request body is not valid JSON", code: "invalid_body")
         }
+    }
+
+    /// Refuses bodies nesting deeper than `JSONNesting.maxDepth` below the top-level object before
+    /// decoding them: such values decode, but cannot be read back once stored inside an event.
+    static func checkNesting(_ body: Data) throws {
+        let allowed = JSONNesting.maxDepth + 1  // the top-level object itself
+        let depth = body.withUnsafeBytes { JSONNesting.depth(of: $0, stoppingAbove: allowed) }
+        guard depth > allowed else { return }
+        throw APIError.badRequest(
+            "Request body nests JSON deeper than \(JSONNesting.maxDepth) levels below the top-level object",
+            code: "nesting_too_deep")
     }
 
     static func describe(_ error: DecodingError) -> String {

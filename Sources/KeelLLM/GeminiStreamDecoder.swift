@@ -41,7 +41,7 @@ struct GeminiStreamDecoder: ProviderStreamDecoder {
                 let id = given.isEmpty ? RandomHex.callID(notIn: Set(toolCalls.map(\.id))) : given
                 toolCalls.append(
                     ToolCall(
-                        id: id, name: call["name"]?.stringValue ?? "", arguments: call["args"] ?? [:],
+                        id: id, name: call["name"]?.stringValue ?? "", arguments: ToolCallText.arguments(parsed: call["args"] ?? [:]),
                         signature: part["thoughtSignature"]?.stringValue))
             } else if let fragment = part["text"]?.stringValue, !fragment.isEmpty {
                 if part["thought"]?.boolValue == true {

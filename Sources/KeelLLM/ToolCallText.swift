@@ -5,11 +5,21 @@ import KeelCore
 enum ToolCallText {
     /// Parses streamed argument text. Empty text means no arguments; text that is not a JSON
     /// object is kept verbatim under `_raw` rather than dropped, so the tool (or the model, when
-    /// it sees the error) can still tell what was sent.
+    /// it sees the error) can still tell what was sent. So is an object nested deeper than
+    /// `JSONNesting.maxDepth`: arguments are attacker-controlled (prompt injection), and such a
+    /// value, once stored in the session's events, could not be read back.
     static func arguments(from text: String) -> JSONValue {
         if text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty { return [:] }
-        if let value = JSONValue.parse(text), case .object = value { return value }
+        if JSONNesting.depth(of: text) <= JSONNesting.maxDepth, let value = JSONValue.parse(text), case .object = value {
+            return value
+        }
         return ["_raw": .string(text)]
+    }
+
+    /// Arguments a provider sent already parsed (Gemini's `args`), held to the same depth limit.
+    static func arguments(parsed value: JSONValue) -> JSONValue {
+        guard value.isTooDeep else { return value }
+        return ["_raw": .string("arguments nested deeper than \(JSONNesting.maxDepth) levels were dropped")]
     }
 
     /// What the model is shown as a tool's output: the error, a string result as-is (quoting it

@@ -54,6 +54,7 @@ extension KeelConfiguration {
             "OPENAI_BASE_URL": openAIBaseURL.map(Self.displayURL) ?? "unset",
             "ANTHROPIC_BASE_URL": anthropicBaseURL.map(Self.displayURL) ?? "unset",
             "GEMINI_BASE_URL": geminiBaseURL.map(Self.displayURL) ?? "unset",
+            "LLM_ALLOW_PRIVATE_BASE_URLS": String(llmAllowPrivateBaseURLs),
             "SSE_REALTIME_CYCLE_SECS": Self.seconds(sseRealtimeCycleSecs),
             "SSE_MONITORING_CYCLE_SECS": Self.seconds(sseMonitoringCycleSecs),
             "SSE_HEARTBEAT_INTERVAL_SECS": Self.seconds(sseHeartbeatIntervalSecs),

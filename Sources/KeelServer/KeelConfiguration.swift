@@ -51,6 +51,10 @@ public struct KeelConfiguration: Sendable {
     public var anthropicBaseURL: String?
     /// `GEMINI_BASE_URL`: overrides the Gemini endpoint.
     public var geminiBaseURL: String?
+    /// `LLM_ALLOW_PRIVATE_BASE_URLS`: lets providers created through the API use a `base_url` on a
+    /// private, loopback or special-purpose address; default false (the `*_BASE_URL` values are the
+    /// operator's and always allowed).
+    public var llmAllowPrivateBaseURLs: Bool
 
     // MARK: SSE
 
@@ -140,6 +144,7 @@ public struct KeelConfiguration: Sendable {
         openAIBaseURL = try Self.parseBaseURL("OPENAI_BASE_URL", env.value("OPENAI_BASE_URL"))
         anthropicBaseURL = try Self.parseBaseURL("ANTHROPIC_BASE_URL", env.value("ANTHROPIC_BASE_URL"))
         geminiBaseURL = try Self.parseBaseURL("GEMINI_BASE_URL", env.value("GEMINI_BASE_URL"))
+        llmAllowPrivateBaseURLs = try env.bool("LLM_ALLOW_PRIVATE_BASE_URLS", default: false)
 
         sseRealtimeCycleSecs = try env.positiveSeconds("SSE_REALTIME_CYCLE_SECS", default: 300)
         sseMonitoringCycleSecs = try env.positiveSeconds("SSE_MONITORING_CYCLE_SECS", default: 600)

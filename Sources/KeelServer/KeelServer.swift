@@ -59,7 +59,8 @@ public enum KeelServer {
         let engineConfiguration = EngineConfiguration(
             defaultAPIKeys: configuration.defaultAPIKeys, baseURLs: configuration.baseURLs,
             maxIterations: configuration.maxIterations, toolTimeout: .seconds(configuration.toolTimeoutSecs),
-            deltaBatchInterval: overrides.deltaBatchInterval, cancelWaitLimit: overrides.cancelWaitLimit)
+            deltaBatchInterval: overrides.deltaBatchInterval, cancelWaitLimit: overrides.cancelWaitLimit,
+            baseURLPolicy: configuration.providerAddressPolicy)
         let execution = ExecutionAssembly.make(
             configuration, storage: storage, engineConfiguration: engineConfiguration,
             runtime: StepRuntime(driver: driver, capabilities: { try catalog.resolve($0) }),
@@ -95,6 +96,14 @@ extension KeelConfiguration {
         keys[.anthropic] = defaultAnthropicAPIKey
         keys[.gemini] = defaultGeminiAPIKey
         return keys
+    }
+
+    /// `web_fetch`'s address policy for providers' own `base_url`s, unless the operator allows
+    /// private addresses (then only the http(s) form, checked by the API, applies).
+    var providerAddressPolicy: ProviderAddressPolicy {
+        llmAllowPrivateBaseURLs
+            ? .unrestricted
+            : ProviderAddressPolicy { url in try await FetchTargetPolicy(allowPrivateAddresses: false).check(url: url) }
     }
 
     var baseURLs: [ProviderType: String] {

@@ -14,6 +14,9 @@ struct ToolArguments: Sendable {
     init(_ arguments: JSONValue, tool: String) throws {
         self.tool = tool
         switch arguments {
+        case .object(let object) where object.count == 1 && object["_raw"] != nil:
+            // How KeelLLM passes on argument text that was not a JSON object (or nested too deep).
+            throw ToolError("\(tool): arguments must be a JSON object nested at most \(JSONNesting.maxDepth) levels deep")
         case .object(let object): values = object
         case .null: values = [:]
         default: throw ToolError("\(tool): arguments must be a JSON object")
