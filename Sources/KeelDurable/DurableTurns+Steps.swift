@@ -62,7 +62,8 @@ extension DurableTurns {
         }
         var spec = try PostgresStore.decode(TurnSpec.self, specJSON)
         if !spec.unresolvedModel {
-            spec.apiKey = try await planner.apiKey(providerID: spec.providerID, providerType: spec.providerType)
+            spec.apiKey = try await planner.apiKey(
+                providerID: spec.providerID, providerType: spec.providerType, baseURL: spec.baseURL)
         }
 
         // The conversation is the whole log except the messages of turns queued after this one.

@@ -8,9 +8,14 @@ public struct ResolvedModel: Sendable, Hashable {
     public var provider: LLMProvider
 }
 
-/// Resolves model references. Accepted forms: `<provider_id>/<model>` (one provider),
-/// `<provider_type>/<model>` (the organization's active providers of that type, ones the user
-/// created before built-ins) and a bare `<model>` that some provider lists.
+/// Resolves model references. Accepted forms: `<provider_id>/<model>` (that provider),
+/// `<provider_type>/<model>` and a bare `<model>` that some provider lists.
+///
+/// The operator's built-in providers come first: `openai/gpt-4o` is the built-in OpenAI provider
+/// while it is active, and a bare name a built-in lists goes to that built-in. A provider a user
+/// created is reached by its id (`provider_…/model`), or by a type or bare name no active built-in
+/// answers (oldest provider first). So creating a provider never silently captures references
+/// that other agents and sessions of the organization meant for the operator's providers.
 public struct ModelResolver: Sendable {
     public let store: any KeelStore
 
@@ -28,7 +33,10 @@ public struct ModelResolver: Sendable {
         guard !trimmed.isEmpty else { return nil }
         let providers = listed
             .filter { $0.status == .active }
-            .sorted { !$0.isBuiltIn && $1.isBuiltIn }
+            .sorted { first, second in
+                if first.isBuiltIn != second.isBuiltIn { return first.isBuiltIn }
+                return (first.createdAt, first.id) < (second.createdAt, second.id)
+            }
         if let slash = trimmed.firstIndex(of: "/") {
             let prefix = String(trimmed[..<slash])
             let model = String(trimmed[trimmed.index(after: slash)...])

@@ -20,8 +20,11 @@ public struct PlannedTurn: Sendable {
     }
 }
 
-/// Folds harness ⊕ agent ⊕ session ⊕ message controls into one plan, and resolves provider keys
-/// (stored key first, then the `DEFAULT_*_API_KEY` fallback).
+/// Folds harness ⊕ agent ⊕ session ⊕ message controls into one plan, and resolves provider keys:
+/// the stored key (bound to its provider row), else the `DEFAULT_*_API_KEY` of the type but only
+/// for the operator's endpoint of that type. No key is handed out for an endpoint that fails the
+/// address policy, nor when a stored key cannot be decrypted: the call then fails before any
+/// network I/O (`provider_misconfigured`).
 public struct TurnPlanner: Sendable {
     public let store: any KeelStore
     public let configuration: EngineConfiguration
@@ -47,7 +50,12 @@ public struct TurnPlanner: Sendable {
     {
         let agent: Agent? = if let agentID = session.agentID { try await store.agent(id: agentID) } else { nil }
         let providers = try await store.listProviders(organizationID: session.organizationID)
-        return makePlan(session: session, agent: agent, providers: providers, input: input, turnID: turnID)
+        var planned = makePlan(session: session, agent: agent, providers: providers, input: input, turnID: turnID)
+        let endpoint = planned.turn.endpoint
+        if endpoint.apiKey != nil, !(await endpointAllowed(endpoint.baseURL, type: endpoint.providerType)) {
+            planned.turn.endpoint.apiKey = nil
+        }
+        return planned
     }
 
     /// The plan from already-loaded records (a caller inside a transaction loads them on its own
@@ -74,9 +82,10 @@ public struct TurnPlanner: Sendable {
         let resolved = ModelResolver.resolve(reference, among: providers)
         let endpoint: LLMEndpoint
         if let resolved {
+            let baseURL = configuration.endpointBaseURL(of: resolved.provider)
             endpoint = LLMEndpoint(
-                providerType: resolved.provider.providerType, apiKey: apiKey(for: resolved.provider),
-                baseURL: resolved.provider.baseURL ?? configuration.baseURLs[resolved.provider.providerType])
+                providerType: resolved.provider.providerType, apiKey: apiKey(for: resolved.provider, baseURL: baseURL),
+                baseURL: baseURL)
         } else {
             endpoint = LLMEndpoint(providerType: .llmsim, apiKey: nil)
         }
@@ -94,23 +103,45 @@ public struct TurnPlanner: Sendable {
             turn: turn, capabilityRefs: capabilities.map(\.id), modelResolved: resolved != nil)
     }
 
-    /// The key a spec's provider uses now (keys are resolved per step, never stored decrypted).
-    public func apiKey(providerID: String?, providerType: ProviderType) async throws -> String? {
-        if let providerID, let provider = try await store.provider(id: providerID) { return apiKey(for: provider) }
-        return configuration.defaultAPIKeys[providerType]
+    /// The key a spec's provider uses now for calls to the spec's `baseURL` (keys are resolved per
+    /// step, never stored decrypted), under the same rules as an in-process turn.
+    public func apiKey(providerID: String?, providerType: ProviderType, baseURL: String?) async throws -> String? {
+        let key: String? =
+            if let providerID, let provider = try await store.provider(id: providerID) {
+                apiKey(for: provider, baseURL: baseURL)
+            } else {
+                configuration.defaultAPIKey(forEndpoint: baseURL, type: providerType)
+            }
+        guard key != nil, await endpointAllowed(baseURL, type: providerType) else { return nil }
+        return key
     }
 
-    /// Stored key first, then the `DEFAULT_*_API_KEY` fallback; `nil` makes the call fail cleanly.
-    public func apiKey(for provider: LLMProvider) -> String? {
-        if let envelope = provider.encryptedAPIKey {
-            do {
-                return try cipher.decrypt(envelope)
-            } catch {
-                logger.error(
-                    "stored provider key cannot be decrypted; check SECRETS_ENCRYPTION_KEY",
-                    metadata: ["provider_id": "\(provider.id)", "error": "\(error)"])
-            }
+    /// The stored key, else the default key if `baseURL` is the operator's endpoint of the type;
+    /// `nil` makes the call fail cleanly. A stored key that does not decrypt is never replaced by
+    /// the default key: the turn fails, and the log names the provider, never the key or envelope.
+    public func apiKey(for provider: LLMProvider, baseURL: String?) -> String? {
+        guard let envelope = provider.encryptedAPIKey else {
+            return configuration.defaultAPIKey(forEndpoint: baseURL, type: provider.providerType)
         }
-        return configuration.defaultAPIKeys[provider.providerType]
+        do {
+            return try cipher.decrypt(
+                envelope, boundTo: .providerKey(providerID: provider.id, organizationID: provider.organizationID))
+        } catch {
+            logger.error(
+                "stored provider key cannot be decrypted; the turn fails (check SECRETS_ENCRYPTION_KEY)",
+                metadata: ["provider_id": "\(provider.id)", "error": "\(error)"])
+            return nil
+        }
+    }
+
+    /// False when `baseURL` is not the operator's endpoint of the type and fails the address
+    /// policy (checked at each use: DNS may have changed since the provider was saved).
+    func endpointAllowed(_ baseURL: String?, type: ProviderType) async -> Bool {
+        guard let baseURL, !configuration.isOperatorEndpoint(baseURL, type: type) else { return true }
+        guard let refusal = await configuration.baseURLPolicy.refusal(baseURL) else { return true }
+        logger.warning(
+            "provider base_url refused by the address policy; the turn fails without a request",
+            metadata: ["provider_type": "\(type.rawValue)", "reason": "\(refusal)"])
+        return false
     }
 }

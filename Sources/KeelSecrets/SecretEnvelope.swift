@@ -1,12 +1,18 @@
 import Foundation
 
 /// The stored form of one encrypted value (spec §7), as it appears in the database:
-/// `{"version":1,"alg":"AES-256-GCM","key_id":…,"dek_wrapped":…,"nonce":…,"ciphertext":…}`.
+/// `{"version":2,"alg":"AES-256-GCM","key_id":…,"dek_wrapped":…,"nonce":…,"ciphertext":…}`.
+///
+/// Version 2 seals both the data key and the value with the row's `SecretBinding` as associated
+/// data; version 1 (written before bindings existed) has none and is still read, until
+/// `keel secrets reencrypt` rewrites it as version 2.
 ///
 /// Binary fields are kept as base64 strings here; `SecretsCipher` decodes them so that it can
 /// report malformed base64 separately from authentication failures.
 struct SecretEnvelope: Codable, Sendable, Equatable {
-    static let currentVersion = 1
+    static let currentVersion = 2
+    /// Envelopes without associated data, still accepted for reading.
+    static let unboundVersion = 1
     static let algorithm = "AES-256-GCM"
 
     var version: Int

@@ -10,7 +10,7 @@ import Logging
 struct Keel: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "keel", abstract: "Keel — a durable AI-agent execution server.",
-        subcommands: [ServerCommand.self, WorkerCommand.self])
+        subcommands: [ServerCommand.self, WorkerCommand.self, SecretsCommand.self])
 }
 
 struct ServerCommand: AsyncParsableCommand {
@@ -21,6 +21,7 @@ struct ServerCommand: AsyncParsableCommand {
         let configuration: KeelConfiguration
         do {
             configuration = try KeelConfiguration(environment: ProcessInfo.processInfo.environment)
+            SecretEnvironment.scrub()
         } catch {
             FileHandle.standardError.write(Data("keel: configuration error: \(error)\n".utf8))
             throw ExitCode(2)
@@ -46,6 +47,7 @@ struct WorkerCommand: AsyncParsableCommand {
         let configuration: WorkerConfiguration
         do {
             configuration = try WorkerConfiguration(environment: ProcessInfo.processInfo.environment)
+            SecretEnvironment.scrub()
         } catch {
             FileHandle.standardError.write(Data("keel: configuration error: \(error)\n".utf8))
             throw ExitCode(2)
@@ -58,6 +60,34 @@ struct WorkerCommand: AsyncParsableCommand {
             FileHandle.standardError.write(Data("keel: worker cannot run: \(error)\n".utf8))
             throw ExitCode(3)
         }
+    }
+}
+
+struct SecretsCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "secrets", abstract: "Maintain stored secrets (provider API keys).",
+        subcommands: [ReencryptCommand.self])
+}
+
+struct ReencryptCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "reencrypt",
+        abstract:
+            "Re-seal every stored provider key under SECRETS_ENCRYPTION_KEY (reading SECRETS_ENCRYPTION_KEY_PREVIOUS) in the DATABASE_URL database; prints counts, never keys.")
+
+    func run() async throws {
+        let environment = ProcessInfo.processInfo.environment
+        let setup: SecretsReencryption.Setup
+        do {
+            setup = try SecretsReencryption.configuration(environment: environment)
+        } catch {
+            FileHandle.standardError.write(Data("keel: configuration error: \(error)\n".utf8))
+            throw ExitCode(2)
+        }
+        bootstrapLogging(format: .text, level: .warning)
+        let report = try await SecretsReencryption.run(setup, logger: Logger(label: "keel.secrets"))
+        print(report)
+        if report.failed > 0 { throw ExitCode(1) }
     }
 }
 

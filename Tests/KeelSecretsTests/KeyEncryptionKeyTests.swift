@@ -98,10 +98,10 @@ struct KeyEncryptionKeyTests {
         let second = SecretsCipher.generateEphemeral()
         #expect(first.primary.id == "kek-ephemeral")
         #expect(KeyEncryptionKey.generateEphemeral().id == "kek-ephemeral")
-        let envelope = try first.encrypt("value")
-        #expect(try first.decrypt(envelope) == "value")
+        let envelope = try first.encrypt("value", boundTo: .test)
+        #expect(try first.decrypt(envelope, boundTo: .test) == "value")
         #expect(throws: SecretsCipherError.dataKeyAuthenticationFailed) {
-            try second.decrypt(envelope)
+            try second.decrypt(envelope, boundTo: .test)
         }
     }
 }

@@ -13,6 +13,10 @@ enum TestKeys {
     }
 }
 
+extension SecretBinding {
+    static let test = SecretBinding.providerKey(providerID: "provider_test", organizationID: "org_test")
+}
+
 /// Decodes an envelope into a mutable dictionary so tests can tamper with individual fields.
 func envelopeFields(_ envelope: String) throws -> [String: Any] {
     let object = try JSONSerialization.jsonObject(with: Data(envelope.utf8))
