@@ -15,6 +15,7 @@ extension DurableTurns {
         let messageJSON = try PostgresStore.encode(message)
         let appended = try await transaction { connection -> [Event] in
             try await lockSession(sessionID, on: connection)
+            try await checkQueueLimit(sessionID: sessionID, on: connection)
             let input = try await store.appendEvent(
                 sessionID: sessionID,
                 EventDraft(type: EventType.inputMessage, context: context, data: ["message": .encoding(message)]),
@@ -33,6 +34,17 @@ extension DurableTurns {
         }
         published(appended)
         return appended[0]
+    }
+
+    /// Refuses a message when `maxQueuedMessagesPerSession` turns already wait behind the running
+    /// one (under the session lock, so concurrent posts cannot overshoot).
+    private func checkQueueLimit(sessionID: String, on connection: PostgresConnection) async throws {
+        let limit = configuration.maxQueuedMessagesPerSession
+        let rows = try await connection.query(
+            "SELECT count(*) FROM durable_turns WHERE session_id = \(sessionID) AND status = 'queued'", logger: logger)
+        for try await (queued) in rows.decode(Int.self) where queued >= limit {
+            throw QueuedMessageLimitExceeded(limit: limit)
+        }
     }
 
     /// Cancels the running turn and every queued one. The cancellation events are recorded here,

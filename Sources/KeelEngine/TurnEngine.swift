@@ -10,15 +10,19 @@ public struct EngineDependencies: Sendable {
     public var driver: @Sendable (ProviderType) -> any LLMDriver
     public var capabilities: @Sendable ([String]) throws -> [Capability]
     public var fileSystem: @Sendable (String) -> any SessionFileSystem
+    /// Frees a deleted session's file system.
+    public var removeFileSystem: @Sendable (String) -> Void
 
     public init(
         driver: @escaping @Sendable (ProviderType) -> any LLMDriver,
         capabilities: @escaping @Sendable ([String]) throws -> [Capability],
-        fileSystem: @escaping @Sendable (String) -> any SessionFileSystem
+        fileSystem: @escaping @Sendable (String) -> any SessionFileSystem,
+        removeFileSystem: @escaping @Sendable (String) -> Void = { _ in }
     ) {
         self.driver = driver
         self.capabilities = capabilities
         self.fileSystem = fileSystem
+        self.removeFileSystem = removeFileSystem
     }
 }
 
@@ -72,11 +76,24 @@ public final class TurnEngine: TurnRunner, Service, Sendable {
         var context = EventContext(inputMessageID: message.id)
         context.traceID = traceContext?.traceID
         context.spanID = traceContext?.spanID
-        let event = try await store.appendEvent(
-            sessionID: sessionID,
-            EventDraft(type: EventType.inputMessage, context: context, data: ["message": .encoding(message)]))
+        // The queue slot is taken before the message is recorded, so a refused message leaves no
+        // trace and concurrent posts cannot overshoot the limit between the check and the append.
+        try reserveQueueSlot(sessionID: sessionID)
+        let event: Event
+        do {
+            event = try await store.appendEvent(
+                sessionID: sessionID,
+                EventDraft(type: EventType.inputMessage, context: context, data: ["message": .encoding(message)]))
+        } catch {
+            mailboxes.withLock { table in
+                table[sessionID]?.reserved -= 1
+                if let mailbox = table[sessionID], mailbox.isIdle { table[sessionID] = nil }
+            }
+            throw error
+        }
         let startRunner = mailboxes.withLock { table -> Bool in
             var mailbox = table[sessionID] ?? Mailbox()
+            mailbox.reserved = max(mailbox.reserved - 1, 0)
             mailbox.pending.append(PendingInput(message: message))
             let start = !mailbox.isDraining
             mailbox.isDraining = true
@@ -85,6 +102,22 @@ public final class TurnEngine: TurnRunner, Service, Sendable {
         }
         if startRunner { jobsContinuation.yield(sessionID) }
         return event
+    }
+
+    /// Counts the message against `maxQueuedMessagesPerSession`, or refuses it. A message waits
+    /// when a turn runs or others wait; on an idle session it starts at once and never queues.
+    private func reserveQueueSlot(sessionID: String) throws(QueuedMessageLimitExceeded) {
+        let limit = configuration.maxQueuedMessagesPerSession
+        let accepted = mailboxes.withLock { table -> Bool in
+            var mailbox = table[sessionID] ?? Mailbox()
+            // On an idle session the first of these messages runs at once rather than waiting.
+            let waitingAllowed = mailbox.isDraining ? limit : limit + 1
+            if mailbox.pending.count + mailbox.reserved >= waitingAllowed { return false }
+            mailbox.reserved += 1
+            table[sessionID] = mailbox
+            return true
+        }
+        if !accepted { throw QueuedMessageLimitExceeded(limit: limit) }
     }
 
     /// Cancels the running turn (and drops queued inputs). Returns false when nothing was running.
@@ -99,6 +132,12 @@ public final class TurnEngine: TurnRunner, Service, Sendable {
         return true
     }
 
+    /// The session's files go with it; a turn still winding down keeps writing to the instance it
+    /// already holds, which is then unreachable and freed when the turn ends.
+    public func sessionDeleted(sessionID: String) async {
+        dependencies.removeFileSystem(sessionID)
+    }
+
     private func drainMailbox(sessionID: String) async {
         while let (input, handle) = nextInput(sessionID: sessionID) {
             await runTurn(input: input, sessionID: sessionID, handle: handle)
@@ -109,7 +148,15 @@ public final class TurnEngine: TurnRunner, Service, Sendable {
     private func nextInput(sessionID: String) -> (PendingInput, TurnHandle)? {
         mailboxes.withLock { table in
             guard var mailbox = table[sessionID], !mailbox.pending.isEmpty else {
-                table[sessionID] = nil
+                // A submit that reserved a slot but has not enqueued yet keeps the mailbox; it
+                // starts a new drain when it enqueues.
+                if var mailbox = table[sessionID], mailbox.reserved > 0 {
+                    mailbox.isDraining = false
+                    mailbox.current = nil
+                    table[sessionID] = mailbox
+                } else {
+                    table[sessionID] = nil
+                }
                 return nil
             }
             let input = mailbox.pending.removeFirst()
@@ -129,6 +176,10 @@ struct Mailbox: Sendable {
     var pending: [PendingInput] = []
     var current: TurnHandle?
     var isDraining = false
+    /// Submits that passed the queue limit and are recording their message.
+    var reserved = 0
+
+    var isIdle: Bool { pending.isEmpty && current == nil && !isDraining && reserved == 0 }
 }
 
 /// Lets `/cancel` stop one running turn and wait for it to wind down.

@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import KeelCore
+import KeelEngine
 
 extension KeelAPI {
     func addMessageRoutes(to v1: RouterGroup<BasicRequestContext>) {
@@ -9,29 +10,53 @@ extension KeelAPI {
             let input = try await RequestDecoding.decodeBody(MessageInput.self, from: request)
             let message = try validatedMessage(input)
             let traceparent = request.headers.first { $0.name.canonicalName == "traceparent" }?.value
-            _ = try await engine.submit(
-                message, sessionID: session.id, traceContext: traceparent.flatMap(TraceContext.init(traceparent:)))
+            do {
+                _ = try await engine.submit(
+                    message, sessionID: session.id, traceContext: traceparent.flatMap(TraceContext.init(traceparent:)))
+            } catch let refusal as QueuedMessageLimitExceeded {
+                throw APIError(
+                    .tooManyRequests, code: "too_many_queued_messages",
+                    "This session already has \(refusal.limit) messages waiting for the running turn "
+                        + "(MAX_QUEUED_MESSAGES_PER_SESSION); retry once it has caught up")
+            }
             var created = message
             created.sessionID = session.id
             return try JSONResponse.make(created, status: .created)
         }
         v1.get("sessions/{id}/messages") { request, context in
             let session = try await findSession(context, request)
-            let events = try await store.events(sessionID: session.id, EventQuery(types: MessageProjection.sourceTypes))
-            return try JSONResponse.make(ListBody(data: MessageProjection.messages(from: events)))
+            var query = try await eventQuery(request, sessionID: session.id)
+            query.types = MessageProjection.sourceTypes
+            query.excluded = []
+            let limit = try EventPaging.requestedLimit(request) ?? EventPaging.defaultMessageLimit
+            let page = try await EventPaging.forwardPage(store: store, sessionID: session.id, query: query, limit: limit + 1)
+            let events = EventPaging.messageBoundary(
+                Array(page.events.prefix(limit)),
+                nextIsToolResult: page.events.count > limit && page.events[limit].type == EventType.toolCompleted)
+            let hasMore = page.hasMore || page.events.count > events.count
+            return try JSONResponse.make(
+                EventPageBody(
+                    data: MessageProjection.messages(from: events), hasMore: hasMore,
+                    nextAfterSequence: hasMore ? events.last?.sequence : nil))
         }
         v1.get("sessions/{id}/events") { request, context in
             let session = try await findSession(context, request)
-            var query = try await eventQuery(request, sessionID: session.id)
-            if let limit = RequestDecoding.string(request, "limit") {
-                guard let value = Int(limit), (1...1000).contains(value) else {
-                    throw APIError.badRequest("Query parameter 'limit' must be an integer in 1...1000")
-                }
-                query.limit = value
-                // With a cursor the client pages forward; without one it wants the latest events.
-                query.lastN = query.afterSequence == 0
+            let query = try await eventQuery(request, sessionID: session.id)
+            let requested = try EventPaging.requestedLimit(request)
+            if let requested, query.afterSequence == 0 {
+                // A limit without a cursor asks for the latest events (nothing newer follows).
+                var latest = query
+                latest.limit = requested
+                latest.lastN = true
+                return try JSONResponse.make(
+                    EventPageBody(data: try await store.events(sessionID: session.id, latest), hasMore: false))
             }
-            return try JSONResponse.make(ListBody(data: try await store.events(sessionID: session.id, query)))
+            let page = try await EventPaging.forwardPage(
+                store: store, sessionID: session.id, query: query, limit: requested ?? EventPaging.defaultEventLimit)
+            return try JSONResponse.make(
+                EventPageBody(
+                    data: page.events, hasMore: page.hasMore,
+                    nextAfterSequence: page.hasMore ? page.events.last?.sequence : nil))
         }
         v1.post("sessions/{id}/cancel") { request, context in
             let session = try await findSession(context, request)

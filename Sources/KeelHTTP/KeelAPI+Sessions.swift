@@ -42,6 +42,7 @@ extension KeelAPI {
             let session = try await findSession(context, request)
             _ = try await engine.cancel(sessionID: session.id)
             try await store.deleteSession(id: session.id)
+            await engine.sessionDeleted(sessionID: session.id)
             return JSONResponse.noContent()
         }
     }

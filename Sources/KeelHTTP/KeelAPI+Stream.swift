@@ -19,7 +19,13 @@ extension KeelAPI {
                 body: ResponseBody { writer in
                     sseStreamOpened()
                     defer { sseStreamClosed() }
-                    try await stream.write(to: &writer)
+                    // A stream only writes now and then (heartbeats every 30 s by default), so a
+                    // write error would notice a departed client late and hold its slot until then.
+                    // Watching the connection's inbound side instead cancels the stream the moment
+                    // the client closes, which ends it and releases its permit at once.
+                    try await request.body.consumeWithCancellationOnInboundClose { _ in
+                        try await stream.write(to: &writer)
+                    }
                 })
         }
     }
@@ -93,21 +99,30 @@ struct SessionEventStream: Sendable {
 
     /// Writes every matching event after the cursor and returns the new cursor. The cursor moves
     /// past filtered-out events too, so they are never re-read.
+    ///
+    /// Events are read a page at a time and each page is written (and flushed to the socket, which
+    /// waits while the client is slow) before the next is read, so a long history replayed to a
+    /// slow client holds one page in memory rather than the whole log.
     private func writeEvents(after query: EventQuery, to writer: inout some ResponseBodyWriter) async throws -> Int {
-        var unfiltered = query
-        unfiltered.types = nil
-        unfiltered.excluded = []
-        let events = try await store.events(sessionID: sessionID, unfiltered)
-        guard let last = events.last else { return query.afterSequence }
-        var buffer = ByteBuffer()
+        var page = query
+        page.types = nil
+        page.excluded = []
+        page.limit = settings.replayPageSize
+        page.lastN = false
         let encoder = KeelJSON.encoder
-        for event in events where query.matches(event) {
-            buffer.writeString("event: \(event.type)\nid: \(event.id)\ndata: ")
-            buffer.writeBytes(try encoder.encode(event))
-            buffer.writeString("\n\n")
+        while true {
+            let events = try await store.events(sessionID: sessionID, page)
+            guard let last = events.last else { return page.afterSequence }
+            var buffer = ByteBuffer()
+            for event in events where query.matches(event) {
+                buffer.writeString("event: \(event.type)\nid: \(event.id)\ndata: ")
+                buffer.writeBytes(try encoder.encode(event))
+                buffer.writeString("\n\n")
+            }
+            if buffer.readableBytes > 0 { try await writer.write(buffer) }
+            page.afterSequence = last.sequence
+            if events.count < settings.replayPageSize { return last.sequence }
         }
-        if buffer.readableBytes > 0 { try await writer.write(buffer) }
-        return last.sequence
     }
 
     private func writeDisconnecting(reason: String, to writer: inout some ResponseBodyWriter) async throws {

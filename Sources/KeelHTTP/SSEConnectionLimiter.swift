@@ -13,10 +13,13 @@ public struct SSESettings: Sendable {
     public var perOrganizationMax: Int
     /// `retry:` hint sent with frames and on `disconnecting`.
     public var retryMilliseconds: Int
+    /// Events read from the store per replay page; a slow client holds at most one page in memory.
+    public var replayPageSize: Int
 
     public init(
         heartbeatInterval: Duration = .seconds(30), realtimeCycle: Duration = .seconds(300), cycleJitter: Double = 0.2,
-        globalMax: Int = 10000, perSessionMax: Int = 5, perOrganizationMax: Int = 1000, retryMilliseconds: Int = 100
+        globalMax: Int = 10000, perSessionMax: Int = 5, perOrganizationMax: Int = 1000, retryMilliseconds: Int = 100,
+        replayPageSize: Int = 500
     ) {
         self.heartbeatInterval = heartbeatInterval
         self.realtimeCycle = realtimeCycle
@@ -25,6 +28,7 @@ public struct SSESettings: Sendable {
         self.perSessionMax = perSessionMax
         self.perOrganizationMax = perOrganizationMax
         self.retryMilliseconds = retryMilliseconds
+        self.replayPageSize = max(replayPageSize, 1)
     }
 }
 

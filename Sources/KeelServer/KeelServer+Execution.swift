@@ -27,7 +27,8 @@ struct ExecutionAssembly {
                 store: storage.store, configuration: engineConfiguration,
                 dependencies: EngineDependencies(
                     driver: runtime.driver, capabilities: runtime.capabilities,
-                    fileSystem: { fileSystems.fileSystem(for: $0) }),
+                    fileSystem: { fileSystems.fileSystem(for: $0) },
+                    removeFileSystem: { fileSystems.remove(sessionID: $0) }),
                 cipher: cipher, logger: logger)
             return ExecutionAssembly(runner: engine, services: [engine])
         }

@@ -24,15 +24,19 @@ public enum KeelServer {
         public var simLatency: Duration
         public var deltaBatchInterval: Duration
         public var cancelWaitLimit: Duration
+        /// DEV_MODE session files, to be inspected by a test; nil gives the server its own.
+        public var fileSystems: SessionFileSystems?
 
         public init(
             driver: (@Sendable (ProviderType) -> any LLMDriver)? = nil, simLatency: Duration = .zero,
-            deltaBatchInterval: Duration = .milliseconds(100), cancelWaitLimit: Duration = .seconds(10)
+            deltaBatchInterval: Duration = .milliseconds(100), cancelWaitLimit: Duration = .seconds(10),
+            fileSystems: SessionFileSystems? = nil
         ) {
             self.driver = driver
             self.simLatency = simLatency
             self.deltaBatchInterval = deltaBatchInterval
             self.cancelWaitLimit = cancelWaitLimit
+            self.fileSystems = fileSystems
         }
     }
 
@@ -55,12 +59,13 @@ public enum KeelServer {
             transport: .init(idleTimeout: .seconds(configuration.llmStreamIdleTimeoutSecs)),
             simLatency: overrides.simLatency)
         let driver = overrides.driver ?? { drivers.driver(for: $0) }
-        let fileSystems = SessionFileSystems()
+        let fileSystems = overrides.fileSystems ?? SessionFileSystems()
         let engineConfiguration = EngineConfiguration(
             defaultAPIKeys: configuration.defaultAPIKeys, baseURLs: configuration.baseURLs,
             maxIterations: configuration.maxIterations, toolTimeout: .seconds(configuration.toolTimeoutSecs),
             deltaBatchInterval: overrides.deltaBatchInterval, cancelWaitLimit: overrides.cancelWaitLimit,
             baseURLPolicy: configuration.providerAddressPolicy)
+            maxQueuedMessagesPerSession: configuration.maxQueuedMessagesPerSession,
         let execution = ExecutionAssembly.make(
             configuration, storage: storage, engineConfiguration: engineConfiguration,
             runtime: StepRuntime(driver: driver, capabilities: { try catalog.resolve($0) }),
@@ -75,7 +80,8 @@ public enum KeelServer {
                 sse: SSESettings(
                     heartbeatInterval: .seconds(configuration.sseHeartbeatIntervalSecs),
                     realtimeCycle: .seconds(configuration.sseRealtimeCycleSecs), globalMax: configuration.sseGlobalMax,
-                    perSessionMax: configuration.ssePerSessionMax, perOrganizationMax: configuration.ssePerOrgMax),
+                    perSessionMax: configuration.ssePerSessionMax, perOrganizationMax: configuration.ssePerOrgMax,
+                    replayPageSize: configuration.sseReplayPageEvents),
                 deploymentGrade: configuration.deploymentGrade.rawValue, storageKind: storage.kind),
             metrics: observability.metrics)
 

@@ -130,13 +130,14 @@ public actor InMemoryStore: KeelStore {
 
     public func appendEvent(sessionID: String, _ draft: EventDraft) throws -> Event {
         guard sessions[sessionID] != nil else { throw StoreError.notFound(kind: "session", id: sessionID) }
-        var log = eventLogs[sessionID, default: []]
+        let position = eventLogs[sessionID]?.count ?? 0
         let event = Event(
-            type: draft.type, sessionID: sessionID, sequence: log.count + 1, context: draft.context, data: draft.data,
+            type: draft.type, sessionID: sessionID, sequence: position + 1, context: draft.context, data: draft.data,
             metadata: draft.metadata, tags: draft.tags)
-        eventIndex[event.id] = (sessionID, log.count)
-        log.append(event)
-        eventLogs[sessionID] = log
+        eventIndex[event.id] = (sessionID, position)
+        // Appended through the dictionary's in-place accessor: copying the log out and back would
+        // duplicate the whole array on every append (quadratic in the session's length).
+        eventLogs[sessionID, default: []].append(event)
         eventSignals.notify(sessionID: sessionID)
         return event
     }
@@ -144,10 +145,12 @@ public actor InMemoryStore: KeelStore {
     public func events(sessionID: String, _ query: EventQuery) -> [Event] {
         guard let log = eventLogs[sessionID] else { return [] }
         // Sequences start at 1 and are gapless, so the position of `afterSequence` is known.
+        // A limited read stops scanning once it has its page instead of filtering the whole tail.
         let start = min(max(query.afterSequence, 0), log.count)
-        let tail = log[start...].filter(query.matches)
-        guard let limit = query.limit else { return Array(tail) }
-        return query.lastN ? Array(tail.suffix(limit)) : Array(tail.prefix(limit))
+        let tail = log[start...]
+        guard let limit = query.limit else { return tail.filter(query.matches) }
+        if query.lastN { return Array(tail.reversed().lazy.filter(query.matches).prefix(limit).reversed()) }
+        return Array(tail.lazy.filter(query.matches).prefix(limit))
     }
 
     public func event(id: String) -> Event? {

@@ -113,6 +113,84 @@ struct SSETests {
         }
     }
 
+    @Test("a client closing its stream frees the slot at once, not at the next heartbeat")
+    func clientCloseFreesSlotAtOnce() async throws {
+        // Heartbeats far apart: before the fix a departed client was noticed only when one was
+        // written, so the third open on this session got 429 for up to a minute.
+        let environment = ["SSE_PER_SESSION_MAX": "2", "SSE_PER_ORG_MAX": "2", "SSE_HEARTBEAT_INTERVAL_SECS": "60"]
+        try await TestServer.run(environment: environment) { server in
+            let sessionID = try await server.createSession()
+            let path = "/v1/sessions/\(sessionID)/sse"
+            for round in 1...6 {
+                let opened = try await openWithinOneSecond(server, path)
+                #expect(opened.status == 200, "open \(round) of 6: \(opened.text.suffix(300))")
+            }
+            // Every slot is back: as many streams as the limit allows open side by side.
+            let first = try await holdWithinOneSecond("\(server.baseURL)\(path)")
+            let second = try await holdWithinOneSecond("\(server.baseURL)\(path)")
+            #expect(first.status == 200)
+            #expect(second.status == 200)
+        }
+    }
+
+    private func holdWithinOneSecond(_ url: String) async throws -> SSEReader {
+        let deadline = ContinuousClock.now + .seconds(1)
+        while true {
+            let reader = try await SSEReader.open(url)
+            if reader.status == 200 || ContinuousClock.now >= deadline { return reader }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+    }
+
+    /// Opens a stream over a bare connection, reads `connected`, closes it. A refusal is retried
+    /// for up to a second: the server learns of the previous close asynchronously, but promptly.
+    private func openWithinOneSecond(_ server: TestServer, _ path: String) async throws -> RawHTTPConnection.Reply {
+        let deadline = ContinuousClock.now + .seconds(1)
+        while true {
+            let reply = try await RawHTTPConnection.get(
+                port: server.port, path, readingUntil: ["event: connected", "too_many_streams"])
+            if reply.status == 200 || ContinuousClock.now >= deadline { return reply }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+    }
+
+    @Test("a replay read in small pages is complete, ordered and filtered; resuming still works")
+    func pagedReplay() async throws {
+        try await TestServer.run(environment: ["SSE_REPLAY_PAGE_EVENTS": "3"]) { server in
+            let sessionID = try await server.createSession()
+            _ = try await server.send(sessionID, "first turn with several words to stream")
+            try await server.waitForIdle(sessionID)
+            _ = try await server.send(sessionID, "second turn")
+            try await server.waitForIdle(sessionID, turns: 2)
+            let all = try await server.events(sessionID)
+            let ids = all.compactMap { $0["id"]?.stringValue }
+            #expect(all.count > 9, "the history spans several pages")
+
+            let full = try await SSEReader.open("\(server.baseURL)/v1/sessions/\(sessionID)/sse")
+            #expect(try await full.next()?.event == "connected")
+            let replay = try await full.frames(until: { $0.json?["sequence"]?.intValue == all.count })
+            #expect(replay.compactMap(\.id) == ids, "every event once, in order, across page boundaries")
+
+            let filtered = try await SSEReader.open(
+                "\(server.baseURL)/v1/sessions/\(sessionID)/sse?exclude=output.message.delta")
+            _ = try await filtered.next()
+            let kept = try await filtered.frames(until: { $0.json?["sequence"]?.intValue == all.count })
+            let expectedKept = all.filter { $0["type"]?.stringValue != "output.message.delta" }.compactMap { $0["id"]?.stringValue }
+            #expect(kept.compactMap(\.id) == expectedKept)
+
+            let cursor = ids[4]
+            for (url, headers) in [
+                ("\(server.baseURL)/v1/sessions/\(sessionID)/sse?since_id=\(cursor)", [(String, String)]()),
+                ("\(server.baseURL)/v1/sessions/\(sessionID)/sse", [("Last-Event-ID", cursor)]),
+            ] {
+                let resumed = try await SSEReader.open(url, headers: headers)
+                _ = try await resumed.next()
+                let rest = try await resumed.frames(until: { $0.json?["sequence"]?.intValue == all.count })
+                #expect(rest.compactMap(\.id) == Array(ids.dropFirst(5)))
+            }
+        }
+    }
+
     @Test("a closed stream frees its slot")
     func slotReleased() async throws {
         try await TestServer.run(environment: ["SSE_PER_SESSION_MAX": "1", "SSE_REALTIME_CYCLE_SECS": "0.3"]) { server in

@@ -5,7 +5,7 @@ import Synchronization
 ///
 /// Tools only ever see the file system of the session they run in (through
 /// `ToolContext.files`), so isolation between sessions is exactly the isolation of the entries in
-/// this registry. The engine removes an entry when its session is deleted so memory is returned.
+/// this registry. Deleting a session removes its entry (`TurnEngine.sessionDeleted`) so memory is returned.
 public final class SessionFileSystems: Sendable {
     public let limits: FileSystemLimits
     private let systems = Mutex<[String: InMemorySessionFileSystem]>([:])

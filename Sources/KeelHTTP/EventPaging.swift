@@ -1,0 +1,55 @@
+import Foundation
+import Hummingbird
+import KeelCore
+
+/// Page sizes of `GET /sessions/{id}/events` and `/messages`: a session can hold tens of
+/// thousands of events, so neither endpoint answers with the whole log in one body.
+enum EventPaging {
+    static let defaultEventLimit = 500
+    static let defaultMessageLimit = 200
+    static let maxLimit = 1000
+
+    /// `limit`, when given, within 1...`maxLimit`.
+    static func requestedLimit(_ request: Request) throws -> Int? {
+        guard let raw = RequestDecoding.string(request, "limit") else { return nil }
+        guard let value = Int(raw), (1...maxLimit).contains(value) else {
+            throw APIError.badRequest("Query parameter 'limit' must be an integer in 1...\(maxLimit)")
+        }
+        return value
+    }
+
+    /// Reads one forward page after `query.afterSequence`: `limit` items and whether more follow.
+    static func forwardPage(
+        store: any KeelStore, sessionID: String, query: EventQuery, limit: Int
+    ) async throws -> (events: [Event], hasMore: Bool) {
+        var query = query
+        query.limit = limit + 1
+        query.lastN = false
+        let events = try await store.events(sessionID: sessionID, query)
+        return (Array(events.prefix(limit)), events.count > limit)
+    }
+
+    /// A message page must not split an agent message from the tool results that answer it:
+    /// their order is restored from the calls in that message. When the page ends inside such a
+    /// run, it ends before the agent message instead (unless that would leave it empty).
+    static func messageBoundary(_ events: [Event], nextIsToolResult: Bool) -> [Event] {
+        guard nextIsToolResult,
+            let agent = events.lastIndex(where: { $0.type == EventType.outputMessageCompleted }), agent > 0
+        else { return events }
+        return Array(events[..<agent])
+    }
+}
+
+/// `{data, has_more, next_after_sequence}`: pass `next_after_sequence` back as `after_sequence`
+/// for the next page; it is absent on the last page.
+struct EventPageBody<Item: Encodable>: Encodable {
+    var data: [Item]
+    var hasMore: Bool
+    var nextAfterSequence: Int?
+
+    enum CodingKeys: String, CodingKey {
+        case data
+        case hasMore = "has_more"
+        case nextAfterSequence = "next_after_sequence"
+    }
+}
