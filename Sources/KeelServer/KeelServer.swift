@@ -54,6 +54,7 @@ public enum KeelServer {
         let catalog = CapabilityCatalog(
             allowExperimental: configuration.deploymentGrade.allowsExperimental,
             webFetch: WebFetchConfiguration(allowPrivateAddresses: configuration.webFetchAllowPrivateAddresses))
+        catalog.logUnavailable(logger)
 
         let drivers = DriverRegistry(
             transport: .init(idleTimeout: .seconds(configuration.llmStreamIdleTimeoutSecs)),

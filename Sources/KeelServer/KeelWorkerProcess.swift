@@ -31,6 +31,7 @@ struct WorkerService: Service {
         let catalog = CapabilityCatalog(
             allowExperimental: configuration.deploymentGrade.allowsExperimental,
             webFetch: WebFetchConfiguration(allowPrivateAddresses: configuration.webFetchAllowPrivateAddresses))
+        catalog.logUnavailable(logger)
         let drivers = DriverRegistry(transport: .init(idleTimeout: .seconds(configuration.llmStreamIdleTimeoutSecs)))
         let executorConfiguration = StepExecutorConfiguration(
             workerID: configuration.workerID ?? StepExecutorConfiguration.makeWorkerID(),

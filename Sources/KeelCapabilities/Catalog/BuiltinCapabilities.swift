@@ -60,7 +60,7 @@ public enum BuiltinCapabilities {
     public static func python(configuration: PythonConfiguration) -> Capability {
         Capability(
             id: "python", name: "Python (experimental)",
-            description: "Runs short Python 3 programs in a subprocess with time and output limits. Not a security sandbox.",
+            description: "Runs short Python 3 programs in a bubblewrap sandbox: no network, no host files, time, memory, process and output limits.",
             category: "code_execution", experimental: true,
             systemPromptAddition: "Use run_python to compute, parse or transform data with a short Python 3 program; print() what you need, since only stdout and stderr come back.",
             tools: [RunPythonTool(configuration: configuration)]

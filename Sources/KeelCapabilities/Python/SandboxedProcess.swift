@@ -1,15 +1,21 @@
 import Foundation
 import KeelCore
 
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
 /// Runs one program to completion under a time limit and an output limit.
 ///
 /// No shell is involved (arguments go straight to `posix_spawn`), the environment is exactly
-/// what the caller passes, and the child's process group is killed on timeout, on cancellation
-/// of the calling task, and after a normal exit (to reap anything left in the background).
+/// what the caller passes, and no other descriptor of the server is inherited. The run ends when
+/// the process exits; on timeout or cancellation of the calling task its process group is
+/// killed and the call returns within `ChildProcess.killGrace` whatever the child does.
 enum SandboxedProcess {
     struct Completion: Sendable {
-        /// The exit status, or minus the signal number when the process was killed by a signal
-        /// (the convention of Python's `subprocess`).
+        /// The exit status, or minus the signal number when the process was killed by a signal.
         var exitCode: Int32
         var output: OutputCollector.Output
     }
@@ -23,53 +29,47 @@ enum SandboxedProcess {
     static let drainGrace: Duration = .seconds(1)
 
     static func run(
-        executable: URL, arguments: [String], environment: [String: String], workingDirectory: URL,
-        timeLimit: Duration, outputLimit: Int
+        executable: String, arguments: [String], environment: [String], timeLimit: Duration, outputLimit: Int
     ) async throws -> Outcome {
         try Task.checkCancellation()
-        let process = Process()
-        process.executableURL = executable
-        process.arguments = arguments
-        process.environment = environment
-        process.currentDirectoryURL = workingDirectory
-        process.standardInput = FileHandle.nullDevice
-        let stdout = Pipe()
-        let stderr = Pipe()
-        process.standardOutput = stdout
-        process.standardError = stderr
-
-        let exit = OneShot<Int32>()
-        process.terminationHandler = { finished in
-            let status = finished.terminationStatus
-            exit.complete(finished.terminationReason == .uncaughtSignal ? -status : status)
-        }
+        let stdout: (read: Int32, write: Int32)
+        let stderr: (read: Int32, write: Int32)
         do {
-            try process.run()
+            stdout = try PosixSpawn.makePipe()
+            do {
+                stderr = try PosixSpawn.makePipe()
+            } catch {
+                close(stdout.read)
+                close(stdout.write)
+                throw error
+            }
         } catch {
-            throw ToolError("could not start \(executable.lastPathComponent): \(error.localizedDescription)")
+            throw ToolError("could not start the sandbox: \(error)")
         }
-        let killer = ProcessKiller(pid: process.processIdentifier)
         let collector = OutputCollector(
-            stdout: stdout.fileHandleForReading, stderr: stderr.fileHandleForReading, limit: outputLimit
-        )
+            stdout: FileHandle(fileDescriptor: stdout.read, closeOnDealloc: true),
+            stderr: FileHandle(fileDescriptor: stderr.read, closeOnDealloc: true), limit: outputLimit)
+        let child = ChildProcess(
+            executable: executable, arguments: arguments, environment: environment, stdout: stdout.write, stderr: stderr.write)
 
-        let exitCode = await withTaskCancellationHandler {
+        let termination = await withTaskCancellationHandler {
             await withTaskGroup(of: Void.self) { group in
                 group.addTask {
                     guard (try? await Task.sleep(for: timeLimit)) != nil else { return }
-                    killer.timeOut()
+                    child.kill()
                 }
-                let code = await exit.value()
+                let termination = await child.terminated()
                 group.cancelAll()
-                return code
+                return termination
             }
         } onCancel: {
-            killer.terminate()
+            child.kill()
         }
-        // Reaps anything the code left running in the background.
-        killer.terminate()
-        withExtendedLifetime(process) {}
-
+        if Task.isCancelled {
+            // Returns at once: the output is of no use to a cancelled caller.
+            collector.stop()
+            throw CancellationError()
+        }
         let output = await withTaskGroup(of: Void.self) { group in
             group.addTask {
                 guard (try? await Task.sleep(for: drainGrace)) != nil else { return }
@@ -79,8 +79,13 @@ enum SandboxedProcess {
             group.cancelAll()
             return output
         }
-        try Task.checkCancellation()
-        if killer.timedOut { return .timedOut(output) }
-        return .exited(Completion(exitCode: exitCode, output: output))
+        switch termination {
+        case .failedToStart(let reason):
+            throw ToolError("could not start the sandbox: \(reason)")
+        case .abandoned:
+            return .timedOut(output)
+        case .exited(let code):
+            return child.wasKilled ? .timedOut(output) : .exited(Completion(exitCode: code, output: output))
+        }
     }
 }
