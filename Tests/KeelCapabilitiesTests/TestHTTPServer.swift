@@ -12,6 +12,8 @@ enum TestHTTPServer {
         let router = Router()
         router.get("hello") { _, _ in "hello world" }
         router.get("big") { _, _ in String(repeating: "a", count: bigBodySize) }
+        // Echoes the Host header, so tests can see which name a pinned connection asked for.
+        router.get("host") { request, _ in request.head.authority ?? "" }
         router.get("json") { _, _ in
             Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: #"{"ok":true}"#)))
         }

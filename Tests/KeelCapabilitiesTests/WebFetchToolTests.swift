@@ -1,6 +1,7 @@
 import AsyncHTTPClient
 import Foundation
 import KeelCore
+import Synchronization
 import Testing
 @testable import KeelCapabilities
 
@@ -82,7 +83,7 @@ struct WebFetchToolTests {
 
     @Test("follows redirects, re-checking every hop")
     func redirects() async throws {
-        try await TestHTTPServer.withServer { base, port in
+        try await TestHTTPServer.withServer { base, _ in
             let tool = WebFetchTool(configuration: Self.local)
             let followed = try await TestSupport.call(tool, ["url": .string("\(base)/redirect")])
             #expect(followed["body"] == "hello world")
@@ -93,17 +94,56 @@ struct WebFetchToolTests {
 
             let ftp = await TestSupport.toolErrorMessage { _ = try await TestSupport.call(tool, ["url": .string("\(base)/redirect-ftp")]) }
             #expect(ftp?.hasPrefix("only http and https URLs are allowed") == true)
+        }
+    }
 
-            // 127.0.0.1 is presented as public, localhost as loopback: the first hop passes and
-            // the redirect to localhost must be refused.
-            let spoofed = WebFetchTool(configuration: WebFetchConfiguration(), httpClient: WebFetchHTTPClient.shared) { host in
-                let text = host == "127.0.0.1" ? "93.184.216.34" : "127.0.0.1"
-                return IPAddress(text).map { [$0] } ?? []
+    /// A resolver that answers `first` once and `later` for every further call, like a DNS
+    /// server rebinding the name after the check; it counts its calls.
+    final class RebindingResolver: Sendable {
+        let calls = Mutex(0)
+        let first: IPAddress
+        let later: IPAddress
+        init(first: String, later: String) throws {
+            self.first = try #require(IPAddress(first))
+            self.later = try #require(IPAddress(later))
+        }
+        func resolve(_ host: String) -> [IPAddress] {
+            calls.withLock { count in
+                count += 1
+                return count == 1 ? [first] : [later]
             }
-            let refused = await TestSupport.toolErrorMessage {
-                _ = try await TestSupport.call(spoofed, ["url": .string("\(base)/redirect-localhost?port=\(port)")])
+        }
+    }
+
+    @Test("connects to the address that was checked, with the original Host header")
+    func connectsToCheckedAddress() async throws {
+        try await TestHTTPServer.withServer { _, port in
+            // The server listens on 127.0.0.1 only; nothing answers on 127.0.0.2. A second
+            // resolution (the client's own, or ours) would not reach it; `.invalid` never
+            // resolves in real DNS either.
+            let resolver = try RebindingResolver(first: "127.0.0.1", later: "127.0.0.2")
+            let tool = WebFetchTool(configuration: Self.local, resolve: { resolver.resolve($0) })
+            let result = try await TestSupport.call(tool, ["url": .string("http://rebind.invalid:\(port)/host")])
+            #expect(result["body"] == .string("rebind.invalid:\(port)"))
+            #expect(resolver.calls.withLock { $0 } == 1)
+        }
+    }
+
+    @Test("a name the system resolves to the server is not re-resolved after the check")
+    func noSecondResolution() async throws {
+        try await TestHTTPServer.withServer { base, port in
+            // The system resolves localhost to the test server; the checked answer is
+            // 127.0.0.2, where nothing listens. Reaching the server would prove a second
+            // resolution — directly and on a redirect hop.
+            let tool = WebFetchTool(
+                configuration: WebFetchConfiguration(allowPrivateAddresses: true, timeout: .seconds(2)),
+                clientConfiguration: Self.fastFailing,
+                resolve: { host in host == "localhost" ? [IPAddress("127.0.0.2")].compactMap { $0 } : [] }
+            )
+            for url in ["http://localhost:\(port)/hello", "\(base)/redirect-localhost?port=\(port)"] {
+                let message = await TestSupport.toolErrorMessage { _ = try await TestSupport.call(tool, ["url": .string(url)]) }
+                #expect(message != nil, "\(url) reached the server through a second resolution")
             }
-            #expect(refused?.contains("refusing to fetch 'http://localhost:\(port)/hello'") == true, "got \(refused ?? "nil")")
         }
     }
 
@@ -126,19 +166,21 @@ struct WebFetchToolTests {
         }
     }
 
-    @Test("reports connection failures as tool errors")
-    func connectionFailure() async throws {
-        // The client retries failed connections until its connect timeout, so a short one keeps
-        // the test fast.
+    /// The client retries failed connections until its connect timeout; a short one keeps
+    /// connection-failure tests fast.
+    static var fastFailing: HTTPClient.Configuration {
         var configuration = WebFetchHTTPClient.configuration
         configuration.timeout.connect = .seconds(1)
-        let client = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
-        // `.invalid` never resolves (RFC 2606); the policy skips DNS here, so the client fails.
-        let message = await TestSupport.toolErrorMessage {
-            _ = try await TestSupport.call(WebFetchTool(configuration: Self.local, httpClient: client), ["url": "http://keel-test.invalid/"])
-        }
-        try await client.shutdown()
-        #expect(message?.hasPrefix("web_fetch: request to 'http://keel-test.invalid/' failed") == true, "got \(message ?? "nil")")
+        return configuration
+    }
+
+    @Test("reports connection failures as tool errors")
+    func connectionFailure() async throws {
+        // Nothing listens on 127.0.0.2:1.
+        let tool = WebFetchTool(
+            configuration: Self.local, clientConfiguration: Self.fastFailing, resolve: { _ in [IPAddress("127.0.0.2")].compactMap { $0 } })
+        let message = await TestSupport.toolErrorMessage { _ = try await TestSupport.call(tool, ["url": "http://keel-test.invalid:1/"]) }
+        #expect(message?.hasPrefix("web_fetch: request to 'http://keel-test.invalid:1/' failed") == true, "got \(message ?? "nil")")
 
         let unresolvable = await TestSupport.toolErrorMessage {
             _ = try await TestSupport.call(WebFetchTool(), ["url": "http://keel-test.invalid/"])

@@ -15,8 +15,8 @@ import Darwin
 /// Swift concurrency pool, which must never block. Every address is returned because a host
 /// that resolves to one public and one private address must be refused: the HTTP client might
 /// connect to either.
-enum HostResolver {
-    static func resolve(_ host: String) async throws -> [IPAddress] {
+public enum HostResolver {
+    public static func resolve(_ host: String) async throws -> [IPAddress] {
         try await NIOThreadPool.singleton.runIfActive { try resolveBlocking(host) }
     }
 
@@ -54,6 +54,8 @@ enum HostResolver {
             cursor = entry.pointee.ai_next
         }
         guard !addresses.isEmpty else { throw ToolError("could not resolve host '\(host)': no IP addresses") }
-        return Array(Set(addresses))
+        // Deduplicated (one entry per socket type otherwise), in the resolver's preference order.
+        var seen: Set<IPAddress> = []
+        return addresses.filter { seen.insert($0).inserted }
     }
 }

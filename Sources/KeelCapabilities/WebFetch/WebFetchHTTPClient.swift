@@ -1,13 +1,11 @@
 import AsyncHTTPClient
 
-/// The HTTP client `web_fetch` uses unless one is injected.
+/// The HTTP settings `web_fetch` uses, and the client whose event loop group it runs on.
 ///
-/// It is not `HTTPClient.shared` on purpose: the shared client follows up to 20 redirects by
+/// Redirects are never followed by the client (the shared AsyncHTTPClient follows up to 20 by
 /// itself, which would let a public URL redirect to `http://169.254.169.254/` before the tool
-/// could check the target. This client never follows redirects, so `WebFetchTool` sees every
-/// hop and re-checks it. An injected client should be configured the same way (see
-/// `configuration`); if it does follow redirects, the tool still re-checks the hops it reports,
-/// but only after they were requested.
+/// could check the target): `WebFetchTool` sees every hop, re-checks it and connects to the
+/// checked address through a per-hop client built from `configuration` (`PinnedHTTPClient`).
 public enum WebFetchHTTPClient {
     /// Redirects disallowed; a connect timeout well below the tool's own overall timeout.
     public static var configuration: HTTPClient.Configuration {
@@ -17,6 +15,7 @@ public enum WebFetchHTTPClient {
         return configuration
     }
 
-    /// Process-wide and never shut down, like `HTTPClient.shared`.
+    /// Process-wide and never shut down, like `HTTPClient.shared`; `WebFetchTool` takes its
+    /// event loop group.
     public static let shared = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
 }

@@ -6,25 +6,37 @@ import NIOCore
 /// `web_fetch(url, method?)`: fetches a public http(s) URL and returns its text.
 ///
 /// Guarded because the server, not the user, makes the request: only http(s), only GET, every
-/// target (including each redirect hop) checked against `FetchTargetPolicy`, the body capped at
-/// `maxBytes` and the whole call bounded by `timeout`.
+/// target (including each redirect hop) checked against `FetchTargetPolicy` and then fetched
+/// over a connection to exactly the address that was checked (`PinnedHTTPClient`), the body
+/// capped at `maxBytes` and the whole call bounded by `timeout`.
 public struct WebFetchTool: Tool {
     public let configuration: WebFetchConfiguration
-    private let httpClient: HTTPClient
+    private let clientConfiguration: HTTPClient.Configuration
+    private let eventLoopGroup: any EventLoopGroup
     private let policy: FetchTargetPolicy
 
+    /// - Parameter httpClient: supplies the event loop group the per-hop pinned clients run on;
+    ///   the requests themselves use `WebFetchHTTPClient.configuration` (see `PinnedHTTPClient`
+    ///   for why each hop needs its own client).
     public init(configuration: WebFetchConfiguration = WebFetchConfiguration(), httpClient: HTTPClient = WebFetchHTTPClient.shared) {
-        self.init(configuration: configuration, httpClient: httpClient, resolve: { try await HostResolver.resolve($0) })
+        self.init(configuration: configuration, eventLoopGroup: httpClient.eventLoopGroup)
     }
 
-    /// Lets tests substitute DNS.
+    /// Lets tests substitute DNS, the host's own addresses and the client settings.
     init(
-        configuration: WebFetchConfiguration, httpClient: HTTPClient,
-        resolve: @escaping @Sendable (String) async throws -> [IPAddress]
+        configuration: WebFetchConfiguration, clientConfiguration: HTTPClient.Configuration = WebFetchHTTPClient.configuration,
+        eventLoopGroup: any EventLoopGroup = HTTPClient.defaultEventLoopGroup,
+        resolve: @escaping @Sendable (String) async throws -> [IPAddress] = { try await HostResolver.resolve($0) },
+        localAddresses: @escaping @Sendable () -> Set<IPAddress> = { LocalInterfaceAddresses.current() }
     ) {
         self.configuration = configuration
-        self.httpClient = httpClient
-        self.policy = FetchTargetPolicy(allowPrivateAddresses: configuration.allowPrivateAddresses, resolve: resolve)
+        var clientConfiguration = clientConfiguration
+        // Every hop must come back to the tool to be checked before it is requested.
+        clientConfiguration.redirectConfiguration = .disallow
+        self.clientConfiguration = clientConfiguration
+        self.eventLoopGroup = eventLoopGroup
+        self.policy = FetchTargetPolicy(
+            allowPrivateAddresses: configuration.allowPrivateAddresses, resolve: resolve, localAddresses: localAddresses)
     }
 
     /// A little above the fetch's own limit, so the tool reports its own clearer timeout.
@@ -57,41 +69,49 @@ public struct WebFetchTool: Tool {
         }
     }
 
+    private enum Hop: Sendable {
+        case final(JSONValue)
+        case redirect(URL)
+    }
+
     private func fetch(_ url: URL, deadline: NIODeadline) async throws -> JSONValue {
         var current = url
         var redirects = 0
         while true {
-            try await policy.check(current)
-            let response = try await execute(current, deadline: deadline)
-            // Hops an injected client followed by itself: too late to prevent, but the result of
-            // a disallowed chain is still withheld from the model.
-            for hop in response.history.dropFirst() {
+            let addresses = try await policy.check(url: current)
+            let host = try FetchTargetPolicy.host(of: current)
+            let hop = try await PinnedHTTPClient.with(
+                host: host, address: Self.preferredAddress(addresses), configuration: clientConfiguration, eventLoopGroup: eventLoopGroup
+            ) { [current] client -> Hop in
+                let response = try await execute(current, client: client, deadline: deadline)
+                if let target = Self.redirectTarget(of: response, from: current) { return .redirect(target) }
+                return .final(try await render(response, url: current))
+            }
+            switch hop {
+            case .final(let result):
+                return result
+            case .redirect(let target):
                 redirects += 1
-                try checkRedirectCount(redirects)
-                try await policy.check(try FetchTargetPolicy.parse(hop.request.url))
+                guard redirects <= configuration.maxRedirects else {
+                    throw ToolError("web_fetch: too many redirects (more than \(configuration.maxRedirects))")
+                }
+                current = target
             }
-            guard let target = Self.redirectTarget(of: response, from: current) else {
-                return try await render(response, url: current)
-            }
-            redirects += 1
-            try checkRedirectCount(redirects)
-            current = target
         }
     }
 
-    private func checkRedirectCount(_ redirects: Int) throws {
-        guard redirects <= configuration.maxRedirects else {
-            throw ToolError("web_fetch: too many redirects (more than \(configuration.maxRedirects))")
-        }
+    /// IPv4 first: many hosts publish AAAA records without having IPv6 connectivity themselves.
+    static func preferredAddress(_ addresses: [IPAddress]) -> IPAddress {
+        addresses.first { if case .v4 = $0 { return true } else { return false } } ?? addresses[0]
     }
 
-    private func execute(_ url: URL, deadline: NIODeadline) async throws -> HTTPClientResponse {
+    private func execute(_ url: URL, client: HTTPClient, deadline: NIODeadline) async throws -> HTTPClientResponse {
         var request = HTTPClientRequest(url: url.absoluteString)
         request.method = .GET
         request.headers.add(name: "User-Agent", value: "Keel-WebFetch/1.0")
         request.headers.add(name: "Accept", value: "text/html,application/xhtml+xml,application/json;q=0.9,text/*;q=0.8,*/*;q=0.5")
         do {
-            return try await httpClient.execute(request, deadline: deadline)
+            return try await client.execute(request, deadline: deadline)
         } catch let error as HTTPClientError where error == .deadlineExceeded {
             throw ToolError("timed out after \(configuration.timeout.shortDescription)")
         } catch is CancellationError {
