@@ -57,7 +57,9 @@ extension AgentLoop {
         if let tool = plan.tools.first(where: { $0.definition.name == call.name }) {
             let limit = tool.timeout ?? plan.toolTimeout
             do {
-                let result = try await withTimeout(limit, throwing: { ToolTimedOut() }) {
+                // withDeadline, not withTimeout: the call is reported at the limit even when the
+                // tool's code ignores cancellation (the turn goes on; the call is cancelled).
+                let result = try await withDeadline(limit, throwing: { ToolTimedOut() }) {
                     try await tool.call(call.arguments, context: toolContext)
                 }
                 outcome = ToolOutcome(call: call, result: result, error: nil, status: "success", durationMS: milliseconds(since: started))
@@ -69,9 +71,15 @@ extension AgentLoop {
                 outcome = ToolOutcome(call: call, result: nil, error: error.message, status: "error", durationMS: milliseconds(since: started))
             } catch {
                 if Task.isCancelled { throw CancellationError() }
-                logger.warning("tool failed", metadata: ["tool": "\(call.name)", "error": "\(error)"])
+                // An unexpected error may carry internal types, paths or data: the model (and the
+                // event log) get only its type name; the detail goes to the log, truncated.
+                let detail = String(describing: error)
+                logger.warning(
+                    "tool failed", metadata: ["tool": "\(call.name)", "error_type": "\(type(of: error))",
+                                              "error": "\(detail.prefix(Self.maxLoggedErrorCharacters))"])
                 outcome = ToolOutcome(
-                    call: call, result: nil, error: "Tool failed: \(error)", status: "error", durationMS: milliseconds(since: started))
+                    call: call, result: nil, error: Self.internalToolFailure(error), status: "error",
+                    durationMS: milliseconds(since: started))
             }
         } else {
             outcome = ToolOutcome(
@@ -80,6 +88,15 @@ extension AgentLoop {
         try Task.checkCancellation()
         try await emitCompleted(outcome, context: plan.context)
         return outcome
+    }
+
+    /// Longest error description logged for an unexpected tool failure.
+    static var maxLoggedErrorCharacters: Int { 500 }
+
+    /// What the model is told about an unexpected (non-`ToolError`) tool failure: the error's
+    /// type name only, never its description.
+    static func internalToolFailure(_ error: any Error) -> String {
+        "Tool failed: internal error (\(type(of: error)))"
     }
 
     private func emitCompleted(_ outcome: ToolOutcome, context: EventContext) async throws {

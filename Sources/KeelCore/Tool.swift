@@ -52,9 +52,11 @@ public struct ToolError: Error, Sendable, Hashable, CustomStringConvertible {
 
 /// A server-side tool. Thrown errors and timeouts become error results fed back to the model.
 ///
-/// Tools must honour task cancellation (the timeout and `/cancel` work by cancelling the call):
-/// the loop keeps structured concurrency and waits for a cancelled call to return rather than
-/// abandoning it in a detached task.
+/// Tools must honour task cancellation (the timeout and `/cancel` work by cancelling the call) and
+/// must not hold a cooperative-pool thread with CPU-bound or blocking work (KeelCapabilities'
+/// `BlockingWork` runs such work on its own threads and polls for cancellation). The loop reports
+/// a timeout or cancel at once either way (`withDeadline`): a call that ignores cancellation is
+/// abandoned after a short grace and its result dropped.
 public protocol Tool: Sendable {
     var definition: ToolDefinition { get }
     /// Upper bound for one call; `nil` uses the runtime's default.

@@ -123,6 +123,25 @@ struct AgentLoopCancellationTests {
         #expect(harness.driver.callCount == 1)
     }
 
+    @Test("cancelling while a tool ignores cancellation still ends the turn at once")
+    func cancelDuringUncooperativeTool() async throws {
+        let stubborn = UncooperativeTool(delay: .seconds(5))
+        let harness = LoopHarness(
+            [.tools([toolCall("call_u", "stubborn")]), .text(["never"])], tools: [stubborn], toolTimeout: .seconds(60))
+        let sink = harness.sink
+        let task = Task { try await harness.run() }
+
+        try await waitUntil { sink.types.contains(EventType.toolStarted) }
+        let cancelledAt = ContinuousClock.now
+        task.cancel()
+        let result = await task.result
+
+        #expect(seconds(ContinuousClock.now - cancelledAt) < 2.0)  // the tool would hold the turn for 5 s
+        #expect(throws: CancellationError.self) { try result.get() }
+        #expect(!sink.types.contains(EventType.toolCompleted))
+        #expect(harness.driver.callCount == 1)
+    }
+
     @Test("a turn started in an already-cancelled task makes no model call")
     func alreadyCancelled() async throws {
         let harness = LoopHarness([.text(["never"])])

@@ -216,4 +216,35 @@ struct AgentLoopToolTests {
         #expect(completed.data["result"] == "done")
         #expect(slow.finished.count == 1)
     }
+
+    @Test("a tool that spins ignoring cancellation is reported as timed out at the limit and the turn goes on")
+    func uncooperativeToolTimesOutPromptly() async throws {
+        let spinning = SpinningTool(spin: .seconds(4))
+        let harness = LoopHarness(
+            [.tools([toolCall("call_spin", "spin")]), .text(["moved on"])], tools: [spinning], toolTimeout: .milliseconds(200))
+        let clock = ContinuousClock()
+        let elapsed = try await clock.measure { _ = try await harness.run() }
+
+        // Before withDeadline the loop waited for the 4 s spin to end.
+        #expect(seconds(elapsed) < 2.0, "took \(elapsed)")
+        #expect(spinning.finished.count == 0)
+        let completed = try #require(harness.sink.events(EventType.toolCompleted).first)
+        #expect(completed.data["status"]?.stringValue == "timeout")
+        #expect(completed.data["error"]?.stringValue == "Tool timed out after 200ms")
+        #expect(harness.sink.terminalEvents.map(\.type) == [EventType.turnCompleted])
+        #expect(harness.driver.callCount == 2)
+    }
+
+    @Test("an unexpected tool error reaches the model as its type name only, never its description")
+    func internalErrorIsNotDumped() async throws {
+        let harness = LoopHarness([.tools([toolCall("call_l", "leaky")]), .text(["ok"])], tools: [LeakyTool()])
+        _ = try await harness.run()
+
+        let completed = try #require(harness.sink.events(EventType.toolCompleted).first)
+        #expect(completed.data["status"]?.stringValue == "error")
+        #expect(completed.data["error"]?.stringValue == "Tool failed: internal error (InternalDumpError)")
+        let result = try #require(harness.driver.requests.last?.messages.last?.toolResults.first)
+        #expect(result.error == "Tool failed: internal error (InternalDumpError)")
+        #expect(harness.sink.terminalEvents.map(\.type) == [EventType.turnCompleted])
+    }
 }

@@ -1,0 +1,106 @@
+import KeelCore
+import Testing
+@testable import KeelCapabilities
+
+@Suite("grep_files: linear time, budgets and cancellation")
+struct GrepFilesBudgetTests {
+    let context = TestSupport.context()
+
+    @Test("a catastrophic-backtracking pattern over a long line returns within a second")
+    func pathologicalPattern() async throws {
+        _ = try await context.files.write("evil.txt", content: String(repeating: "a", count: 5_000) + "!\naaaa")
+        let clock = ContinuousClock()
+        var result: JSONValue = .null
+        let elapsed = try await clock.measure {
+            result = try await TestSupport.call(GrepFilesTool(), ["pattern": "^(a+)+$"], context: context)
+        }
+        #expect(elapsed < .seconds(1), "took \(elapsed)")
+        #expect(result["matches"]?.arrayValue?.compactMap { $0["line"]?.intValue } == [2])
+        #expect(result["truncated"] == false)
+    }
+
+    @Test("an unsupported construct is a tool error naming it")
+    func unsupportedConstruct() async {
+        let message = await TestSupport.toolErrorMessage {
+            _ = try await TestSupport.call(GrepFilesTool(), ["pattern": "(a)\\1"], context: context)
+        }
+        #expect(message?.contains("backreferences") == true, "\(message ?? "no error")")
+    }
+
+    @Test("the byte budget stops the search with truncated and a reason")
+    func byteBudget() async throws {
+        for name in ["a", "b", "c"] { _ = try await context.files.write("\(name).txt", content: "hit " + String(repeating: "x", count: 96)) }
+        let tool = GrepFilesTool(budget: GrepBudget(maxBytes: 250))
+        let result = try await TestSupport.call(tool, ["pattern": "hit"], context: context)
+        #expect(result["matches"]?.arrayValue?.count == 2)
+        #expect(result["truncated"] == true)
+        #expect(result["truncated_reason"]?.stringValue?.contains("250 bytes") == true)
+    }
+
+    @Test("the entry budget stops the walk with truncated and a reason")
+    func entryBudget() async throws {
+        for index in 0..<5 { _ = try await context.files.write("f\(index).txt", content: "hit") }
+        // The root directory is the first entry visited, then three files.
+        let tool = GrepFilesTool(budget: GrepBudget(maxEntries: 4))
+        let result = try await TestSupport.call(tool, ["pattern": "hit"], context: context)
+        #expect(result["matches"]?.arrayValue?.count == 3)
+        #expect(result["truncated"] == true)
+        #expect(result["truncated_reason"]?.stringValue?.contains("4 files and directories") == true)
+    }
+
+    @Test("the step budget stops matching with truncated and a reason")
+    func stepBudget() async throws {
+        _ = try await context.files.write("big.txt", content: "hit\n" + String(repeating: "abcabc\n", count: 10_000))
+        let tool = GrepFilesTool(budget: GrepBudget(maxSteps: 5_000))
+        let result = try await TestSupport.call(tool, ["pattern": "[a-z]+t"], context: context)
+        #expect(result["matches"]?.arrayValue?.count == 1)
+        #expect(result["truncated"] == true)
+        #expect(result["truncated_reason"]?.stringValue?.contains("5000 matching steps") == true)
+    }
+
+    @Test("the match cap reports its reason")
+    func matchCapReason() async throws {
+        _ = try await context.files.write("many.txt", content: Array(repeating: "hit", count: 201).joined(separator: "\n"))
+        let result = try await TestSupport.call(GrepFilesTool(), ["pattern": "hit"], context: context)
+        #expect(result["matches"]?.arrayValue?.count == GrepFilesTool.maxMatches)
+        #expect(result["truncated_reason"]?.stringValue?.contains("more than 200") == true)
+    }
+
+    @Test("cancelling a long scan returns at once")
+    func cancelLongScan() async throws {
+        // ~2,000 live states per scalar over 500,000 scalars: tens of seconds of matching.
+        _ = try await context.files.write("long.txt", content: String(repeating: "a", count: 500_000))
+        let tool = GrepFilesTool(budget: GrepBudget(maxSteps: .max))
+        let context = self.context
+        let task = Task { try await TestSupport.call(tool, ["pattern": "[ab]{0,1000}c"], context: context) }
+        try await Task.sleep(for: .milliseconds(200))
+        let clock = ContinuousClock()
+        let elapsed = await clock.measure {
+            task.cancel()
+            _ = await task.result
+        }
+        #expect(elapsed < .seconds(1), "took \(elapsed)")
+        await #expect(throws: CancellationError.self) { try await task.value }
+    }
+
+    @Test("blocking work resumes its caller at once on cancel and the work sees the flag")
+    func blockingWorkCancel() async throws {
+        let observed = OneShot<Bool>()
+        let task = Task {
+            try await BlockingWork.run { flag in
+                let deadline = ContinuousClock.now + .seconds(5)
+                while !flag.isRaised && ContinuousClock.now < deadline {}
+                observed.complete(flag.isRaised)
+                return 0
+            }
+        }
+        try await Task.sleep(for: .milliseconds(50))
+        let clock = ContinuousClock()
+        let elapsed = await clock.measure {
+            task.cancel()
+            _ = await task.result
+        }
+        #expect(elapsed < .seconds(1))
+        #expect(await observed.value() == true)
+    }
+}
