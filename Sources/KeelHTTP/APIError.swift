@@ -98,9 +98,12 @@ struct ErrorEnvelopeMiddleware<Context: RequestContext>: RouterMiddleware {
         } catch {
             let apiError = APIError.from(error)
             if apiError.status.code >= 500 {
-                context.logger.error("request failed", metadata: ["error": "\(String(reflecting: error))"])
+                context.logger.error("request failed", metadata: ErrorLogSummary.metadata(error))
             }
-            return apiError.response()
+            // A 413 is answered before the body is read; the rest of it must not be read as the
+            // next request, so the connection ends after this response (`CloseAfterResponseHandler`).
+            let headers: HTTPFields = apiError.status == .contentTooLarge ? [.connection: "close"] : [:]
+            return apiError.response(headers: headers)
         }
     }
 }

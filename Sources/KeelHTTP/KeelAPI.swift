@@ -79,6 +79,8 @@ public struct KeelAPI: Sendable {
         addProviderRoutes(to: v1, path: "llm-providers")
         addProviderRoutes(to: v1, path: "providers")
         addCatalogRoutes(to: v1)
+        // Last, so it wraps only the not-found responder.
+        router.add(middleware: MethodNotAllowedMiddleware(routes: router.routes))
         return router
     }
 

@@ -8,6 +8,10 @@ enum RequestDecoding {
     static let maxBodyBytes = 2 * 1024 * 1024
 
     static func decodeBody<T: Decodable>(_ type: T.Type, from request: Request) async throws -> T {
+        // A declared length over the limit is refused before a byte of the body is read.
+        if let declared = request.headers[.contentLength].flatMap({ Int($0) }), declared > maxBodyBytes {
+            throw APIError(.contentTooLarge, code: "payload_too_large", "Request body exceeds \(maxBodyBytes) bytes")
+        }
         let buffer: ByteBuffer
         do {
             buffer = try await request.body.collect(upTo: maxBodyBytes)

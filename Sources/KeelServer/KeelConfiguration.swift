@@ -17,7 +17,8 @@ public struct KeelConfiguration: Sendable {
 
     // MARK: HTTP
 
-    /// `HOST`: bind address; default `0.0.0.0`.
+    /// `HOST`: bind address; default `0.0.0.0`, or `127.0.0.1` in DEV_MODE (a laptop server should
+    /// not be reachable from the network unless asked).
     public var host: String
     /// `PORT`: default 9000; 0 binds an ephemeral port.
     public var port: Int
@@ -25,6 +26,15 @@ public struct KeelConfiguration: Sendable {
     public var apiPrefix: String
     /// `CORS_ALLOWED_ORIGINS`: allowed browser origins; empty means CORS is off.
     public var corsAllowedOrigins: [String]
+    /// `HTTP_HEADER_TIMEOUT_SECS`: a request head must be complete this long after a connection
+    /// opens (or a next request starts), else the connection is closed; default 10.
+    public var httpHeaderTimeoutSecs: Double
+    /// `HTTP_IDLE_TIMEOUT_SECS`: a keep-alive connection with no request in flight is closed after
+    /// this long (never during a response, so SSE streams are unaffected); default 60.
+    public var httpIdleTimeoutSecs: Double
+    /// `HTTP_MAX_CONNECTIONS`: open HTTP connections at most (one more gets a 503 and is closed);
+    /// default 12000, above `SSE_GLOBAL_MAX`'s 10000.
+    public var httpMaxConnections: Int
 
     // MARK: Storage and secrets
 
@@ -132,10 +142,13 @@ public struct KeelConfiguration: Sendable {
         devMode = try env.bool("DEV_MODE", default: false)
         deploymentGrade = try env.choice("DEPLOYMENT_GRADE", default: devMode ? DeploymentGrade.dev : .prod)
 
-        host = env.string("HOST", default: "0.0.0.0")
+        host = env.string("HOST", default: devMode ? "127.0.0.1" : "0.0.0.0")
         port = try Self.parsePort(env.value("PORT"))
         apiPrefix = try Self.parseAPIPrefix(env.value("API_PREFIX"))
         corsAllowedOrigins = try Self.parseCORSOrigins(env.value("CORS_ALLOWED_ORIGINS"))
+        httpHeaderTimeoutSecs = try env.positiveSeconds("HTTP_HEADER_TIMEOUT_SECS", default: 10)
+        httpIdleTimeoutSecs = try env.positiveSeconds("HTTP_IDLE_TIMEOUT_SECS", default: 60)
+        httpMaxConnections = try env.positiveInt("HTTP_MAX_CONNECTIONS", default: 12_000)
 
         databaseURL = env.value("DATABASE_URL")
         databaseMaxConnections = try env.positiveInt("DATABASE_MAX_CONNECTIONS", default: 20)

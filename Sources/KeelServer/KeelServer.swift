@@ -86,8 +86,10 @@ public enum KeelServer {
                 deploymentGrade: configuration.deploymentGrade.rawValue, storageKind: storage.kind),
             metrics: observability.metrics)
 
+        prepareConnectionLimits(configuration, logger: logger)
         return Application(
             router: api.makeRouter(),
+            server: .keel(configuration.httpConnectionSettings, logger: logger),
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "keel"),
             // Stopped in reverse order: executors finish or hand back their steps, then traces drain
             // and flush, then the database pool closes.

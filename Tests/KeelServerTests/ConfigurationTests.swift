@@ -293,6 +293,32 @@ struct ConfigurationTests {
         expectError(["WEB_FETCH_ALLOW_PRIVATE_ADDRESSES": "sometimes"], variable: "WEB_FETCH_ALLOW_PRIVATE_ADDRESSES")
     }
 
+    @Test("DEV_MODE binds 127.0.0.1 by default; HOST overrides it; otherwise 0.0.0.0")
+    func devModeHost() throws {
+        #expect(try KeelConfiguration(environment: ["DEV_MODE": "1"]).host == "127.0.0.1")
+        #expect(try KeelConfiguration(environment: ["DEV_MODE": "1", "HOST": "0.0.0.0"]).host == "0.0.0.0")
+        #expect(try KeelConfiguration(environment: ["DEV_MODE": "0"]).host == "0.0.0.0")
+    }
+
+    @Test("HTTP connection limits: defaults, overrides and validation")
+    func httpConnectionLimits() throws {
+        let defaults = try KeelConfiguration(environment: [:])
+        #expect(defaults.httpHeaderTimeoutSecs == 10)
+        #expect(defaults.httpIdleTimeoutSecs == 60)
+        #expect(defaults.httpMaxConnections == 12_000)
+        #expect(defaults.httpMaxConnections > defaults.sseGlobalMax)
+        let custom = try KeelConfiguration(environment: [
+            "HTTP_HEADER_TIMEOUT_SECS": "2.5", "HTTP_IDLE_TIMEOUT_SECS": "5", "HTTP_MAX_CONNECTIONS": "100",
+        ])
+        #expect(custom.httpHeaderTimeoutSecs == 2.5)
+        #expect(custom.httpIdleTimeoutSecs == 5)
+        #expect(custom.httpMaxConnections == 100)
+        #expect(custom.redactedSummary["HTTP_MAX_CONNECTIONS"] == "100")
+        expectError(["HTTP_HEADER_TIMEOUT_SECS": "0"], variable: "HTTP_HEADER_TIMEOUT_SECS")
+        expectError(["HTTP_IDLE_TIMEOUT_SECS": "soon"], variable: "HTTP_IDLE_TIMEOUT_SECS")
+        expectError(["HTTP_MAX_CONNECTIONS": "0"], variable: "HTTP_MAX_CONNECTIONS")
+    }
+
     @Test("provider base URLs must be http(s) URLs; trailing slashes are dropped")
     func baseURLs() throws {
         let config = try KeelConfiguration(environment: [
