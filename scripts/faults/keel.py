@@ -264,7 +264,7 @@ class SSEWatch:
                 elif line.startswith("data: ") and event_type in TERMINAL:
                     context = json.loads(line[6:]).get("context", {})
                     self.seen.append((event_type, context.get("input_message_id")))
-        except (OSError, ValueError):
+        except Exception:  # closed under the reader, or the server went away: the stream is over
             pass
 
     def saw(self, message_id: str) -> bool:
