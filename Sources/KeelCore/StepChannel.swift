@@ -87,6 +87,8 @@ public enum StepChannelError: Error, Sendable, Hashable {
 /// for embedded executors and over gRPC for `keel worker`.
 public protocol StepChannel: Sendable {
     func claim(workerID: String, limit: Int) async throws -> [ClaimedStep]
+    /// Refused (`StepChannelError.leaseLost`) unless `step.lease` still holds that step of that
+    /// turn and session: the context carries the turn's decrypted provider key.
     func context(for step: ClaimedStep) async throws -> StepContext
     /// Appends live events (deltas, `*.started`) to the session log while the lease is valid.
     func emit(_ events: [EventDraft], sessionID: String, lease: StepLease) async throws
@@ -101,6 +103,7 @@ public protocol StepChannel: Sendable {
     func release(_ lease: StepLease) async throws
     /// Wake-ups for this worker. The stream ends when the connection drops; callers resubscribe.
     func notifications(workerID: String) -> AsyncThrowingStream<StepNotification, any Error>
-    /// The session's files, for the file-system tools.
-    func fileSystem(sessionID: String) -> any SessionFileSystem
+    /// The session's files, for the file-system tools of the step `lease` holds: every operation is
+    /// refused (`StepChannelError.leaseLost`) unless the lease still holds a step of that session.
+    func fileSystem(sessionID: String, lease: StepLease) -> any SessionFileSystem
 }

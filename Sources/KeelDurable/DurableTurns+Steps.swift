@@ -30,14 +30,15 @@ extension DurableTurns {
                 FOR UPDATE SKIP LOCKED
             )
             UPDATE durable_tasks t
-            SET status = 'claimed', claimed_by = \(workerID) || '#' || (t.attempt + 1), claimed_at = now(),
-                heartbeat_at = now(), attempt = t.attempt + 1
+            SET status = 'claimed', claimed_by = \(workerID) || '#' || (t.lease_epoch + 1), claimed_at = now(),
+                heartbeat_at = now(), attempt = t.attempt + 1, lease_epoch = t.lease_epoch + 1
             FROM picked WHERE t.id = picked.id
             RETURNING t.id, t.session_id, t.turn_id, t.step::text, t.progress::text, t.attempt, t.claimed_by
             """, logger: logger)
         var claimed: [ClaimedStep] = []
-        // The lease names the attempt as well as the worker: if a worker's step is reclaimed and the
-        // same worker claims it again, the stale execution's lease is no longer valid.
+        // The lease names the lease epoch as well as the worker: if a worker's step is reclaimed or
+        // released and the same worker claims it again, the stale execution's lease is no longer
+        // valid. The epoch only grows (unlike `attempt`, which a release hands back).
         for try await (id, sessionID, turnID, step, progress, attempt, holder) in rows.decode(
             (String, String, String, String, String, Int, String).self)
         {
@@ -52,8 +53,22 @@ extension DurableTurns {
 
     /// The batched turn-context call: the plan with the provider key decrypted now, the
     /// conversation as of this step, and the tool results earlier attempts recorded.
+    ///
+    /// Only for the holder of the step's lease: the step named in the request is checked against
+    /// the task row (same turn, same session, still claimed by this lease), and the tool results
+    /// are looked up for the step stored there, never for one the caller describes.
     public func context(for step: ClaimedStep) async throws -> StepContext {
         try await store.waitForSchema()
+        let leased = try await store.client.query(
+            """
+            SELECT turn_id, session_id, step::text FROM durable_tasks
+            WHERE id = \(step.lease.taskID) AND claimed_by = \(step.lease.workerID) AND status = 'claimed'
+            """, logger: logger
+        ).collect()
+        guard let row = leased.first else { throw StepChannelError.leaseLost }
+        let (turnID, sessionID, storedStepJSON) = try row.decode((String, String, String).self)
+        guard turnID == step.turnID, sessionID == step.sessionID else { throw StepChannelError.leaseLost }
+        let storedStep = try PostgresStore.decode(TurnStep.self, storedStepJSON)
         let rows = try await store.client.query(
             "SELECT spec::text, input_sequence FROM durable_turns WHERE id = \(step.turnID)", logger: logger
         ).collect()
@@ -81,7 +96,7 @@ extension DurableTurns {
         let history = MessageProjection.messages(from: events).filter { $0.role != .system }
 
         var recorded: [String: JSONValue] = [:]
-        if case .act(_, let message, _) = step.step {
+        if case .act(_, let message, _) = storedStep {
             let callIDs = message.toolCalls.map(\.id)
             let results = try await store.client.query(
                 """
@@ -189,6 +204,8 @@ extension DurableTurns {
         published(appended)
     }
 
+    /// Hands the attempt back (`attempt - 1`: a release is not a failure) but not the lease: the
+    /// next claim takes a new lease epoch, so this lease stays invalid.
     public func release(_ lease: StepLease) async throws {
         try await transaction { connection in
             _ = try await requireLease(lease, on: connection, exclusive: true)
@@ -205,8 +222,23 @@ extension DurableTurns {
         signals.subscribe()
     }
 
-    public func fileSystem(sessionID: String) -> any SessionFileSystem {
-        files(sessionID)
+    public func fileSystem(sessionID: String, lease: StepLease) -> any SessionFileSystem {
+        LeaseCheckedFileSystem(files: files(sessionID)) { [self] in
+            try await requireLease(lease, ofSession: sessionID)
+        }
+    }
+
+    /// Throws `leaseLost` unless `lease` holds a claimed step of `sessionID`.
+    func requireLease(_ lease: StepLease, ofSession sessionID: String) async throws {
+        try await store.waitForSchema()
+        let rows = try await store.client.query(
+            """
+            SELECT 1 FROM durable_tasks
+            WHERE id = \(lease.taskID) AND claimed_by = \(lease.workerID) AND status = 'claimed'
+                AND session_id = \(sessionID)
+            """, logger: logger
+        ).collect()
+        guard !rows.isEmpty else { throw StepChannelError.leaseLost }
     }
 
     /// Checks that `lease` still holds its task and locks the row: shared for appends (several

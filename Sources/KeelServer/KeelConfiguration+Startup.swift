@@ -71,6 +71,7 @@ extension KeelConfiguration {
             "LLM_STREAM_IDLE_TIMEOUT_SECS": Self.seconds(llmStreamIdleTimeoutSecs),
             "WORKER_GRPC_ADDR": workerGRPCBind.description,
             "WORKER_GRPC_AUTH_TOKEN": Self.presence(workerGRPCAuthToken),
+            "WORKER_GRPC_TLS_CERT_FILE": workerGRPCTLSCertFile ?? "(unset)",
             "MAX_QUEUED_MESSAGES_PER_SESSION": String(maxQueuedMessagesPerSession),
             "DURABLE_EMBEDDED_EXECUTORS": String(embeddedExecutors),
             "DURABLE_STALE_TASK_THRESHOLD_SECS": Self.seconds(staleTaskThresholdSecs),

@@ -101,8 +101,13 @@ public struct KeelConfiguration: Sendable {
 
     // MARK: Durable execution (outside DEV_MODE)
 
-    /// `WORKER_GRPC_ADDR`: where the worker gRPC listener binds; default `0.0.0.0:9001`.
+    /// `WORKER_GRPC_ADDR`: where the worker gRPC listener binds; default `127.0.0.1:9001` (the
+    /// contract's default is `0.0.0.0:9001`; remote workers need the operator to choose the address).
     public var workerGRPCBind: HostAndPort
+    /// `WORKER_GRPC_TLS_CERT_FILE`, `WORKER_GRPC_TLS_KEY_FILE`: PEM certificate chain and private key;
+    /// set both for a TLS-only worker listener (step contexts carry decrypted provider keys).
+    public var workerGRPCTLSCertFile: String?
+    public var workerGRPCTLSKeyFile: String?
     /// `WORKER_GRPC_AUTH_TOKEN`: bearer token workers must present; required outside DEV_MODE.
     public var workerGRPCAuthToken: String?
     /// `MAX_QUEUED_MESSAGES_PER_SESSION`: messages that may wait behind a session's running turn;
@@ -177,7 +182,14 @@ public struct KeelConfiguration: Sendable {
         maxIterations = try env.positiveInt("MAX_ITERATIONS", default: 100)
         llmStreamIdleTimeoutSecs = try env.positiveSeconds("LLM_STREAM_IDLE_TIMEOUT_SECS", default: 120)
 
-        workerGRPCBind = try HostAndPort.parse("WORKER_GRPC_ADDR", env.value("WORKER_GRPC_ADDR") ?? "0.0.0.0:9001")
+        workerGRPCBind = try HostAndPort.parse("WORKER_GRPC_ADDR", env.value("WORKER_GRPC_ADDR") ?? "127.0.0.1:9001")
+        workerGRPCTLSCertFile = env.value("WORKER_GRPC_TLS_CERT_FILE")
+        workerGRPCTLSKeyFile = env.value("WORKER_GRPC_TLS_KEY_FILE")
+        if (workerGRPCTLSCertFile == nil) != (workerGRPCTLSKeyFile == nil) {
+            throw ConfigurationError(
+                variable: workerGRPCTLSCertFile == nil ? "WORKER_GRPC_TLS_CERT_FILE" : "WORKER_GRPC_TLS_KEY_FILE",
+                message: "WORKER_GRPC_TLS_CERT_FILE and WORKER_GRPC_TLS_KEY_FILE must be set together")
+        }
         workerGRPCAuthToken = env.value("WORKER_GRPC_AUTH_TOKEN")
         embeddedExecutors = try env.nonNegativeInt("DURABLE_EMBEDDED_EXECUTORS", default: 4)
         staleTaskThresholdSecs = try env.positiveSeconds("DURABLE_STALE_TASK_THRESHOLD_SECS", default: 30)

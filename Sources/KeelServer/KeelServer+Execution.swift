@@ -57,12 +57,18 @@ struct ExecutionAssembly {
         services.append(
             WorkerRPCServer(
                 channel: durable, host: configuration.workerGRPCBind.host, port: configuration.workerGRPCBind.port,
-                authToken: configuration.workerGRPCAuthToken, logger: logger))
+                authToken: configuration.workerGRPCAuthToken, tls: configuration.workerGRPCTLS, logger: logger))
         return ExecutionAssembly(runner: durable, services: services)
     }
 }
 
 extension KeelConfiguration {
+    /// The worker listener's TLS settings, when both files are configured.
+    var workerGRPCTLS: WorkerRPCTLS.Server? {
+        guard let workerGRPCTLSCertFile, let workerGRPCTLSKeyFile else { return nil }
+        return WorkerRPCTLS.Server(certificateChainFile: workerGRPCTLSCertFile, privateKeyFile: workerGRPCTLSKeyFile)
+    }
+
     var durableConfiguration: DurableConfiguration {
         DurableConfiguration(
             staleThreshold: .seconds(staleTaskThresholdSecs), reclaimInterval: .seconds(reclaimIntervalSecs),

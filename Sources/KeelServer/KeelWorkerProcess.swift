@@ -41,8 +41,9 @@ struct WorkerService: Service {
         let address = configuration.serverAddress
         let timeout = Duration.seconds(configuration.connectTimeoutSecs)
         try await GRPCStepChannel.withConnection(
-            host: address.host, port: address.port, authToken: configuration.authToken, connectTimeout: .zero,
-            logger: logger
+            host: address.host, port: address.port, authToken: configuration.authToken,
+            tls: configuration.tlsCAFile.map { WorkerRPCTLS.Client(trustRootsFile: $0, serverName: configuration.tlsServerName) },
+            connectTimeout: .zero, logger: logger
         ) { channel in
             do {
                 try await cancelWhenGracefulShutdown { try await channel.waitUntilConnected(timeout: timeout) }

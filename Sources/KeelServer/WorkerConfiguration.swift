@@ -9,6 +9,12 @@ public struct WorkerConfiguration: Sendable {
     public var serverAddress: HostAndPort
     /// `WORKER_GRPC_AUTH_TOKEN`: required unless DEV_MODE=true.
     public var authToken: String?
+    /// `WORKER_GRPC_TLS_CA_FILE`: PEM trust roots; when set the worker connects with TLS and
+    /// verifies the server's certificate against them.
+    public var tlsCAFile: String?
+    /// `WORKER_GRPC_TLS_SERVER_NAME`: the name the server's certificate is checked against (and
+    /// sent as SNI) instead of the host of `WORKER_GRPC_ADDRESS`.
+    public var tlsServerName: String?
     /// `WORKER_GRPC_CONNECT_TIMEOUT`: seconds to wait for the control plane at start; default 30.
     public var connectTimeoutSecs: Double
     /// `MAX_CONCURRENT_TASKS`: steps run at once; default 10.
@@ -32,6 +38,12 @@ public struct WorkerConfiguration: Sendable {
         serverAddress = try HostAndPort.parse(
             "WORKER_GRPC_ADDRESS", env.value("WORKER_GRPC_ADDRESS") ?? "127.0.0.1:9001")
         authToken = env.value("WORKER_GRPC_AUTH_TOKEN")
+        tlsCAFile = env.value("WORKER_GRPC_TLS_CA_FILE")
+        tlsServerName = env.value("WORKER_GRPC_TLS_SERVER_NAME")
+        if tlsServerName != nil && tlsCAFile == nil {
+            throw ConfigurationError(
+                variable: "WORKER_GRPC_TLS_SERVER_NAME", message: "only applies with WORKER_GRPC_TLS_CA_FILE (TLS)")
+        }
         connectTimeoutSecs = try env.positiveSeconds("WORKER_GRPC_CONNECT_TIMEOUT", default: 30)
         maxConcurrentTasks = try env.positiveInt("MAX_CONCURRENT_TASKS", default: 10)
         workerID = env.value("WORKER_ID")

@@ -69,7 +69,7 @@ extension StepExecutor {
             driver: driver, sink: sink,
             toolContext: ToolContext(
                 sessionID: claimed.sessionID, organizationID: spec.organizationID,
-                files: channel.fileSystem(sessionID: claimed.sessionID)),
+                files: channel.fileSystem(sessionID: claimed.sessionID, lease: claimed.lease)),
             logger: logger)
         let outcome = try await loop.run(
             claimed.step, plan: plan, history: context.history, progress: claimed.progress,

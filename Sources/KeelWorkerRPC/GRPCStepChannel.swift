@@ -6,13 +6,14 @@ import Logging
 import SwiftProtobuf
 
 /// A `StepChannel` for `keel worker` processes: every call goes to the control plane's
-/// `WorkerRPCServer` over gRPC (plaintext HTTP/2).
+/// `WorkerRPCServer` over gRPC (HTTP/2, plaintext or TLS).
 ///
 /// Obtain one with `withConnection(…)`, which runs the client's connections for the duration of
 /// its body. The client reconnects by itself when the control plane goes away; calls made while it
 /// is unreachable fail fast with `StepChannelError.unavailable`, so callers retry with their own
 /// backoff. Status codes map back to the errors the in-process channel throws:
-/// `failedPrecondition` → `StepChannelError.leaseLost`, `unauthenticated` →
+/// `failedPrecondition` and `permissionDenied` (a step context or file operation for a step the
+/// worker does not hold) → `StepChannelError.leaseLost`, `unauthenticated` →
 /// `StepChannelError.unauthenticated`, `unavailable` / `deadlineExceeded` →
 /// `StepChannelError.unavailable`, `notFound` → `StoreError.notFound`, `aborted` →
 /// `StoreError.conflict`; other statuses are rethrown as `RPCError`.
@@ -51,15 +52,17 @@ public final class GRPCStepChannel: StepChannel {
     /// Before calling `body` it waits up to `connectTimeout` for the control plane to answer
     /// (`waitUntilConnected(timeout:)`), so a worker started before the control plane waits for it;
     /// `.zero` skips the wait. `host` may be an IPv4 or IPv6 literal or a DNS name. `authToken`,
-    /// when set, travels as `authorization: Bearer <token>` on every call.
+    /// when set, travels as `authorization: Bearer <token>` on every call. With `tls` the
+    /// connection is TLS and the server's certificate is verified against its trust roots.
     public static func withConnection<R>(
-        host: String, port: Int, authToken: String?, connectTimeout: Duration, logger: Logger,
-        isolation: isolated (any Actor)? = #isolation,
+        host: String, port: Int, authToken: String?, tls: WorkerRPCTLS.Client? = nil, connectTimeout: Duration,
+        logger: Logger, isolation: isolated (any Actor)? = #isolation,
         _ body: (GRPCStepChannel) async throws -> R
     ) async throws -> R {
         let transport = try HTTP2ClientTransport.Posix(
-            target: target(host: host, port: port), transportSecurity: .plaintext,
+            target: target(host: host, port: port), transportSecurity: tls?.transportSecurity ?? .plaintext,
             config: .defaults { config in
+                if let serverName = tls?.serverName { config.http2.authority = serverName }
                 // Reconnect quickly after a control-plane restart.
                 config.backoff = .init(initial: .milliseconds(100), max: .seconds(3), multiplier: 1.6, jitter: 0.2)
                 // Notice a dead control plane under a long-lived notification stream.
@@ -216,10 +219,11 @@ public final class GRPCStepChannel: StepChannel {
         return stream
     }
 
-    public func fileSystem(sessionID: String) -> any SessionFileSystem {
+    public func fileSystem(sessionID: String, lease: StepLease) -> any SessionFileSystem {
         RemoteSessionFileSystem { [self] operation in
             var request = Keel_Worker_V1_SessionFileOperationRequest()
             request.sessionID = sessionID
+            request.lease = WireFormat.lease(lease)
             request.operationJson = try WireFormat.encode(operation)
             let response = try await call { try await client.sessionFileOperation(request, metadata: metadata, options: $0) }
             return try decodeResponse(FileOperationResult.self, from: response.resultJson)
@@ -280,7 +284,7 @@ public final class GRPCStepChannel: StepChannel {
                 return StepChannelError.unavailable("the control plane at \(endpoint) is unavailable: \(error.message)")
             case .unauthenticated:
                 return StepChannelError.unauthenticated
-            case .failedPrecondition:
+            case .failedPrecondition, .permissionDenied:
                 return StepChannelError.leaseLost
             case .notFound:
                 var kinds = error.metadata[stringValues: WireFormat.notFoundKindKey].makeIterator()

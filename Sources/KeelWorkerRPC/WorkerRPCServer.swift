@@ -8,8 +8,8 @@ import ServiceLifecycle
 /// Serves the worker protocol (`keel.worker.v1.WorkerService`) on top of the control plane's
 /// in-process `StepChannel`, so `keel worker` processes can claim and run steps remotely.
 ///
-/// Plaintext HTTP/2 (put TLS in front when workers cross untrusted networks). With an auth token,
-/// every RPC must carry `authorization: Bearer <token>`. `run()` serves until graceful shutdown
+/// Plaintext HTTP/2 unless `tls` is given (then TLS only: a plaintext client cannot connect). With
+/// an auth token, every RPC must carry `authorization: Bearer <token>`. `run()` serves until graceful shutdown
 /// (which also ends open notification streams so the server can stop) or cancellation. Run it at
 /// most once.
 public final class WorkerRPCServer: Service, Sendable {
@@ -17,21 +17,25 @@ public final class WorkerRPCServer: Service, Sendable {
     private let host: String
     private let port: Int
     private let authToken: String?
+    private let tls: WorkerRPCTLS.Server?
     private let logger: Logger
     private let transport: HTTP2ServerTransport.Posix
     /// Signalled on graceful shutdown: ends the notification streams.
     private let stopping = Latch()
 
-    public init(channel: any StepChannel, host: String, port: Int, authToken: String?, logger: Logger) {
+    public init(
+        channel: any StepChannel, host: String, port: Int, authToken: String?, tls: WorkerRPCTLS.Server? = nil, logger: Logger
+    ) {
         self.channel = channel
         self.host = host
         self.port = port
         self.authToken = authToken.flatMap { $0.isEmpty ? nil : $0 }
+        self.tls = tls
         self.logger = logger
         let address: GRPCNIOTransportCore.SocketAddress =
             host.contains(":") ? .ipv6(host: host, port: port) : .ipv4(host: host, port: port)
         transport = HTTP2ServerTransport.Posix(
-            address: address, transportSecurity: .plaintext,
+            address: address, transportSecurity: tls?.transportSecurity ?? .plaintext,
             config: .defaults { config in
                 config.rpc.maxRequestPayloadSize = WireFormat.maxMessageBytes
                 // Workers hold a notification stream open for hours: find dead peers, and let
@@ -60,7 +64,10 @@ public final class WorkerRPCServer: Service, Sendable {
                 if let port = try? await self.listeningPort() {
                     self.logger.info(
                         "worker RPC server listening",
-                        metadata: ["host": "\(self.host)", "port": "\(port)", "auth": "\(self.authToken != nil)"])
+                        metadata: [
+                            "host": "\(self.host)", "port": "\(port)", "auth": "\(self.authToken != nil)",
+                            "tls": "\(self.tls != nil)",
+                        ])
                 }
             }
         } onGracefulShutdown: {
@@ -97,7 +104,7 @@ struct WorkerServiceHandler: Keel_Worker_V1_WorkerService.SimpleServiceProtocol 
     func getStepContext(
         request: Keel_Worker_V1_GetStepContextRequest, context: ServerContext
     ) async throws -> Keel_Worker_V1_GetStepContextResponse {
-        try await serve(context) {
+        try await serve(context, leaseLost: .permissionDenied) {
             let step = try WireFormat.decodeRequest(ClaimedStep.self, from: request.stepJson, field: "step_json")
             var response = Keel_Worker_V1_GetStepContextResponse()
             response.contextJson = try WireFormat.encode(try await channel.context(for: step))
@@ -196,10 +203,11 @@ struct WorkerServiceHandler: Keel_Worker_V1_WorkerService.SimpleServiceProtocol 
     func sessionFileOperation(
         request: Keel_Worker_V1_SessionFileOperationRequest, context: ServerContext
     ) async throws -> Keel_Worker_V1_SessionFileOperationResponse {
-        try await serve(context) {
+        try await serve(context, leaseLost: .permissionDenied) {
+            let lease = try WireFormat.lease(request.lease, present: request.hasLease)
             let operation = try WireFormat.decodeRequest(
                 FileOperation.self, from: request.operationJson, field: "operation_json")
-            let result = try await channel.fileSystem(sessionID: request.sessionID).perform(operation)
+            let result = try await channel.fileSystem(sessionID: request.sessionID, lease: lease).perform(operation)
             var response = Keel_Worker_V1_SessionFileOperationResponse()
             response.resultJson = try WireFormat.encode(result)
             return response
@@ -207,10 +215,18 @@ struct WorkerServiceHandler: Keel_Worker_V1_WorkerService.SimpleServiceProtocol 
     }
 
     /// Runs one handler, turning the channel's errors into gRPC statuses. Unexpected errors are
-    /// logged here and reach the worker as a generic internal error.
-    private func serve<T>(_ context: ServerContext, _ body: () async throws -> T) async throws -> T {
+    /// logged here and reach the worker as a generic internal error. `leaseLost` is
+    /// `permissionDenied` for the calls that hand out data (a step's context, its session's
+    /// files): there a lease that does not hold is a caller asking for what is not its own.
+    private func serve<T>(
+        _ context: ServerContext, leaseLost: RPCError.Code = .failedPrecondition, _ body: () async throws -> T
+    ) async throws -> T {
         do {
             return try await body()
+        } catch StepChannelError.leaseLost {
+            throw RPCError(
+                code: leaseLost,
+                message: leaseLost == .permissionDenied ? "this worker does not hold the lease of that step" : "lease lost")
         } catch {
             throw Self.status(for: error, method: context.descriptor.method, logger: logger)
         }

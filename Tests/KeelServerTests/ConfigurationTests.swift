@@ -383,7 +383,7 @@ struct ConfigurationTests {
         ])
         #expect(try config.startupCheck().isEmpty)
         #expect(config.databaseMaxConnections == 20)
-        #expect(config.workerGRPCBind == HostAndPort(host: "0.0.0.0", port: 9001))
+        #expect(config.workerGRPCBind == HostAndPort(host: "127.0.0.1", port: 9001))
         #expect(config.embeddedExecutors == 4)
         #expect(config.staleTaskThresholdSecs == 30 && config.reclaimIntervalSecs == 10)
         #expect(config.noProgressSealThreshold == 3 && config.stepMaxAttempts == 5)

@@ -28,7 +28,7 @@ struct AuthTests {
                 }
                 await #expect(throws: StepChannelError.unauthenticated) { try await channel.heartbeat(Fixture.lease) }
                 await #expect(throws: StepChannelError.unauthenticated) {
-                    try await channel.fileSystem(sessionID: "ses_1").read("a.txt")
+                    try await channel.fileSystem(sessionID: "ses_1", lease: Fixture.lease).read("a.txt")
                 }
                 await #expect(throws: StepChannelError.unauthenticated) {
                     for try await _ in channel.notifications(workerID: "worker-a") {}

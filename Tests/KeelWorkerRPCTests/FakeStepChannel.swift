@@ -39,6 +39,7 @@ final class FakeStepChannel: StepChannel {
         var endedSubscriptions = 0
         var files: [String: String] = [:]
         var fileSessions: [String] = []
+        var fileLeases: [StepLease] = []
     }
 
     /// An error the gRPC layer must not leak to workers.
@@ -133,18 +134,24 @@ final class FakeStepChannel: StepChannel {
 
     var activeSubscribers: Int { state.withLock { $0.subscribers.count } }
 
-    func fileSystem(sessionID: String) -> any SessionFileSystem {
-        state.withLock { $0.fileSessions.append(sessionID) }
-        return FakeFileSystem(channel: self)
+    /// Like the real channel, every operation checks the lease first.
+    func fileSystem(sessionID: String, lease: StepLease) -> any SessionFileSystem {
+        state.withLock {
+            $0.fileSessions.append(sessionID)
+            $0.fileLeases.append(lease)
+        }
+        return FakeFileSystem(channel: self, lease: lease)
     }
 }
 
 /// Files in the fake's state; a missing file is a `ToolError`, as in the real file system.
 struct FakeFileSystem: SessionFileSystem {
     let channel: FakeStepChannel
+    let lease: StepLease
     static let modifiedAt = Date(timeIntervalSince1970: 1_700_000_000)
 
     func read(_ path: String) async throws -> String {
+        if channel.with({ $0.lostTasks.contains(lease.taskID) }) { throw StepChannelError.leaseLost }
         guard let content = channel.with({ $0.files[path] }) else { throw ToolError("no such file: \(path)") }
         return content
     }

@@ -20,10 +20,10 @@ struct RunningServer: Sendable {
 
 /// Serves `fake` while `body` runs, then shuts the server down gracefully and waits for it.
 func withWorkerServer<T: Sendable>(
-    token: String? = nil, port: Int = 0, fake: FakeStepChannel = FakeStepChannel(),
+    token: String? = nil, port: Int = 0, fake: FakeStepChannel = FakeStepChannel(), tls: WorkerRPCTLS.Server? = nil,
     _ body: @Sendable (RunningServer) async throws -> T
 ) async throws -> T {
-    let server = WorkerRPCServer(channel: fake, host: "127.0.0.1", port: port, authToken: token, logger: quietLogger)
+    let server = WorkerRPCServer(channel: fake, host: "127.0.0.1", port: port, authToken: token, tls: tls, logger: quietLogger)
     let group = ServiceGroup(services: [server], logger: quietLogger)
     return try await withThrowingTaskGroup(of: Void.self, returning: T.self) { tasks in
         tasks.addTask { try await group.run() }
@@ -42,11 +42,11 @@ func withWorkerServer<T: Sendable>(
 
 /// Connects a worker-side channel to `port` while `body` runs.
 func withWorkerClient<T: Sendable>(
-    port: Int, token: String? = nil, connectTimeout: Duration = .seconds(15),
+    port: Int, token: String? = nil, tls: WorkerRPCTLS.Client? = nil, connectTimeout: Duration = .seconds(15),
     _ body: (GRPCStepChannel) async throws -> T
 ) async throws -> T {
     try await GRPCStepChannel.withConnection(
-        host: "127.0.0.1", port: port, authToken: token, connectTimeout: connectTimeout, logger: quietLogger, body)
+        host: "127.0.0.1", port: port, authToken: token, tls: tls, connectTimeout: connectTimeout, logger: quietLogger, body)
 }
 
 /// A port nothing listens on (bound by a short-lived server, then released).

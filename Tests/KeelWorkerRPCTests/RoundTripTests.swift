@@ -117,7 +117,7 @@ struct RoundTripTests {
         let fake = FakeStepChannel()
         try await withWorkerServer(fake: fake) { server in
             try await withWorkerClient(port: server.port) { channel in
-                let files = channel.fileSystem(sessionID: "ses_files")
+                let files = channel.fileSystem(sessionID: "ses_files", lease: Fixture.lease)
                 let written = try await files.write("notes.txt", content: "héllo")
                 #expect(written == FileStat(path: "notes.txt", isDirectory: false, size: 6, modifiedAt: FakeFileSystem.modifiedAt))
                 #expect(try await files.read("notes.txt") == "héllo")
@@ -138,6 +138,7 @@ struct RoundTripTests {
         }
         #expect(fake.with { $0.files } == ["notes.txt": "héllo"])
         #expect(Set(fake.with { $0.fileSessions }) == ["ses_files"])
+        #expect(Set(fake.with { $0.fileLeases }) == [Fixture.lease], "every file operation carries its step's lease")
     }
 }
 
@@ -157,6 +158,9 @@ struct ErrorMappingTests {
                         Fixture.lease, StepCompletion(events: [], next: nil, progress: Fixture.progress, outcome: nil))
                 }
                 await #expect(throws: StepChannelError.leaseLost) { try await channel.context(for: Fixture.actStep) }
+                await #expect(throws: StepChannelError.leaseLost) {
+                    try await channel.fileSystem(sessionID: "ses_1", lease: Fixture.lease).read("a.txt")
+                }
             }
         }
         #expect(fake.with { $0.emitted.isEmpty && $0.completions.isEmpty })

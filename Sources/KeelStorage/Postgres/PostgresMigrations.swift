@@ -209,6 +209,16 @@ enum PostgresMigrations {
                 )
                 """,
             ]),
+        PostgresMigration(
+            version: 4, name: "lease epoch",
+            statements: [
+                // Counts the leases ever granted on a task; a claim takes the next one and names it in
+                // claimed_by, so a lease is never granted twice. (`attempt` cannot serve: a release
+                // hands the attempt back, and the next claim would re-issue the released lease.)
+                "ALTER TABLE durable_tasks ADD COLUMN lease_epoch bigint NOT NULL DEFAULT 0",
+                // Rows claimed before this migration named their attempt; start past it.
+                "UPDATE durable_tasks SET lease_epoch = attempt",
+            ]),
     ]
 
     /// Applies the migrations not yet recorded, under the advisory lock. Idempotent; safe when

@@ -113,7 +113,7 @@ package nonisolated struct Keel_Worker_V1_GetStepContextRequest: Sendable {
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
-  /// KeelJSON `ClaimedStep`.
+  /// KeelJSON `ClaimedStep`. Refused (PERMISSION_DENIED) unless its lease still holds that step.
   package var stepJson: Data = Data()
 
   package var unknownFields = SwiftProtobuf.UnknownStorage()
@@ -419,9 +419,21 @@ package nonisolated struct Keel_Worker_V1_SessionFileOperationRequest: Sendable 
   /// KeelJSON `FileOperation`.
   package var operationJson: Data = Data()
 
+  /// The lease of the step the operation is for; refused unless it still holds a step of session_id.
+  package var lease: Keel_Worker_V1_Lease {
+    get {_lease ?? Keel_Worker_V1_Lease()}
+    set {_lease = newValue}
+  }
+  /// Returns true if `lease` has been explicitly set.
+  package var hasLease: Bool {self._lease != nil}
+  /// Clears the value of `lease`. Subsequent reads from it will return its default value.
+  package mutating func clearLease() {self._lease = nil}
+
   package var unknownFields = SwiftProtobuf.UnknownStorage()
 
   package init() {}
+
+  fileprivate var _lease: Keel_Worker_V1_Lease? = nil
 }
 
 package nonisolated struct Keel_Worker_V1_SessionFileOperationResponse: Sendable {
@@ -1151,7 +1163,7 @@ nonisolated extension Keel_Worker_V1_Notification.TurnCancelled: SwiftProtobuf.M
 
 nonisolated extension Keel_Worker_V1_SessionFileOperationRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   package static let protoMessageName: String = _protobuf_package + ".SessionFileOperationRequest"
-  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}session_id\0\u{3}operation_json\0")
+  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}session_id\0\u{3}operation_json\0\u{1}lease\0")
 
   package mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1161,24 +1173,33 @@ nonisolated extension Keel_Worker_V1_SessionFileOperationRequest: SwiftProtobuf.
       switch fieldNumber {
       case 1: try { try decoder.decodeSingularStringField(value: &self.sessionID) }()
       case 2: try { try decoder.decodeSingularBytesField(value: &self.operationJson) }()
+      case 3: try { try decoder.decodeSingularMessageField(value: &self._lease) }()
       default: break
       }
     }
   }
 
   package func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
     if !self.sessionID.isEmpty {
       try visitor.visitSingularStringField(value: self.sessionID, fieldNumber: 1)
     }
     if !self.operationJson.isEmpty {
       try visitor.visitSingularBytesField(value: self.operationJson, fieldNumber: 2)
     }
+    try { if let v = self._lease {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 3)
+    } }()
     try unknownFields.traverse(visitor: &visitor)
   }
 
   package static func ==(lhs: Keel_Worker_V1_SessionFileOperationRequest, rhs: Keel_Worker_V1_SessionFileOperationRequest) -> Bool {
     if lhs.sessionID != rhs.sessionID {return false}
     if lhs.operationJson != rhs.operationJson {return false}
+    if lhs._lease != rhs._lease {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
