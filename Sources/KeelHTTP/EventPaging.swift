@@ -18,6 +18,12 @@ enum EventPaging {
         return value
     }
 
+    /// Whether the client named a position to read after (`after_sequence=0` included).
+    static func hasCursor(_ request: Request) -> Bool {
+        RequestDecoding.string(request, "after_sequence") != nil || RequestDecoding.string(request, "since_id") != nil
+            || lastEventID(request) != nil
+    }
+
     /// Reads one forward page after `query.afterSequence`: `limit` items and whether more follow.
     static func forwardPage(
         store: any KeelStore, sessionID: String, query: EventQuery, limit: Int

@@ -43,7 +43,7 @@ extension KeelAPI {
             let session = try await findSession(context, request)
             let query = try await eventQuery(request, sessionID: session.id)
             let requested = try EventPaging.requestedLimit(request)
-            if let requested, query.afterSequence == 0 {
+            if let requested, !EventPaging.hasCursor(request) {
                 // A limit without a cursor asks for the latest events (nothing newer follows).
                 var latest = query
                 latest.limit = requested

@@ -35,6 +35,31 @@ struct SessionResourceLimitTests {
         }
     }
 
+    @Test("durable mode: the same queue limit, and a deleted session's files leave PostgreSQL with it")
+    func durableQueueLimitAndFiles() async throws {
+        try await DurableExecutionTests.withDurableServer(
+            script: [DurableExecutionTests.slowReply], embedded: 1, extra: ["MAX_QUEUED_MESSAGES_PER_SESSION": "2"]
+        ) { server, _, _, url in
+            let busy = try await server.createSession(["model_id": "openai/gpt-4o-mini"])
+            #expect(try await server.send(busy, "a long answer, please").status == 201)
+            #expect(try await server.send(busy, "queued 1").status == 201)
+            #expect(try await server.send(busy, "queued 2").status == 201)
+            let refused = try await server.send(busy, "queued 3")
+            #expect(refused.status == 429)
+            #expect(refused.json["error"]?["code"] == "too_many_queued_messages")
+            #expect(try await server.events(busy, query: "?types=input.message").count == 3)
+            #expect(try await server.request(.post, "/v1/sessions/\(busy)/cancel").status == 200)
+
+            let files = try await server.createSession(["model_id": "llmsim/sim", "capabilities": [["ref": "session_file_system"]]])
+            _ = try await server.send(files, #"[[tool:write_file {"path":"notes.txt","content":"hello"}]]"#)
+            try await server.waitForIdle(files, timeout: .seconds(20))
+            let rows = "SELECT count(*) FROM session_files WHERE session_id = '\(files)'"
+            #expect(try await DurableLifecycleTests.count(rows, url) > 0)
+            #expect(try await server.request(.delete, "/v1/sessions/\(files)").status == 204)
+            #expect(try await DurableLifecycleTests.count(rows, url) == 0)
+        }
+    }
+
     @Test("deleting a session frees its files")
     func deletionFreesFiles() async throws {
         let fileSystems = SessionFileSystems()
