@@ -6,6 +6,11 @@ import ServiceLifecycle
 extension KeelAPI {
     func addStreamRoutes(to v1: RouterGroup<BasicRequestContext>) {
         v1.get("sessions/{id}/sse") { request, context in
+            // The stream learns of the client's close by reading the request to its end; a body
+            // would be read (and back-pressured) first, so a stream request must not have one.
+            if request.headers[.transferEncoding] != nil || (request.headers[.contentLength].flatMap { Int($0) } ?? 0) > 0 {
+                throw APIError.badRequest("An event stream request takes no body")
+            }
             let session = try await findSession(context, request)
             let query = try await eventQuery(request, sessionID: session.id)
             let permit = try streams.admit(sessionID: session.id, organizationID: session.organizationID)
@@ -22,7 +27,8 @@ extension KeelAPI {
                     // A stream only writes now and then (heartbeats every 30 s by default), so a
                     // write error would notice a departed client late and hold its slot until then.
                     // Watching the connection's inbound side instead cancels the stream the moment
-                    // the client closes, which ends it and releases its permit at once.
+                    // the client closes, which ends it and releases its permit at once. (It needs
+                    // the request body as the server made it: no middleware may replace it.)
                     try await request.body.consumeWithCancellationOnInboundClose { _ in
                         try await stream.write(to: &writer)
                     }

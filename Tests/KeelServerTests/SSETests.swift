@@ -49,6 +49,8 @@ struct SSETests {
             let bad = try await server.request(.get, "/v1/sessions/\(sessionID)/sse?types=not.a.type")
             #expect(bad.status == 400)
             #expect(bad.json["error"]?["code"] == "invalid_filter")
+            let withBody = try await server.request(.get, "/v1/sessions/\(sessionID)/sse", raw: "unexpected")
+            #expect(withBody.status == 400, "a stream request takes no body")
         }
     }
 
