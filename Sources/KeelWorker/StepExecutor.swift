@@ -33,7 +33,9 @@ public final class StepExecutor: Service, Sendable {
 
     public func run() async throws {
         await withGracefulShutdownHandler {
-            await withTaskGroup(of: Void.self) { group in
+            // Discarding: a plain task group keeps every finished child until `next()` reaps it,
+            // and the claim loop never does, so each step ever run stayed in memory.
+            await withDiscardingTaskGroup { group in
                 group.addTask { await self.followNotifications() }
                 await self.claimLoop(group: &group)
                 // Claiming stopped: give running steps their grace period, then hand them back.
@@ -41,8 +43,9 @@ public final class StepExecutor: Service, Sendable {
                     try? await Task.sleep(for: self.configuration.shutdownGrace)
                     self.stopAll(reason: .shutdown)
                 }
+                // Each finished step signals `wake` after leaving `running`.
                 while self.running.withLock({ !$0.isEmpty }) {
-                    guard await group.next() != nil else { break }
+                    await self.wake.wait(timeout: .milliseconds(100))
                 }
                 group.cancelAll()
             }
@@ -55,7 +58,7 @@ public final class StepExecutor: Service, Sendable {
 
     private var isStopping: Bool { stopping.load(ordering: .acquiring) || Task.isCancelled }
 
-    private func claimLoop(group: inout TaskGroup<Void>) async {
+    private func claimLoop(group: inout DiscardingTaskGroup) async {
         var backoff = Duration.milliseconds(100)
         while !isStopping {
             let free = configuration.concurrency - running.withLock { $0.count }
