@@ -98,6 +98,15 @@ struct ProviderSecurityTests {
         }
     }
 
+    @Test("LLM_ALLOW_PRIVATE_BASE_URLS defaults to false and refuses a malformed value")
+    func allowFlagConfiguration() throws {
+        #expect(try KeelConfiguration(environment: ["DEV_MODE": "1"]).llmAllowPrivateBaseURLs == false)
+        #expect(try KeelConfiguration(environment: ["DEV_MODE": "1", "LLM_ALLOW_PRIVATE_BASE_URLS": "true"]).llmAllowPrivateBaseURLs)
+        #expect(throws: ConfigurationError.self) {
+            try KeelConfiguration(environment: ["DEV_MODE": "1", "LLM_ALLOW_PRIVATE_BASE_URLS": "sometimes"])
+        }
+    }
+
     @Test("the operator endpoints the default keys go to are the drivers' built-in endpoints")
     func builtInEndpointsMatchDrivers() {
         #expect(EngineConfiguration.builtInBaseURLs[.openai] == OpenAIDriver.defaultBaseURL)
