@@ -82,6 +82,9 @@ public struct KeelConfiguration: Sendable {
     public var ssePerSessionMax: Int
     /// `SSE_PER_ORG_MAX`: concurrent SSE connections per organisation; default 1000.
     public var ssePerOrgMax: Int
+    /// `SSE_REPLAY_PAGE_EVENTS`: events read and written per page when a stream replays history;
+    /// default 500.
+    public var sseReplayPageEvents: Int
 
     // MARK: Execution
 
@@ -92,9 +95,9 @@ public struct KeelConfiguration: Sendable {
     public var toolTimeoutSecs: Double
     /// `MAX_ITERATIONS`: reason/act iterations per turn; default 100.
     public var maxIterations: Int
-    /// `SSE_REPLAY_PAGE_EVENTS`: events read and written per page when a stream replays history;
-    /// default 500.
-    public var sseReplayPageEvents: Int
+    /// `MAX_QUEUED_MESSAGES_PER_SESSION`: messages that may wait behind a session's running turn;
+    /// default 100 (one more answers 429).
+    public var maxQueuedMessagesPerSession: Int
     /// `LLM_STREAM_IDLE_TIMEOUT_SECS`: longest silence between two chunks of a provider's stream
     /// before the call fails with a timeout; default 120.
     public var llmStreamIdleTimeoutSecs: Double
@@ -110,9 +113,6 @@ public struct KeelConfiguration: Sendable {
     public var workerGRPCTLSKeyFile: String?
     /// `WORKER_GRPC_AUTH_TOKEN`: bearer token workers must present; required outside DEV_MODE.
     public var workerGRPCAuthToken: String?
-    /// `MAX_QUEUED_MESSAGES_PER_SESSION`: messages that may wait behind a session's running turn;
-    /// default 100 (one more answers 429).
-    public var maxQueuedMessagesPerSession: Int
     /// `DURABLE_EMBEDDED_EXECUTORS`: steps the server runs in-process at once; default 4, 0 = workers only.
     public var embeddedExecutors: Int
     /// `DURABLE_STALE_TASK_THRESHOLD_SECS`: a step without a heartbeat for this long is reclaimed; default 30.
@@ -176,10 +176,12 @@ public struct KeelConfiguration: Sendable {
         sseGlobalMax = try env.positiveInt("SSE_GLOBAL_MAX", default: 10_000)
         ssePerSessionMax = try env.positiveInt("SSE_PER_SESSION_MAX", default: 5)
         ssePerOrgMax = try env.positiveInt("SSE_PER_ORG_MAX", default: 1_000)
+        sseReplayPageEvents = try env.positiveInt("SSE_REPLAY_PAGE_EVENTS", default: 500)
 
         webFetchAllowPrivateAddresses = try env.bool("WEB_FETCH_ALLOW_PRIVATE_ADDRESSES", default: false)
         toolTimeoutSecs = try env.positiveSeconds("TOOL_TIMEOUT_SECS", default: 60)
         maxIterations = try env.positiveInt("MAX_ITERATIONS", default: 100)
+        maxQueuedMessagesPerSession = try env.positiveInt("MAX_QUEUED_MESSAGES_PER_SESSION", default: 100)
         llmStreamIdleTimeoutSecs = try env.positiveSeconds("LLM_STREAM_IDLE_TIMEOUT_SECS", default: 120)
 
         workerGRPCBind = try HostAndPort.parse("WORKER_GRPC_ADDR", env.value("WORKER_GRPC_ADDR") ?? "127.0.0.1:9001")
@@ -201,12 +203,10 @@ public struct KeelConfiguration: Sendable {
 
         logFormat = try env.choice("LOG_FORMAT", default: devMode ? LogFormat.text : .json)
         logLevel = try env.choice("LOG_LEVEL", default: LogLevel.info)
-        sseReplayPageEvents = try env.positiveInt("SSE_REPLAY_PAGE_EVENTS", default: 500)
 
         observability = try ObservabilitySettings.parse(
             environment, deploymentGrade: deploymentGrade,
             prometheus: try env.bool("ENABLE_PROMETHEUS_METRICS", default: false))
-        maxQueuedMessagesPerSession = try env.positiveInt("MAX_QUEUED_MESSAGES_PER_SESSION", default: 100)
 
         try validateKeyPair()
     }

@@ -65,8 +65,8 @@ public enum KeelServer {
             defaultAPIKeys: configuration.defaultAPIKeys, baseURLs: configuration.baseURLs,
             maxIterations: configuration.maxIterations, toolTimeout: .seconds(configuration.toolTimeoutSecs),
             deltaBatchInterval: overrides.deltaBatchInterval, cancelWaitLimit: overrides.cancelWaitLimit,
-            baseURLPolicy: configuration.providerAddressPolicy)
             maxQueuedMessagesPerSession: configuration.maxQueuedMessagesPerSession,
+            baseURLPolicy: configuration.providerAddressPolicy)
         let execution = ExecutionAssembly.make(
             configuration, storage: storage, engineConfiguration: engineConfiguration,
             runtime: StepRuntime(driver: driver, capabilities: { try catalog.resolve($0) }),

@@ -38,7 +38,9 @@ public struct RunPythonTool: Tool {
             throw ToolError("run_python: \(configuration.executable) is not installed on this server")
         }
         let sandbox: PythonSandbox
-        switch PythonSandbox.availability(for: configuration) {
+        // The first call may run the start-up probe (a blocking spawn and wait): off the pool.
+        let configuration = self.configuration
+        switch try await BlockingWork.run({ _ in PythonSandbox.availability(for: configuration) }) {
         case .success(let available): sandbox = available
         case .failure(let unavailable): throw ToolError("run_python: no sandbox can be set up on this server (\(unavailable.reason))")
         }
