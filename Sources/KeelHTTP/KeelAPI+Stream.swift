@@ -19,7 +19,11 @@ extension KeelAPI {
             return Response(
                 status: .ok,
                 headers: [
-                    .contentType: "text/event-stream", .cacheControl: "no-cache"
+                    .contentType: "text/event-stream", .cacheControl: "no-cache",
+                    // An ended stream ends its connection: the server stops reading it once the
+                    // stream starts (close detection), so a client must not reuse it for the
+                    // next request.
+                    .connection: "close",
                 ],
                 body: ResponseBody { writer in
                     sseStreamOpened()

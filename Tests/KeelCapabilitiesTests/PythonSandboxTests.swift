@@ -160,7 +160,7 @@ struct PythonSandboxTests {
         let start = ContinuousClock.now
         let message = await TestSupport.toolErrorMessage { _ = try await TestSupport.call(tool, ["code": .string(code)]) }
         #expect(message == "timed out after 1s")
-        #expect(ContinuousClock.now - start < .seconds(4))
+        #expect(ContinuousClock.now - start < .seconds(8))  // the program would sleep 60 s
         #expect(try await survivors(marker) == [])
     }
 
