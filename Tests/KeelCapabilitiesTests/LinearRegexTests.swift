@@ -80,7 +80,7 @@ struct LinearRegexTests {
             let elapsed = try clock.measure { result = try matches(pattern, line, stepBudget: .max) }
             #expect(result == false, "\(pattern)")
             // Linear: 20,000 scalars × a few dozen states. Generous for a loaded 2-core debug build.
-            #expect(elapsed < .seconds(2), "\(pattern) took \(elapsed)")
+            #expect(elapsed < .seconds(10), "\(pattern) took \(elapsed)")  // backtracking: longer than a lifetime
         }
     }
 
