@@ -4,7 +4,9 @@ import Synchronization
 ///
 /// `withDeadline` races a piece of work, a clock and the caller's cancellation through one of
 /// these: later `complete` calls are ignored, so the loser of the race cannot overwrite the winner.
-final class FirstOutcome<Value: Sendable>: Sendable {
+/// It also bridges thread- and callback-based producers (a child's exit, a blocking pool's result)
+/// to async callers across the package.
+package final class FirstOutcome<Value: Sendable>: Sendable {
     private struct State {
         var value: Value?
         var waiters: [CheckedContinuation<Value, Never>] = []
@@ -12,13 +14,13 @@ final class FirstOutcome<Value: Sendable>: Sendable {
 
     private let state = Mutex(State())
 
-    init() {}
+    package init() {}
 
-    var isComplete: Bool { state.withLock { $0.value != nil } }
+    package var isComplete: Bool { state.withLock { $0.value != nil } }
 
     /// Settles the value and wakes every waiter; returns false when it was already settled.
     @discardableResult
-    func complete(_ value: Value) -> Bool {
+    package func complete(_ value: Value) -> Bool {
         let waiters = state.withLock { state -> [CheckedContinuation<Value, Never>]? in
             guard state.value == nil else { return nil }
             state.value = value
@@ -32,7 +34,7 @@ final class FirstOutcome<Value: Sendable>: Sendable {
 
     /// The settled value. Does not return on cancellation by itself: callers arrange for some
     /// producer (a deadline, a cancellation handler) to settle it.
-    func value() async -> Value {
+    package func value() async -> Value {
         await withCheckedContinuation { continuation in
             let ready = state.withLock { state -> Value? in
                 if let value = state.value { return value }

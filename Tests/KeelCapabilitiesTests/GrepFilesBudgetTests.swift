@@ -85,8 +85,8 @@ struct GrepFilesBudgetTests {
 
     @Test("blocking work resumes its caller at once on cancel and the work sees the flag")
     func blockingWorkCancel() async throws {
-        let started = OneShot<Void>()
-        let observed = OneShot<Bool>()
+        let started = FirstOutcome<Void>()
+        let observed = FirstOutcome<Bool>()
         let task = Task {
             try await BlockingWork.run { flag in
                 started.complete(())

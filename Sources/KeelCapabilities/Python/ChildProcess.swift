@@ -1,3 +1,4 @@
+import KeelCore
 import Foundation
 import Synchronization
 
@@ -33,7 +34,7 @@ final class ChildProcess: Sendable {
     static let killGrace: Duration = .seconds(1)
 
     private let state = Mutex(State.starting(killRequested: false))
-    private let termination = OneShot<Termination>()
+    private let termination = FirstOutcome<Termination>()
     private let killedFlag = Atomic<Bool>(false)
 
     /// Spawns `executable` with stdout and stderr on the given write ends, which it closes (in

@@ -1,3 +1,4 @@
+import KeelCore
 import Foundation
 import Synchronization
 
@@ -27,7 +28,7 @@ final class OutputCollector: Sendable {
         var stderr = Stream()
     }
 
-    private let result = OneShot<Output>()
+    private let result = FirstOutcome<Output>()
     private let stopRequested = Atomic<Bool>(false)
 
     /// Starts reading; the handles are retained by the reader thread until it finishes.

@@ -1,3 +1,4 @@
+import KeelCore
 import NIOPosix
 import Synchronization
 
@@ -36,7 +37,7 @@ enum BlockingWork {
     /// calling task is cancelled (raising the flag `work` polls).
     static func run<T: Sendable>(_ work: @escaping @Sendable (CancellationFlag) throws -> T) async throws -> T {
         let flag = CancellationFlag()
-        let outcome = OneShot<Result<T, any Error>>()
+        let outcome = FirstOutcome<Result<T, any Error>>()
         return try await withTaskCancellationHandler {
             pool.submit { state in
                 guard case .active = state, !flag.isRaised else {
