@@ -31,7 +31,7 @@ enum TestHTTPServer {
             return Response(status: .temporaryRedirect, headers: [.location: "http://localhost:\(port)/hello"])
         }
         router.get("slow-head") { _, _ in
-            try await Task.sleep(for: .seconds(2))
+            try await Task.sleep(for: .seconds(6))
             return "late"
         }
         router.get("slow-body") { _, _ in
@@ -39,7 +39,7 @@ enum TestHTTPServer {
                 status: .ok, headers: [.contentType: "text/plain"],
                 body: ResponseBody { writer in
                     try await writer.write(ByteBuffer(string: "start "))
-                    try await Task.sleep(for: .seconds(2))
+                    try await Task.sleep(for: .seconds(6))
                     try await writer.write(ByteBuffer(string: "end"))
                     try await writer.finish(nil)
                 }
