@@ -65,7 +65,7 @@ extension AgentLoop {
                 outcome = ToolOutcome(call: call, result: result, error: nil, status: "success", durationMS: milliseconds(since: started))
             } catch is ToolTimedOut {
                 outcome = ToolOutcome(
-                    call: call, result: nil, error: "Tool timed out after \(limit.secondsDescription)", status: "timeout",
+                    call: call, result: nil, error: "Tool timed out after \(limit.shortDescription)", status: "timeout",
                     durationMS: milliseconds(since: started))
             } catch let error as ToolError {
                 outcome = ToolOutcome(call: call, result: nil, error: error.message, status: "error", durationMS: milliseconds(since: started))
@@ -130,11 +130,3 @@ extension ToolOutcome {
 }
 
 struct ToolTimedOut: Error {}
-
-extension Duration {
-    var secondsDescription: String {
-        let seconds = Double(components.seconds) + Double(components.attoseconds) / 1e18
-        if seconds < 1 { return "\(Int((seconds * 1000).rounded()))ms" }
-        return seconds.rounded() == seconds ? "\(Int(seconds))s" : String(format: "%.1fs", seconds)
-    }
-}

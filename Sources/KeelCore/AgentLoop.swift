@@ -140,9 +140,3 @@ public struct AgentLoop: Sendable {
 func milliseconds(since start: ContinuousClock.Instant) -> Int {
     (ContinuousClock.now - start).wholeMilliseconds
 }
-
-extension Duration {
-    var wholeMilliseconds: Int {
-        Int(components.seconds * 1000 + components.attoseconds / 1_000_000_000_000_000)
-    }
-}

@@ -15,15 +15,9 @@ public func withTimeout<T: Sendable>(
     _ operation: @escaping @Sendable () async throws -> T
 ) async throws -> T {
     let timeoutError = timeoutError ?? { TimeoutError(limit: limit) }
-    return try await withThrowingTaskGroup(of: T.self) { group in
-        group.addTask { try await operation() }
-        group.addTask {
-            try await Task.sleep(for: limit)
-            throw timeoutError()
-        }
-        defer { group.cancelAll() }
-        guard let result = try await group.next() else { throw CancellationError() }
-        return result
+    return try await firstOf(operation) {
+        try await Task.sleep(for: limit)
+        throw timeoutError()
     }
 }
 

@@ -61,11 +61,6 @@ public final class WakeSignal: Sendable {
 
     /// Returns after a signal or once `timeout` has passed, whichever comes first.
     public func wait(timeout: Duration) async {
-        await withTaskGroup(of: Void.self) { group in
-            group.addTask { await self.wait() }
-            group.addTask { try? await Task.sleep(for: timeout) }
-            await group.next()
-            group.cancelAll()
-        }
+        await untilEither({ await self.wait() }, { try? await Task.sleep(for: timeout) })
     }
 }

@@ -1,3 +1,5 @@
+import KeelCore
+
 /// How often and how long to wait before retrying a provider call that failed before any output.
 ///
 /// Exponential backoff with jitter spreads retries from many sessions so that a provider that
@@ -20,12 +22,7 @@ public struct RetryPolicy: Sendable, Hashable {
     /// The wait before retry number `retry` (0-based). A provider's `Retry-After` wins over the
     /// computed backoff, but never beyond `maxDelay`, so one header cannot park a turn for minutes.
     public func delay(forRetry retry: Int, retryAfter: Double?) -> Duration {
-        if let retryAfter, retryAfter >= 0 {
-            return min(Duration.seconds(retryAfter), maxDelay)
-        }
-        let exponential = baseDelay * (1 << min(retry, 20))
-        let capped = min(exponential, maxDelay)
         // "Equal jitter": half fixed, half random, so the delay never collapses to zero.
-        return capped * Double.random(in: 0.5...1.0)
+        Backoff(initial: baseDelay, maximum: maxDelay, jitter: .equal).delay(forRetry: retry, retryAfter: retryAfter)
     }
 }

@@ -12,15 +12,10 @@ extension StepExecutor {
             "iteration": "\(claimed.step.iteration)", "attempt": "\(claimed.attempt)",
         ]
         do {
-            let completion: StepCompletion? = try await withThrowingTaskGroup(of: StepCompletion?.self) { group in
-                group.addTask { try await self.perform(claimed) }
-                group.addTask {
-                    await self.keepAlive(lease, handle: handle)
-                    return nil
-                }
-                defer { group.cancelAll() }
-                return try await group.next() ?? nil
-            }
+            let completion: StepCompletion? = try await firstOf({ try await self.perform(claimed) }, {
+                await self.keepAlive(lease, handle: handle)
+                return nil
+            })
             guard let completion else { throw CancellationError() }
             try await channel.complete(lease, completion)
         } catch {
@@ -87,27 +82,22 @@ extension StepExecutor {
 
     /// Heartbeats until the step ends or must stop; returns when it must stop.
     private func keepAlive(_ lease: StepLease, handle: RunningStep) async {
-        await withTaskGroup(of: Void.self) { group in
-            group.addTask { await handle.waitForStop() }
-            group.addTask {
-                while !Task.isCancelled {
-                    try? await Task.sleep(for: self.configuration.heartbeatInterval)
-                    guard !Task.isCancelled else { return }
-                    do {
-                        if try await !self.channel.heartbeat(lease) {
-                            handle.stop(.leaseLost)
-                            return
-                        }
-                    } catch {
-                        // Unreachable control plane: keep working; if the outage outlasts the
-                        // stale threshold the step is reclaimed and our completion refused.
-                        self.logger.debug("heartbeat failed", metadata: ["error": "\(error)"])
+        await untilEither({ await handle.waitForStop() }, {
+            while !Task.isCancelled {
+                try? await Task.sleep(for: self.configuration.heartbeatInterval)
+                guard !Task.isCancelled else { return }
+                do {
+                    if try await !self.channel.heartbeat(lease) {
+                        handle.stop(.leaseLost)
+                        return
                     }
+                } catch {
+                    // Unreachable control plane: keep working; if the outage outlasts the
+                    // stale threshold the step is reclaimed and our completion refused.
+                    self.logger.debug("heartbeat failed", metadata: ["error": "\(error)"])
                 }
             }
-            await group.next()
-            group.cancelAll()
-        }
+        })
     }
 }
 

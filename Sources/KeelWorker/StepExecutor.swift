@@ -59,19 +59,19 @@ public final class StepExecutor: Service, Sendable {
     private var isStopping: Bool { stopping.load(ordering: .acquiring) || Task.isCancelled }
 
     private func claimLoop(group: inout DiscardingTaskGroup) async {
-        var backoff = Duration.milliseconds(100)
+        var failures = 0
         while !isStopping {
             let free = configuration.concurrency - running.withLock { $0.count }
             var claimed: [ClaimedStep] = []
             if free > 0 {
                 do {
                     claimed = try await claimUnlessStopping(limit: free)
-                    backoff = .milliseconds(100)
+                    failures = 0
                 } catch {
                     if isStopping { break }
                     logger.warning("cannot claim steps", metadata: ["error": "\(error)"])
-                    try? await Task.sleep(for: backoff)
-                    backoff = min(backoff * 2, .seconds(5))
+                    try? await Task.sleep(for: Self.pauseAfterFailure.delay(forRetry: failures))
+                    failures += 1
                     continue
                 }
             }
@@ -93,15 +93,13 @@ public final class StepExecutor: Service, Sendable {
     /// A claim that shutdown abandons (a claim the control plane committed anyway is reclaimed
     /// once its heartbeat goes stale, like any step of a vanished worker).
     private func claimUnlessStopping(limit: Int) async throws -> [ClaimedStep] {
-        try await withThrowingTaskGroup(of: [ClaimedStep]?.self) { group in
-            group.addTask { try await self.channel.claim(workerID: self.configuration.workerID, limit: limit) }
-            group.addTask {
-                await self.stopSignal.wait()
-                return nil
-            }
-            defer { group.cancelAll() }
-            return try await group.next().flatMap { $0 } ?? []
-        }
+        let claimed: [ClaimedStep]? = try await firstOf({
+            try await self.channel.claim(workerID: self.configuration.workerID, limit: limit)
+        }, {
+            await self.stopSignal.wait()
+            return nil
+        })
+        return claimed ?? []
     }
 
     /// Returns on a wake-up or after the poll interval.
@@ -111,11 +109,11 @@ public final class StepExecutor: Service, Sendable {
 
     /// Subscribes to wake-ups and cancellations, resubscribing when the stream drops.
     private func followNotifications() async {
-        var delay = Duration.milliseconds(100)
+        var failures = 0
         while !isStopping {
             do {
                 for try await notification in channel.notifications(workerID: configuration.workerID) {
-                    delay = .milliseconds(100)
+                    failures = 0
                     switch notification {
                     case .stepsAvailable:
                         wake.signal()
@@ -131,10 +129,13 @@ public final class StepExecutor: Service, Sendable {
             guard !isStopping else { break }
             // The stream may have missed a wake-up while it was down.
             wake.signal()
-            try? await Task.sleep(for: delay)
-            delay = min(delay * 2, .seconds(5))
+            try? await Task.sleep(for: Self.pauseAfterFailure.delay(forRetry: failures))
+            failures += 1
         }
     }
+
+    /// The pause before claiming or resubscribing again after a failure: 100 ms doubling to 5 s.
+    private static let pauseAfterFailure = Backoff(initial: .milliseconds(100), maximum: .seconds(5))
 
     private func stopAll(reason: RunningStep.StopReason) {
         for handle in running.withLock({ Array($0.values) }) { handle.stop(reason) }

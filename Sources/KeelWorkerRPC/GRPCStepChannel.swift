@@ -108,7 +108,7 @@ public final class GRPCStepChannel: StepChannel {
     public func waitUntilConnected(timeout: Duration) async throws {
         let clock = ContinuousClock()
         let deadline = clock.now.advanced(by: timeout)
-        var delay = Duration.milliseconds(100)
+        let backoff = Backoff(initial: .milliseconds(100), maximum: .seconds(1))
         var attempts = 0
         while true {
             attempts += 1
@@ -127,19 +127,18 @@ public final class GRPCStepChannel: StepChannel {
                     logger.debug("control plane not reachable yet", metadata: ["endpoint": "\(endpoint)", "error": "\(mapped)"])
                 }
             }
+            let delay = backoff.delay(forRetry: attempts - 1)
             if clock.now.advanced(by: delay) >= deadline {
                 // Wait out the remainder, then try one last time unless it has already passed.
                 let rest = clock.now.duration(to: deadline)
                 if rest > .milliseconds(5) {
                     try await Task.sleep(for: rest)
-                    delay = .zero
                     continue
                 }
                 throw StepChannelError.unavailable(
                     "could not reach the control plane at \(endpoint) within \(Self.format(timeout))")
             }
             try await Task.sleep(for: delay)
-            delay = min(delay * 2, .seconds(1))
         }
     }
 
@@ -363,7 +362,7 @@ public final class GRPCStepChannel: StepChannel {
     }
 
     private static func format(_ duration: Duration) -> String {
-        let seconds = Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
+        let seconds = duration.inSeconds
         return seconds.rounded() == seconds ? "\(Int(seconds)) s" : String(format: "%.1f s", seconds)
     }
 }

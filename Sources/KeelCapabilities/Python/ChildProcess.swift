@@ -82,7 +82,7 @@ final class ChildProcess: Sendable {
         if let pid { killpg(pid, SIGKILL) }
         // A bound that does not depend on the kernel reporting the exit promptly.
         let termination = self.termination
-        DispatchQueue.global().asyncAfter(deadline: .now() + .milliseconds(Int(Self.killGrace.components.seconds * 1000))) {
+        DispatchQueue.global().asyncAfter(deadline: .now() + .milliseconds(Self.killGrace.wholeMilliseconds)) {
             termination.complete(.abandoned)
         }
     }

@@ -1,3 +1,4 @@
+import KeelCore
 import Logging
 import ServiceLifecycle
 import Synchronization
@@ -309,31 +310,15 @@ public final class ExportPipeline: Service, Sendable, CustomStringConvertible {
     /// One attempt, bounded by `exportTimeout` (a timeout is retryable).
     private func attemptExport(_ batch: [SpanRecord]) async throws {
         let exporter = exporter
-        let timeout = configuration.exportTimeout
-        try await withThrowingTaskGroup(of: Bool.self) { group in
-            group.addTask {
-                try await exporter.export(batch)
-                return true
-            }
-            group.addTask {
-                try await Task.sleep(for: timeout)
-                return false
-            }
-            defer { group.cancelAll() }
-            guard let finished = try await group.next(), finished else {
-                throw ExportError.retryable(status: nil, retryAfter: nil)
-            }
+        try await withTimeout(configuration.exportTimeout, throwing: { ExportError.retryable(status: nil, retryAfter: nil) }) {
+            try await exporter.export(batch)
         }
     }
 
     func retryDelay(attempt: Int, retryAfter: Double?) -> Duration {
-        let cap = Self.seconds(configuration.maxBackoff)
-        if let retryAfter, retryAfter.isFinite {
-            return .seconds(min(max(0, retryAfter), cap))
-        }
-        let base = min(cap, Self.seconds(configuration.initialBackoff) * Double(1 << min(attempt, 30)))
         // Equal jitter: half fixed, half random, so retries from many processes spread out.
-        return .seconds(base / 2 + Double.random(in: 0...(base / 2)))
+        Backoff(initial: configuration.initialBackoff, maximum: configuration.maxBackoff, jitter: .equal)
+            .delay(forRetry: attempt, retryAfter: retryAfter)
     }
 
     private func abandon(_ batch: [SpanRecord], reason: String, status: Int?) {
@@ -357,10 +342,5 @@ public final class ExportPipeline: Service, Sendable, CustomStringConvertible {
                 "trace export queue full; spans dropped",
                 metadata: ["dropped": "\(newDrops)", "dropped_total": "\(total)", "max_queue_size": "\(configuration.maxQueueSize)"])
         }
-    }
-
-    private static func seconds(_ duration: Duration) -> Double {
-        let (seconds, attoseconds) = duration.components
-        return Double(seconds) + Double(attoseconds) / 1e18
     }
 }

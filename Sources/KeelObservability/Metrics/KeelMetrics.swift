@@ -88,7 +88,7 @@ public final class KeelMetrics: Sendable {
         ]
         registry.makeCounter(descriptor: Family.httpRequests, labels: labels).increment()
         registry.makeValueHistogram(descriptor: Family.httpRequestDuration, labels: labels, buckets: Buckets.http)
-            .record(duration.metricSeconds)
+            .record(duration.inSeconds)
     }
 
     static let standardMethods: Set<String> = ["GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH"]
@@ -116,7 +116,7 @@ public final class KeelMetrics: Sendable {
         registry.makeCounter(descriptor: Family.turns, labels: labels).increment()
         if let duration {
             registry.makeValueHistogram(descriptor: Family.turnDuration, labels: labels, buckets: Buckets.turn)
-                .record(max(0, duration.metricSeconds))
+                .record(max(0, duration.inSeconds))
         }
     }
 
@@ -136,11 +136,11 @@ public final class KeelMetrics: Sendable {
         let labels = [("provider", provider), ("model", model)]
         if success, let duration {
             registry.makeValueHistogram(descriptor: Family.llmCallDuration, labels: labels, buckets: Buckets.llmCall)
-                .record(max(0, duration.metricSeconds))
+                .record(max(0, duration.inSeconds))
         }
         if success, let timeToFirstToken {
             registry.makeValueHistogram(descriptor: Family.llmTimeToFirstToken, labels: labels, buckets: Buckets.timeToFirstToken)
-                .record(max(0, timeToFirstToken.metricSeconds))
+                .record(max(0, timeToFirstToken.inSeconds))
         }
         if let usage {
             let counts = [
@@ -173,7 +173,7 @@ public final class KeelMetrics: Sendable {
             .increment()
         if outcome != .cancelled, let duration {
             registry.makeValueHistogram(descriptor: Family.toolDuration, labels: [("tool", tool)], buckets: Buckets.tool)
-                .record(max(0, duration.metricSeconds))
+                .record(max(0, duration.inSeconds))
         }
     }
 
@@ -331,11 +331,5 @@ final class MetricsLabelBudget: Sendable {
             seen.insert(value)
             return value
         }
-    }
-}
-
-extension Duration {
-    fileprivate var metricSeconds: Double {
-        Double(components.seconds) + Double(components.attoseconds) / 1e18
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import KeelCore
 import PostgresNIO
 
 extension PostgresStore {
@@ -119,9 +120,7 @@ extension PostgresStore {
                 configuration = .init(
                     host: host, port: port, username: username, password: password, database: database, tls: tls)
             }
-            let milliseconds = connectTimeout.components.seconds * 1000
-                + connectTimeout.components.attoseconds / 1_000_000_000_000_000
-            configuration.options.connectTimeout = .milliseconds(milliseconds)
+            configuration.options.connectTimeout = .milliseconds(Int64(connectTimeout.wholeMilliseconds))
             if let name = applicationName ?? self.applicationName {
                 configuration.options.additionalStartupParameters = [("application_name", name)]
             }

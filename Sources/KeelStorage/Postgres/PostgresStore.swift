@@ -130,7 +130,8 @@ public final class PostgresStore: KeelStore, Service, Sendable {
         on channels: [String], onListening: @escaping @Sendable () -> Void = {},
         _ handle: @escaping @Sendable (_ channel: String, _ payload: String) -> Void
     ) async {
-        var delay = Duration.milliseconds(100)
+        let backoff = Backoff(initial: .milliseconds(100), maximum: .seconds(5))
+        var failures = 0
         while !Task.isCancelled {
             do {
                 let connection = try await PostgresConnection.connect(
@@ -151,7 +152,7 @@ public final class PostgresStore: KeelStore, Service, Sendable {
                         try await group.next()
                         group.cancelAll()
                     }
-                    delay = .milliseconds(100)
+                    failures = 0
                 } catch where !Task.isCancelled {
                     logger.warning("LISTEN connection lost", metadata: ["error": "\(Self.describe(error))"])
                 } catch {}
@@ -160,8 +161,8 @@ public final class PostgresStore: KeelStore, Service, Sendable {
                 logger.warning("cannot open the LISTEN connection", metadata: ["error": "\(Self.describe(error))"])
             } catch {}
             guard !Task.isCancelled else { break }
-            try? await Task.sleep(for: delay)
-            delay = min(delay * 2, .seconds(5))
+            try? await Task.sleep(for: backoff.delay(forRetry: failures))
+            failures += 1
         }
     }
 
