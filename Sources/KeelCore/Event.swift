@@ -27,7 +27,7 @@ public struct EventContext: Codable, Sendable, Hashable {
 /// One entry of a session's append-only event log. `sequence` is gapless per session, from 1.
 public struct Event: Codable, Sendable, Hashable {
     public var id: String
-    public var type: String
+    public var type: EventType
     public var ts: Date
     public var sessionID: String
     public var sequence: Int
@@ -43,7 +43,7 @@ public struct Event: Codable, Sendable, Hashable {
     }
 
     public init(
-        id: String = PublicID.make(.event), type: String, ts: Date = Date(), sessionID: String, sequence: Int,
+        id: String = PublicID.make(.event), type: EventType, ts: Date = Date(), sessionID: String, sequence: Int,
         context: EventContext, data: JSONValue, metadata: JSONValue? = nil, tags: [String]? = nil
     ) {
         self.id = id
@@ -60,13 +60,13 @@ public struct Event: Codable, Sendable, Hashable {
 
 /// An event before the store has given it an id and a sequence number.
 public struct EventDraft: Codable, Sendable, Hashable {
-    public var type: String
+    public var type: EventType
     public var context: EventContext
     public var data: JSONValue
     public var metadata: JSONValue?
     public var tags: [String]?
 
-    public init(type: String, context: EventContext, data: JSONValue, metadata: JSONValue? = nil, tags: [String]? = nil) {
+    public init(type: EventType, context: EventContext, data: JSONValue, metadata: JSONValue? = nil, tags: [String]? = nil) {
         self.type = type
         self.context = context
         self.data = data
@@ -75,36 +75,3 @@ public struct EventDraft: Codable, Sendable, Hashable {
     }
 }
 
-/// The event types the runtime emits. Filters naming any other type are rejected.
-public enum EventType {
-    public static let inputMessage = "input.message"
-    public static let turnStarted = "turn.started"
-    public static let sessionActivated = "session.activated"
-    public static let sessionStarted = "session.started"
-    public static let reasonStarted = "reason.started"
-    public static let reasonThinkingStarted = "reason.thinking.started"
-    public static let reasonThinkingDelta = "reason.thinking.delta"
-    public static let reasonThinkingCompleted = "reason.thinking.completed"
-    public static let outputMessageStarted = "output.message.started"
-    public static let outputMessageDelta = "output.message.delta"
-    public static let outputMessageCompleted = "output.message.completed"
-    public static let llmGeneration = "llm.generation"
-    public static let reasonCompleted = "reason.completed"
-    public static let actStarted = "act.started"
-    public static let toolStarted = "tool.started"
-    public static let toolCompleted = "tool.completed"
-    public static let actCompleted = "act.completed"
-    public static let turnCompleted = "turn.completed"
-    public static let turnFailed = "turn.failed"
-    public static let turnCancelled = "turn.cancelled"
-    public static let sessionIdled = "session.idled"
-
-    public static let all: Set<String> = [
-        inputMessage, turnStarted, sessionActivated, sessionStarted, reasonStarted, reasonThinkingStarted,
-        reasonThinkingDelta, reasonThinkingCompleted, outputMessageStarted, outputMessageDelta,
-        outputMessageCompleted, llmGeneration, reasonCompleted, actStarted, toolStarted, toolCompleted,
-        actCompleted, turnCompleted, turnFailed, turnCancelled, sessionIdled,
-    ]
-
-    public static let terminal: Set<String> = [turnCompleted, turnFailed, turnCancelled]
-}

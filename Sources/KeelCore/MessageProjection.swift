@@ -3,7 +3,7 @@ import Foundation
 /// Rebuilds the conversation from the event log: there is no separate message table, so the
 /// log is the single source of truth for both streaming and history.
 public enum MessageProjection {
-    public static let sourceTypes: Set<String> = [
+    public static let sourceTypes: Set<EventType> = [
         EventType.inputMessage, EventType.outputMessageCompleted, EventType.toolCompleted,
     ]
 

@@ -19,15 +19,15 @@ public struct Page<Item: Sendable>: Sendable {
 public struct EventQuery: Sendable {
     /// Only events with a sequence greater than this.
     public var afterSequence: Int
-    public var types: Set<String>?
-    public var excluded: Set<String>
+    public var types: Set<EventType>?
+    public var excluded: Set<EventType>
     /// At most this many events; `nil` for all.
     public var limit: Int?
     /// With a limit: take the last N matching events instead of the first N.
     public var lastN: Bool
 
     public init(
-        afterSequence: Int = 0, types: Set<String>? = nil, excluded: Set<String> = [], limit: Int? = nil,
+        afterSequence: Int = 0, types: Set<EventType>? = nil, excluded: Set<EventType> = [], limit: Int? = nil,
         lastN: Bool = false
     ) {
         self.afterSequence = afterSequence

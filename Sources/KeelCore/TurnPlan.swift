@@ -76,7 +76,7 @@ public enum TurnOutcome: Codable, Sendable, Hashable {
 /// Where the loop writes its events. The sink assigns ids and sequence numbers.
 public protocol TurnEventSink: Sendable {
     @discardableResult
-    func emit(_ type: String, context: EventContext, data: JSONValue) async throws -> Event
+    func emit(_ type: EventType, context: EventContext, data: JSONValue) async throws -> Event
 }
 
 /// The texts users see when something goes wrong; the seed fixes the first one.

@@ -6,7 +6,7 @@ struct StoreEventSink: TurnEventSink {
     let store: any KeelStore
     let sessionID: String
 
-    func emit(_ type: String, context: EventContext, data: JSONValue) async throws -> Event {
+    func emit(_ type: EventType, context: EventContext, data: JSONValue) async throws -> Event {
         try await store.appendEvent(sessionID: sessionID, EventDraft(type: type, context: context, data: data))
     }
 }

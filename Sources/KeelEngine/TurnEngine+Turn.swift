@@ -95,7 +95,7 @@ extension TurnEngine {
     }
 
     @discardableResult
-    func emit(_ type: String, _ sessionID: String, _ context: EventContext, _ data: JSONValue) async throws -> Event {
+    func emit(_ type: EventType, _ sessionID: String, _ context: EventContext, _ data: JSONValue) async throws -> Event {
         try await store.appendEvent(sessionID: sessionID, EventDraft(type: type, context: context, data: data))
     }
 }

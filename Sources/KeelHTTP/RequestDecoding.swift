@@ -105,17 +105,17 @@ enum RequestDecoding {
     }
 
     /// Event type filters: repeated keys or comma lists; only known types, at most 40 each.
-    static func eventTypes(_ request: Request, _ name: String) throws -> Set<String>? {
+    static func eventTypes(_ request: Request, _ name: String) throws -> Set<EventType>? {
         let values = request.uri.queryParameters[values: Substring(name)]
             .flatMap { $0.split(separator: ",") }
             .map { $0.trimmingCharacters(in: .whitespaces) }
             .filter { !$0.isEmpty }
         guard !values.isEmpty else { return nil }
         guard values.count <= 40 else { throw APIError.badRequest("Query parameter '\(name)' accepts at most 40 types") }
-        if let unknown = values.first(where: { !EventType.all.contains($0) }) {
+        if let unknown = values.first(where: { !EventType.all.contains(EventType(rawValue: $0)) }) {
             throw APIError.badRequest("Unknown event type '\(unknown)' in '\(name)'", code: "invalid_filter")
         }
-        return Set(values)
+        return Set(values.map(EventType.init(rawValue:)))
     }
 }
 

@@ -7,7 +7,7 @@ import Synchronization
 /// events are held back and committed with the step's completion, so a step that dies half-way
 /// leaves no half-recorded output and a retried step never records its output twice.
 final class StepEventSink: TurnEventSink {
-    static let liveTypes: Set<String> = [
+    static let liveTypes: Set<EventType> = [
         EventType.reasonStarted, EventType.outputMessageStarted, EventType.outputMessageDelta,
         EventType.reasonThinkingStarted, EventType.reasonThinkingDelta, EventType.reasonThinkingCompleted,
         EventType.actStarted, EventType.toolStarted,
@@ -27,7 +27,7 @@ final class StepEventSink: TurnEventSink {
     /// The result events, in emission order.
     var heldEvents: [EventDraft] { held.withLock { $0 } }
 
-    func emit(_ type: String, context: EventContext, data: JSONValue) async throws -> Event {
+    func emit(_ type: EventType, context: EventContext, data: JSONValue) async throws -> Event {
         let draft = EventDraft(type: type, context: context, data: data)
         if type == EventType.toolCompleted, let callID = data["tool_call_id"]?.stringValue {
             try await channel.recordToolResult(toolCallID: callID, event: draft, sessionID: sessionID, lease: lease)

@@ -7,7 +7,7 @@ import Testing
 struct MessageProjectionTests {
     let sessionID = PublicID.make(.session)
 
-    func event(_ type: String, _ sequence: Int, _ data: JSONValue) -> Event {
+    func event(_ type: EventType, _ sequence: Int, _ data: JSONValue) -> Event {
         Event(type: type, sessionID: sessionID, sequence: sequence, context: EventContext(turnID: "turn_x"), data: data)
     }
 

@@ -117,7 +117,7 @@ final class RecordingSink: TurnEventSink {
     }
 
     @discardableResult
-    func emit(_ type: String, context: EventContext, data: JSONValue) async throws -> Event {
+    func emit(_ type: EventType, context: EventContext, data: JSONValue) async throws -> Event {
         let sessionID = self.sessionID
         return log.withLock { events in
             let event = Event(type: type, sessionID: sessionID, sequence: events.count + 1, context: context, data: data)
@@ -127,9 +127,9 @@ final class RecordingSink: TurnEventSink {
     }
 
     var events: [Event] { log.withLock { $0 } }
-    var types: [String] { events.map(\.type) }
+    var types: [EventType] { events.map(\.type) }
 
-    func events(_ type: String) -> [Event] { events.filter { $0.type == type } }
+    func events(_ type: EventType) -> [Event] { events.filter { $0.type == type } }
 
     var terminalEvents: [Event] { events.filter { EventType.terminal.contains($0.type) } }
 

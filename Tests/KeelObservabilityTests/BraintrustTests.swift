@@ -108,7 +108,7 @@ private func builtTurnSpans(captureContent: Bool) -> (turnID: String, spans: [Sp
     var sequence = 0
     var clock = Date(timeIntervalSince1970: 1_790_000_000)
     var events: [Event] = []
-    func emit(_ type: String, context: EventContext? = nil, _ data: JSONValue) {
+    func emit(_ type: EventType, context: EventContext? = nil, _ data: JSONValue) {
         sequence += 1
         clock = clock.addingTimeInterval(0.05)
         events.append(

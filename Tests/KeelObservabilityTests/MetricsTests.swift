@@ -8,7 +8,7 @@ import Testing
 
 private let t0 = Date(timeIntervalSince1970: 1_700_000_000)
 
-private func event(_ type: String, turn: String?, at offset: TimeInterval = 0, _ data: JSONValue) -> Event {
+private func event(_ type: EventType, turn: String?, at offset: TimeInterval = 0, _ data: JSONValue) -> Event {
     Event(
         type: type, ts: t0.addingTimeInterval(offset), sessionID: "sess_1", sequence: 1,
         context: EventContext(turnID: turn), data: data)

@@ -15,7 +15,7 @@ private final class TraceLoopSink: TurnEventSink {
 
     init(sessionID: String) { self.sessionID = sessionID }
 
-    func record(_ type: String, context: EventContext, data: JSONValue) -> Event {
+    func record(_ type: EventType, context: EventContext, data: JSONValue) -> Event {
         events.withLock { events in
             let event = Event(type: type, sessionID: sessionID, sequence: events.count + 1, context: context, data: data)
             events.append(event)
@@ -23,7 +23,7 @@ private final class TraceLoopSink: TurnEventSink {
         }
     }
 
-    func emit(_ type: String, context: EventContext, data: JSONValue) async throws -> Event {
+    func emit(_ type: EventType, context: EventContext, data: JSONValue) async throws -> Event {
         record(type, context: context, data: data)
     }
 }

@@ -25,7 +25,7 @@ private struct TraceScript {
     var turnContext: EventContext { EventContext(turnID: turnID, inputMessageID: inputMessageID) }
 
     @discardableResult
-    mutating func emit(_ type: String, after milliseconds: Double = 10, context: EventContext? = nil, _ data: JSONValue)
+    mutating func emit(_ type: EventType, after milliseconds: Double = 10, context: EventContext? = nil, _ data: JSONValue)
         -> Event
     {
         sequence += 1
@@ -255,7 +255,7 @@ struct TraceBuilderTests {
         script.idle()
 
         var builder = TurnTraceBuilder()
-        var emitted: [(String, [SpanRecord])] = []
+        var emitted: [(EventType, [SpanRecord])] = []
         for event in script.events { emitted.append((event.type, builder.consume(event))) }
         let all = emitted.flatMap { $0.1 }
         #expect(all.map(\.name) == ["chat gpt-4o", "reason", "invoke_agent keel"])

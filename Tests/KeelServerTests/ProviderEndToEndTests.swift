@@ -145,7 +145,7 @@ struct ProviderEndToEndTests {
 
         #expect(run.requests.count == 1, "401 must not be retried")
         let types = run.events.types
-        #expect(types.filter { EventType.terminal.contains($0) } == ["turn.failed"], "\(types)")
+        #expect(types.filter { EventType.terminal.contains(EventType($0)) } == ["turn.failed"], "\(types)")
         #expect(types.last == "session.idled")
         #expect(!types.contains("tool.started"))
         let failed = try #require(run.events.first { $0["type"] == "turn.failed" })
@@ -244,7 +244,7 @@ struct ProviderEndToEndTests {
             "act.completed", "llm.generation", "output.message.completed", "turn.completed", "session.idled",
         ]
         #expect(isSubsequence(expectedOrder, of: types), "\(types)", sourceLocation: sourceLocation)
-        #expect(types.filter { EventType.terminal.contains($0) } == ["turn.completed"], sourceLocation: sourceLocation)
+        #expect(types.filter { EventType.terminal.contains(EventType($0)) } == ["turn.completed"], sourceLocation: sourceLocation)
         #expect(types.filter { $0 == "tool.started" }.count == 1, sourceLocation: sourceLocation)
 
         let toolCall = run.events.first { $0["type"] == "tool.started" }?["data"]?["tool_call"]

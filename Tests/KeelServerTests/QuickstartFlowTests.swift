@@ -41,7 +41,7 @@ struct QuickstartFlowTests {
                 "tool.completed", "act.completed", "reason.started", "turn.completed", "session.idled",
             ]
             #expect(isSubsequence(expectedOrder, of: types), "\(types)")
-            #expect(types.filter { EventType.terminal.contains($0) } == ["turn.completed"])
+            #expect(types.filter { EventType.terminal.contains(EventType($0)) } == ["turn.completed"])
             for frame in frames where frame.event != "connected" {
                 #expect(frame.json?["type"]?.stringValue == frame.event)
                 #expect(frame.id == frame.json?["id"]?.stringValue)
@@ -73,7 +73,7 @@ struct QuickstartFlowTests {
             _ = try await server.send(sessionID, "first message with several words to stream slowly")
             _ = try await server.send(sessionID, "second")
             let events = try await server.waitForIdle(sessionID, turns: 2)
-            let turnTypes = events.types.filter { $0 == "turn.started" || EventType.terminal.contains($0) }
+            let turnTypes = events.types.filter { $0 == "turn.started" || EventType.terminal.contains(EventType($0)) }
             #expect(turnTypes == ["turn.started", "turn.completed", "turn.started", "turn.completed"])
             let replies = events.filter { $0["type"] == "output.message.completed" }
                 .compactMap { $0["data"]?["message"]?["content"]?.arrayValue?.first?["text"]?.stringValue }
@@ -96,7 +96,7 @@ struct QuickstartFlowTests {
             #expect(reply.json["status"] == "cancelled")
             #expect(ContinuousClock.now - started < .seconds(4))
             let events = try await server.waitForIdle(sessionID)
-            #expect(events.types.filter { EventType.terminal.contains($0) } == ["turn.cancelled"])
+            #expect(events.types.filter { EventType.terminal.contains(EventType($0)) } == ["turn.cancelled"])
             #expect(events.types.suffix(4) == ["turn.cancelled", "input.message", "output.message.completed", "session.idled"])
             let again = try await server.request(.post, "/v1/sessions/\(sessionID)/cancel", json: [:])
             #expect(again.json["status"] == "no_op")

@@ -125,7 +125,7 @@ func day(_ seconds: Int) -> Date {
     Date(timeIntervalSince1970: 1_767_225_600 + Double(seconds))
 }
 
-func draft(_ type: String, _ data: JSONValue = [:], turn: String? = nil) -> EventDraft {
+func draft(_ type: EventType, _ data: JSONValue = [:], turn: String? = nil) -> EventDraft {
     EventDraft(type: type, context: EventContext(turnID: turn), data: data)
 }
 

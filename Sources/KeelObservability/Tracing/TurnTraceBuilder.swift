@@ -112,7 +112,7 @@ struct TraceSessionState: Sendable {
         self.sessionID = sessionID
     }
 
-    static func needsState(for type: String, capture: Bool) -> Bool {
+    static func needsState(for type: EventType, capture: Bool) -> Bool {
         switch type {
         case EventType.inputMessage, EventType.turnStarted: true
         case EventType.outputMessageCompleted, EventType.toolCompleted: capture

@@ -460,7 +460,7 @@ public final class PostgresStore: KeelStore, Service, Sendable {
                 RETURNING last_sequence
             )
             INSERT INTO events (id, session_id, sequence, type, ts, context, data, metadata, tags)
-            SELECT \(row.event.id), \(sessionID), last_sequence, \(row.event.type), \(row.event.ts), \(row.context)::jsonb,
+            SELECT \(row.event.id), \(sessionID), last_sequence, \(row.event.type.rawValue), \(row.event.ts), \(row.context)::jsonb,
                    \(row.data)::jsonb, \(row.metadata)::jsonb, \(row.event.tags)::text[]
             FROM allocated
             RETURNING sequence
@@ -492,7 +492,7 @@ public final class PostgresStore: KeelStore, Service, Sendable {
                     RETURNING last_sequence
                 )
                 INSERT INTO events (id, session_id, sequence, type, ts, context, data, metadata, tags)
-                SELECT \(row.event.id), \(sessionID), last_sequence, \(row.event.type), \(row.event.ts),
+                SELECT \(row.event.id), \(sessionID), last_sequence, \(row.event.type.rawValue), \(row.event.ts),
                        \(row.context)::jsonb, \(row.data)::jsonb, \(row.metadata)::jsonb, \(row.event.tags)::text[]
                 FROM allocated
                 RETURNING sequence
@@ -545,8 +545,8 @@ public final class PostgresStore: KeelStore, Service, Sendable {
         var binds = PostgresBindings()
         binds.append(sessionID)
         binds.append(query.afterSequence)
-        binds.append(query.types.map { Array($0) })
-        binds.append(Array(query.excluded))
+        binds.append(query.types.map { $0.map(\.rawValue) })
+        binds.append(query.excluded.map(\.rawValue))
         let select = """
             SELECT \(Self.eventColumns) FROM events
             WHERE session_id = $1 AND sequence > $2
@@ -587,7 +587,7 @@ public final class PostgresStore: KeelStore, Service, Sendable {
         {
             events.append(
                 Event(
-                    id: id, type: type, ts: Self.normalise(ts), sessionID: sessionID, sequence: sequence,
+                    id: id, type: EventType(rawValue: type), ts: Self.normalise(ts), sessionID: sessionID, sequence: sequence,
                     context: try Self.decode(EventContext.self, context), data: try Self.decode(JSONValue.self, data),
                     metadata: try metadata.map { try Self.decode(JSONValue.self, $0) }, tags: tags))
         }
