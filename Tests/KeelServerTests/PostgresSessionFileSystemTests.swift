@@ -50,7 +50,9 @@ struct PostgresSessionFileSystemTests {
 
     static func withStore(_ body: (PostgresStore) async throws -> Void) async throws {
         try await PostgresPersistenceTests.withDatabase { url in
-            try await PostgresStore(url: url, maxConnections: 4).withRunning { store in try await body(store) }
+            try await PostgresStore(url: url, maxConnections: 4, migrations: [.durable]).withRunning { store in
+                try await body(store)
+            }
         }
     }
 
@@ -341,8 +343,8 @@ struct PostgresSessionFileSystemTests {
     @Test("limits hold across two instances writing to one session at once")
     func concurrentInstances() async throws {
         try await PostgresPersistenceTests.withDatabase { url in
-            try await PostgresStore(url: url, maxConnections: 4).withRunning { a in
-                try await PostgresStore(url: url, maxConnections: 4).withRunning { b in
+            try await PostgresStore(url: url, maxConnections: 4, migrations: [.durable]).withRunning { a in
+                try await PostgresStore(url: url, maxConnections: 4, migrations: [.durable]).withRunning { b in
                     let session = Session()
                     try await a.insertSession(session)
                     let limits = FileSystemLimits(maxFileBytes: 10, maxTotalBytes: 60, maxFiles: 8)

@@ -253,15 +253,15 @@ extension PostgresStore {
 /// Errors of the PostgreSQL store itself (domain errors are `StoreError`).
 public enum PostgresStoreError: Error, Sendable, CustomStringConvertible {
     case invalidConfiguration(String)
-    case migrationFailed(version: Int, name: String, reason: String)
+    case migrationFailed(module: String, version: Int, name: String, reason: String)
     case corruptRow(String)
     case notRunning
 
     public var description: String {
         switch self {
         case .invalidConfiguration(let reason): "invalid PostgreSQL configuration: \(reason)"
-        case .migrationFailed(let version, let name, let reason):
-            "PostgreSQL migration \(version) (\(name)) failed: \(reason)"
+        case .migrationFailed(let module, let version, let name, let reason):
+            "PostgreSQL migration \(module) \(version) (\(name)) failed: \(reason)"
         case .corruptRow(let reason): "unreadable row in PostgreSQL: \(reason)"
         case .notRunning: "the PostgreSQL store has stopped"
         }

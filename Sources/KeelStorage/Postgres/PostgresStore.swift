@@ -27,22 +27,33 @@ public final class PostgresStore: KeelStore, Service, Sendable {
     /// The query pool. `run()` runs it; do not run it separately.
     public let client: PostgresClient
     public let eventSignals = SessionEventSignals()
+    /// What `run()` migrates: storage's own set, then the other modules' sets given to `init`.
+    public let migrationSets: [PostgresMigrationSet]
 
     let logger: Logger
     private let schemaReady = ReadinessGate()
     private let listening = ReadinessGate()
     private let connectionIDs = Atomic<Int>(1_000_000)
 
-    public init(configuration: Configuration, logger: Logger = Logger(label: "keel.storage.postgres")) throws {
+    /// `migrations`: the sets of the other modules whose tables live in this database (KeelDurable's
+    /// `.durable` in durable mode), applied after storage's own, in order.
+    public init(
+        configuration: Configuration, migrations: [PostgresMigrationSet] = [],
+        logger: Logger = Logger(label: "keel.storage.postgres")
+    ) throws {
         self.configuration = configuration
+        self.migrationSets = [.storage] + migrations
         self.logger = logger
         self.client = PostgresClient(configuration: try configuration.clientConfiguration(), backgroundLogger: logger)
     }
 
     public convenience init(
-        url: String, maxConnections: Int = 20, logger: Logger = Logger(label: "keel.storage.postgres")
+        url: String, maxConnections: Int = 20, migrations: [PostgresMigrationSet] = [],
+        logger: Logger = Logger(label: "keel.storage.postgres")
     ) throws {
-        try self.init(configuration: Configuration(url: url, maxConnections: maxConnections), logger: logger)
+        try self.init(
+            configuration: Configuration(url: url, maxConnections: maxConnections), migrations: migrations,
+            logger: logger)
     }
 
     // MARK: Lifecycle
@@ -81,7 +92,7 @@ public final class PostgresStore: KeelStore, Service, Sendable {
             configuration: configuration.connectionConfiguration(applicationName: "keel-migrations"),
             id: connectionIDs.add(1, ordering: .relaxed).newValue, logger: logger)
         do {
-            try await PostgresMigrations.apply(on: connection, logger: logger)
+            try await PostgresMigrations.apply(migrationSets, on: connection, logger: logger)
         } catch {
             try? await connection.close()
             throw error
