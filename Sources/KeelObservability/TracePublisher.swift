@@ -7,7 +7,11 @@ import Synchronization
 /// Feeds stored events to one `TurnTraceBuilder` on a single consumer task and hands every
 /// finished span to the destinations: the OTLP fan-out and, if configured, Braintrust.
 ///
-/// `observe` only enqueues, so a slow destination can never delay an event append. Register this
+/// `observe` only enqueues, so a slow destination can never delay an event append. The queue is
+/// bounded (`queueCapacity` events, default ``defaultQueueCapacity``): when the consumer falls that
+/// far behind, further events are dropped and counted in ``droppedEventsTotal`` (exported as
+/// `keel_trace_publisher_dropped_events_total`) rather than growing memory without limit; the turns
+/// they belong to get incomplete traces. Register this
 /// service before the turn engine: ServiceLifecycle stops services in reverse order, so the
 /// engine finishes its turns first and their last events still reach the traces.
 public final class TracePublisher: EventObserver, Service {
@@ -30,11 +34,15 @@ public final class TracePublisher: EventObserver, Service {
     private let agentNames = AgentNames()
     private let events: AsyncStream<Event>
     private let continuation: AsyncStream<Event>.Continuation
+    private let dropped = Atomic<Int>(0)
 
-    public init(options: TraceOptions, destinations: [Destination]) {
+    /// Events that may wait for the consumer: a few hundred busy turns' worth.
+    public static let defaultQueueCapacity = 10_000
+
+    public init(options: TraceOptions, destinations: [Destination], queueCapacity: Int = TracePublisher.defaultQueueCapacity) {
         var options = options
         self.destinations = destinations
-        (events, continuation) = AsyncStream.makeStream()
+        (events, continuation) = AsyncStream.makeStream(bufferingPolicy: .bufferingOldest(max(queueCapacity, 1)))
         let names = agentNames
         let fallback = options.agentName
         options.agentName = { id in names[id] ?? fallback?(id) }
@@ -42,8 +50,13 @@ public final class TracePublisher: EventObserver, Service {
     }
 
     public func observe(_ event: Event) {
-        continuation.yield(event)
+        if case .dropped = continuation.yield(event) {
+            dropped.add(1, ordering: .relaxed)
+        }
     }
+
+    /// Events dropped because the queue was full (since start).
+    public var droppedEventsTotal: Int { dropped.load(ordering: .relaxed) }
 
     public func run() async throws {
         var builder = TurnTraceBuilder(options: options)

@@ -1,3 +1,4 @@
+import KeelCore
 import KeelSecrets
 
 /// Secrets handling: parsing the key-encryption keys and building the cipher the engine uses.

@@ -1,3 +1,5 @@
+import KeelCore
+
 /// Startup policy and the settings summary logged when the server starts.
 extension KeelConfiguration {
     /// Checks that the configuration can run in this build and returns warnings to log.
@@ -59,7 +61,6 @@ extension KeelConfiguration {
             "GEMINI_BASE_URL": geminiBaseURL.map(Self.displayURL) ?? "unset",
             "LLM_ALLOW_PRIVATE_BASE_URLS": String(llmAllowPrivateBaseURLs),
             "SSE_REALTIME_CYCLE_SECS": Self.seconds(sseRealtimeCycleSecs),
-            "SSE_MONITORING_CYCLE_SECS": Self.seconds(sseMonitoringCycleSecs),
             "SSE_HEARTBEAT_INTERVAL_SECS": Self.seconds(sseHeartbeatIntervalSecs),
             "SSE_GLOBAL_MAX": String(sseGlobalMax),
             "SSE_PER_SESSION_MAX": String(ssePerSessionMax),

@@ -1,4 +1,5 @@
 import Foundation
+import KeelCore
 
 /// Parsers for the structured settings (paths, origins, URLs, ports). Each throws a
 /// `ConfigurationError` naming the variable so a bad deployment fails at startup with a clear

@@ -1,3 +1,5 @@
+import KeelCore
+import KeelObservability
 import KeelSecrets
 
 /// Everything the server reads from its environment, parsed and validated once at startup.
@@ -71,8 +73,6 @@ public struct KeelConfiguration: Sendable {
     /// `SSE_REALTIME_CYCLE_SECS`: session event streams are closed after this long so clients
     /// reconnect through proxies; default 300.
     public var sseRealtimeCycleSecs: Double
-    /// `SSE_MONITORING_CYCLE_SECS`: the same for durable monitoring streams; default 600.
-    public var sseMonitoringCycleSecs: Double
     /// `SSE_HEARTBEAT_INTERVAL_SECS`: heartbeat comment interval; default 30 (must stay below the
     /// SDK read timeout of 60 s).
     public var sseHeartbeatIntervalSecs: Double
@@ -171,7 +171,6 @@ public struct KeelConfiguration: Sendable {
         llmAllowPrivateBaseURLs = try env.bool("LLM_ALLOW_PRIVATE_BASE_URLS", default: false)
 
         sseRealtimeCycleSecs = try env.positiveSeconds("SSE_REALTIME_CYCLE_SECS", default: 300)
-        sseMonitoringCycleSecs = try env.positiveSeconds("SSE_MONITORING_CYCLE_SECS", default: 600)
         sseHeartbeatIntervalSecs = try env.positiveSeconds("SSE_HEARTBEAT_INTERVAL_SECS", default: 30)
         sseGlobalMax = try env.positiveInt("SSE_GLOBAL_MAX", default: 10_000)
         ssePerSessionMax = try env.positiveInt("SSE_PER_SESSION_MAX", default: 5)
@@ -204,9 +203,7 @@ public struct KeelConfiguration: Sendable {
         logFormat = try env.choice("LOG_FORMAT", default: devMode ? LogFormat.text : .json)
         logLevel = try env.choice("LOG_LEVEL", default: LogLevel.info)
 
-        observability = try ObservabilitySettings.parse(
-            environment, deploymentGrade: deploymentGrade,
-            prometheus: try env.bool("ENABLE_PROMETHEUS_METRICS", default: false))
+        observability = try ObservabilitySettings(environment: environment, deploymentGrade: deploymentGrade.rawValue)
 
         try validateKeyPair()
     }

@@ -14,6 +14,9 @@ struct StorageAssembly {
     /// Services that must outlive the rest (the PostgreSQL pool): registered first, stopped last.
     var services: [any Service]
     var kind: String
+    /// Opens once the database holds the schema and the seed data (at once for the in-memory
+    /// store); the HTTP listener and the execution services wait for it.
+    var ready: Latch
 
     static func make(_ configuration: KeelConfiguration, observers: [any EventObserver], logger: Logger) async throws
         -> StorageAssembly
@@ -22,36 +25,35 @@ struct StorageAssembly {
         var postgresStore: PostgresStore?
         var services: [any Service] = []
         let kind: String
+        let ready = Latch()
         if !configuration.devMode, let url = configuration.databaseURL {
             // Migrate and seed with a short-lived pool first, so an unreachable database or a failed
-            // migration stops start-up with a clear message instead of failing later requests.
-            do {
-                try await withTimeout(.seconds(30)) {
+            // migration stops start-up with a clear message instead of failing later requests. That
+            // network work runs as the first service (`DatabaseWarmUp`), inside the lifecycle.
+            services.append(
+                DatabaseWarmUp(ready: ready, logger: logger) {
                     let migrator = try PostgresStore(url: url, maxConnections: 2, migrations: [.durable], logger: logger)
                     try await migrator.withRunning { store in
                         try await seed(store, grade: configuration.deploymentGrade, logger: logger)
                     }
-                }
-            } catch {
-                throw ConfigurationError(
-                    variable: "DATABASE_URL",
-                    message: "could not connect to PostgreSQL and apply the schema within 30 s (\(type(of: error)); see the log)")
-            }
+                })
             // Durable mode: KeelDurable's tables (step queue, session files) live in the same database.
             let postgres = try PostgresStore(
                 url: url, maxConnections: configuration.databaseMaxConnections, migrations: [.durable], logger: logger)
             base = postgres
             postgresStore = postgres
-            services.append(postgres)
+            // The pool migrates too (a no-op by then, under the same advisory lock); it starts after the warm-up.
+            services.append(postgres.waitingForDatabase(ready))
             kind = "postgres"
         } else {
             let memory = InMemoryStore()
             try await seed(memory, grade: configuration.deploymentGrade, logger: logger)
+            ready.signal()
             base = memory
             kind = "memory"
         }
         let store: any KeelStore = observers.isEmpty ? base : ObservedStore(base: base, observers: observers)
-        return StorageAssembly(store: store, postgres: postgresStore, services: services, kind: kind)
+        return StorageAssembly(store: store, postgres: postgresStore, services: services, kind: kind, ready: ready)
     }
 
     /// Built-in providers and seed agents, added only where missing (a restart finds them stored).

@@ -47,8 +47,8 @@ public enum KeelServer {
         logger.info("starting keel", metadata: configuration.redactedSummary.mapValues { .string($0) })
 
         let cipher = try configuration.makeSecretsCipher()
-        let observability = await ObservabilityAssembly.make(configuration.observability, logger: logger)
-        let storage = try await StorageAssembly.make(configuration, observers: observability.observers, logger: logger)
+        let observability = Observability(settings: configuration.observability, logger: logger)
+        let storage = try await StorageAssembly.make(configuration, observers: observability.eventObservers, logger: logger)
         let store = storage.store
 
         let catalog = CapabilityCatalog(
@@ -70,7 +70,7 @@ public enum KeelServer {
         let execution = ExecutionAssembly.make(
             configuration, storage: storage, engineConfiguration: engineConfiguration,
             runtime: StepRuntime(driver: driver, capabilities: { try catalog.resolve($0) }),
-            fileSystems: fileSystems, cipher: cipher, observers: observability.observers, logger: logger)
+            fileSystems: fileSystems, cipher: cipher, observers: observability.eventObservers, logger: logger)
         let engine = execution.runner
 
         let api = KeelAPI(
@@ -87,14 +87,21 @@ public enum KeelServer {
             metrics: observability.metrics)
 
         prepareConnectionLimits(configuration, logger: logger)
-        return Application(
+        var application = Application(
             router: api.makeRouter(),
             server: .keel(configuration.httpConnectionSettings, logger: logger),
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "keel"),
             // Stopped in reverse order: executors finish or hand back their steps, then traces drain
             // and flush, then the database pool closes.
-            services: storage.services + observability.services + execution.services,
+            services: storage.services + observability.services
+                + execution.services.map { $0.waitingForDatabase(storage.ready) },
             logger: logger)
+        // No request is served before the schema and the seed data are in place. A SIGTERM while
+        // waiting ends the wait; the listener then starts and stops at once.
+        application.beforeServerStarts { [ready = storage.ready] in
+            await cancelWhenGracefulShutdown { await ready.wait() }
+        }
+        return application
     }
 }
 

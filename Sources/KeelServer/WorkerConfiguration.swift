@@ -1,4 +1,5 @@
 import Foundation
+import KeelCore
 
 /// What `keel worker` reads from its environment. A worker has no database URL and no encryption
 /// key: everything reaches it over gRPC from the control plane, provider keys included.
@@ -32,7 +33,7 @@ public struct WorkerConfiguration: Sendable {
     public var logLevel: KeelConfiguration.LogLevel
 
     public init(environment: [String: String]) throws(ConfigurationError) {
-        let env = KeelConfiguration.EnvironmentReader(environment: environment)
+        let env = EnvironmentReader(environment: environment)
         devMode = try env.bool("DEV_MODE", default: false)
         deploymentGrade = try env.choice("DEPLOYMENT_GRADE", default: devMode ? DeploymentGrade.dev : .prod)
         serverAddress = try HostAndPort.parse(

@@ -162,8 +162,8 @@ private func builtTurnSpans(captureContent: Bool) -> (turnID: String, spans: [Sp
 
 private func testConfiguration(
     _ baseURL: String, projectName: String = "Keel Tests", projectID: String? = nil, recordContent: Bool = false
-) -> BraintrustConfiguration {
-    BraintrustConfiguration(
+) -> BraintrustSettings {
+    BraintrustSettings(
         apiKey: apiKey, apiURL: baseURL + "/", projectName: projectName, projectID: projectID,
         recordContent: recordContent, deploymentGrade: "dev", flushInterval: .milliseconds(20),
         requestTimeout: .seconds(10), retryBaseDelay: .milliseconds(10), retryMaxDelay: .milliseconds(50),
@@ -204,14 +204,14 @@ struct BraintrustTests {
 
     @Test("configuration: enabled by BRAINTRUST_API_KEY, defaults from the seed and spec")
     func configurationDefaults() throws {
-        #expect(try BraintrustConfiguration.fromEnvironment([:]) == nil)
-        #expect(try BraintrustConfiguration.fromEnvironment(["BRAINTRUST_API_KEY": "  "]) == nil)
-        #expect(try BraintrustConfiguration.fromEnvironment(["BRAINTRUST_API_KEY": apiKey, "BRAINTRUST_ENABLED": "false"]) == nil)
+        #expect(try BraintrustSettings(environment: [:]) == nil)
+        #expect(try BraintrustSettings(environment: ["BRAINTRUST_API_KEY": "  "]) == nil)
+        #expect(try BraintrustSettings(environment: ["BRAINTRUST_API_KEY": apiKey, "BRAINTRUST_ENABLED": "false"]) == nil)
         // Knobs are not validated when Braintrust is off.
-        #expect(try BraintrustConfiguration.fromEnvironment(["BRAINTRUST_MAX_BATCH_SIZE": "lots"]) == nil)
+        #expect(try BraintrustSettings(environment: ["BRAINTRUST_MAX_BATCH_SIZE": "lots"]) == nil)
 
         let configuration = try #require(
-            try BraintrustConfiguration.fromEnvironment(["BRAINTRUST_API_KEY": apiKey], deploymentGrade: "prod"))
+            try BraintrustSettings(environment: ["BRAINTRUST_API_KEY": apiKey], deploymentGrade: "prod"))
         #expect(configuration.apiKey == apiKey)
         #expect(configuration.apiURL == "https://api.braintrust.dev")
         #expect(configuration.projectName == "My Project")
@@ -237,7 +237,7 @@ struct BraintrustTests {
     @Test("configuration: every variable is read")
     func configurationOverrides() throws {
         let configuration = try #require(
-            try BraintrustConfiguration.fromEnvironment([
+            try BraintrustSettings(environment: [
                 "BRAINTRUST_API_KEY": apiKey, "BRAINTRUST_ENABLED": "true", "BRAINTRUST_API_URL": "http://127.0.0.1:9/bt/",
                 "BRAINTRUST_PROJECT_NAME": " Agents ", "BRAINTRUST_PROJECT_ID": "2b2c4f1e-1111-4222-8333-944455556666",
                 "BRAINTRUST_RECORD_CONTENT": "TRUE", "BRAINTRUST_QUEUE_CAPACITY": "10", "BRAINTRUST_MAX_BATCH_SIZE": "5",
@@ -267,7 +267,7 @@ struct BraintrustTests {
         ])
     func configurationErrors(variable: String, value: String) {
         do {
-            _ = try BraintrustConfiguration.fromEnvironment(["BRAINTRUST_API_KEY": apiKey, variable: value])
+            _ = try BraintrustSettings(environment: ["BRAINTRUST_API_KEY": apiKey, variable: value])
             Issue.record("accepted \(variable)=\(value)")
         } catch {
             #expect(error.variable == variable)
@@ -279,11 +279,11 @@ struct BraintrustTests {
 
     @Test("configuration: a malformed key is reported without quoting it")
     func configurationKeyError() {
-        #expect(throws: BraintrustConfigurationError.self) {
-            try BraintrustConfiguration.fromEnvironment(["BRAINTRUST_API_KEY": "sk-bt secret"])
+        #expect(throws: ConfigurationError.self) {
+            try BraintrustSettings(environment: ["BRAINTRUST_API_KEY": "sk-bt secret"])
         }
         do {
-            _ = try BraintrustConfiguration.fromEnvironment(["BRAINTRUST_API_KEY": "sk-bt secret"])
+            _ = try BraintrustSettings(environment: ["BRAINTRUST_API_KEY": "sk-bt secret"])
         } catch {
             #expect(error.variable == "BRAINTRUST_API_KEY")
             #expect(!error.description.contains("secret"))
@@ -417,9 +417,9 @@ struct BraintrustTests {
             let second = try #require(await BraintrustListener.start(configuration: testConfiguration(baseURL), logger: logs.logger()))
             #expect(fake.projectCalls == ["Keel Tests", "Keel Tests"])
             #expect(fake.projects.count == 1)
-            #expect(first.project.id == fake.projects["Keel Tests"])
+            #expect(first.project?.id == fake.projects["Keel Tests"])
             #expect(second.project == first.project)
-            #expect(first.project.name == "Keel Tests")
+            #expect(first.project?.name == "Keel Tests")
         }
         let initialized = logs.all.filter { $0.message == "Braintrust listener initialized" }
         #expect(initialized.count == 2)
@@ -436,7 +436,7 @@ struct BraintrustTests {
         let logs = BraintrustLogRecorder()
         try await fake.run { baseURL in
             let listener = try #require(await BraintrustListener.start(configuration: testConfiguration(baseURL), logger: logs.logger()))
-            #expect(listener.project.id == fake.projects["Keel Tests"])
+            #expect(listener.project?.id == fake.projects["Keel Tests"])
         }
         #expect(fake.projectCalls.count == 3)
         #expect(logs.all.filter { $0.level == .warning && $0.message.contains("retrying") }.count == 2)
@@ -451,7 +451,7 @@ struct BraintrustTests {
         let logs = BraintrustLogRecorder()
         try await fake.run { baseURL in
             let configuration = try #require(
-                try BraintrustConfiguration.fromEnvironment([
+                try BraintrustSettings(environment: [
                     "BRAINTRUST_API_KEY": apiKey, "BRAINTRUST_API_URL": baseURL, "BRAINTRUST_PROJECT_ID": projectID,
                     "BRAINTRUST_FLUSH_INTERVAL_MS": "20",
                 ]))

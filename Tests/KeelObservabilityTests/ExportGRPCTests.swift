@@ -66,7 +66,7 @@ struct ExportGRPCTests {
     @Test func genericGRPCTargetExportsThroughPipeline() async throws {
         let service = FakeGRPCTraceService(failFirst: [.unavailable])
         try await service.serve { port in
-            let configuration = try TracingConfiguration(
+            let configuration = try TracingSettings(
                 environment: [
                     "OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:\(port)",
                     "OTEL_EXPORTER_OTLP_HEADERS": "Authorization=Bearer%20grpc-token,X-Tenant=acme",

@@ -1,5 +1,6 @@
 import AsyncHTTPClient
 import Foundation
+import KeelCore
 import KeelObservability
 import Logging
 import ServiceLifecycle
@@ -125,7 +126,7 @@ struct ExportHTTPExporterTests {
     @Test func langfuseDestinationSendsProtobufWithBasicAuth() async throws {
         let collector = ExportFakeCollector()
         try await collector.run { baseURL in
-            let configuration = try TracingConfiguration(
+            let configuration = try TracingSettings(
                 environment: [
                     "OTEL_TARGETS": "LANGFUSE", "LANGFUSE_BASE_URL": baseURL + "/", "LANGFUSE_PUBLIC_KEY": "pk-lf-123",
                     "LANGFUSE_SECRET_KEY": "sk-lf-456", "OTEL_SERVICE_NAME": "keel-it",
@@ -403,7 +404,7 @@ struct ExportPipelineTests {
         try await collector.run { baseURL in
             collector.script(
                 "/v1/traces", [.status(401, body: "token Bearer topsecret-xyz is invalid"), .status(503), .status(503)])
-            let configuration = try TracingConfiguration(
+            let configuration = try TracingSettings(
                 environment: [
                     "OTEL_TARGETS": "GENERIC,bogus", "OTEL_EXPORTER_OTLP_PROTOCOL": "http/protobuf",
                     "OTEL_EXPORTER_OTLP_ENDPOINT": baseURL,
@@ -445,11 +446,11 @@ struct ExportPipelineTests {
 
 @Suite("Export: tracing configuration")
 struct ExportConfigurationTests {
-    func parse(_ environment: [String: String]) throws(TracingConfigurationError) -> TracingConfiguration {
-        try TracingConfiguration(environment: environment, defaultServiceVersion: "1.0.0")
+    func parse(_ environment: [String: String]) throws(ConfigurationError) -> TracingSettings {
+        try TracingSettings(environment: environment, defaultServiceVersion: "1.0.0")
     }
 
-    func parseError(_ environment: [String: String]) -> TracingConfigurationError? {
+    func parseError(_ environment: [String: String]) -> ConfigurationError? {
         do {
             _ = try parse(environment)
             return nil

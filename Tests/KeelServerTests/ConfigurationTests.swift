@@ -1,4 +1,5 @@
 import Foundation
+import KeelCore
 import Testing
 @testable import KeelServer
 
@@ -50,7 +51,6 @@ struct ConfigurationTests {
         #expect(config.anthropicBaseURL == nil)
         #expect(config.geminiBaseURL == nil)
         #expect(config.sseRealtimeCycleSecs == 300)
-        #expect(config.sseMonitoringCycleSecs == 600)
         #expect(config.sseHeartbeatIntervalSecs == 30)
         #expect(config.sseGlobalMax == 10_000)
         #expect(config.ssePerSessionMax == 5)
@@ -234,12 +234,11 @@ struct ConfigurationTests {
     @Test("SSE and tool times accept positive decimals")
     func fractionalSeconds() throws {
         let config = try KeelConfiguration(environment: [
-            "SSE_REALTIME_CYCLE_SECS": "0.2", "SSE_MONITORING_CYCLE_SECS": "1.5", "SSE_HEARTBEAT_INTERVAL_SECS": "0.05",
+            "SSE_REALTIME_CYCLE_SECS": "0.2", "SSE_HEARTBEAT_INTERVAL_SECS": "0.05",
             "TOOL_TIMEOUT_SECS": "2.5", "SSE_GLOBAL_MAX": "3", "SSE_PER_SESSION_MAX": "1", "SSE_PER_ORG_MAX": "2",
             "MAX_ITERATIONS": "1", "LLM_STREAM_IDLE_TIMEOUT_SECS": "0.5",
         ])
         #expect(config.sseRealtimeCycleSecs == 0.2)
-        #expect(config.sseMonitoringCycleSecs == 1.5)
         #expect(config.sseHeartbeatIntervalSecs == 0.05)
         #expect(config.toolTimeoutSecs == 2.5)
         #expect(config.sseGlobalMax == 3)
@@ -250,7 +249,7 @@ struct ConfigurationTests {
     }
 
     @Test("time settings reject non-numbers, zero, negatives and non-finite values", arguments: [
-        "SSE_REALTIME_CYCLE_SECS", "SSE_MONITORING_CYCLE_SECS", "SSE_HEARTBEAT_INTERVAL_SECS", "TOOL_TIMEOUT_SECS",
+        "SSE_REALTIME_CYCLE_SECS", "SSE_HEARTBEAT_INTERVAL_SECS", "TOOL_TIMEOUT_SECS",
         "LLM_STREAM_IDLE_TIMEOUT_SECS",
     ])
     func invalidSeconds(variable: String) {

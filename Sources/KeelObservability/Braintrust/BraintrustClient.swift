@@ -67,11 +67,11 @@ public enum BraintrustError: Error, Sendable, Hashable, CustomStringConvertible 
 
 /// Braintrust's REST API: project create-or-get and project log inserts.
 public struct BraintrustClient: Sendable {
-    public let configuration: BraintrustConfiguration
+    public let configuration: BraintrustSettings
     let httpClient: HTTPClient
     let logger: Logger
 
-    public init(configuration: BraintrustConfiguration, httpClient: HTTPClient = .shared, logger: Logger) {
+    public init(configuration: BraintrustSettings, httpClient: HTTPClient = .shared, logger: Logger) {
         self.configuration = configuration
         self.httpClient = httpClient
         self.logger = logger

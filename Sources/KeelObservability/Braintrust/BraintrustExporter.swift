@@ -5,23 +5,32 @@ import KeelCore
 /// One attempt per call: retries, batching and queueing belong to the pipeline in front of it.
 /// Throws `ExportError.retryable` for 408/429/5xx, timeouts and connection failures, and
 /// `ExportError.permanent` for other 4xx (bad key, unknown project, rejected rows).
-public struct BraintrustExporter: SpanExporter {
-    public let client: BraintrustClient
-    public let projectID: String
-    public let mapper: BraintrustRowMapper
+struct BraintrustExporter: SpanExporter {
+    let client: BraintrustClient
+    let project: ResolvedProject
+    let mapper: BraintrustRowMapper
 
-    public init(client: BraintrustClient, projectID: String, mapper: BraintrustRowMapper) {
+    init(client: BraintrustClient, project: ResolvedProject, mapper: BraintrustRowMapper) {
         self.client = client
-        self.projectID = projectID
+        self.project = project
         self.mapper = mapper
     }
 
-    public func rows(for spans: [SpanRecord]) -> [JSONValue] {
+    init(client: BraintrustClient, projectID: String, mapper: BraintrustRowMapper) {
+        self.init(client: client, project: ResolvedProject(id: projectID), mapper: mapper)
+    }
+
+    var projectID: String? { project.value }
+
+    func rows(for spans: [SpanRecord]) -> [JSONValue] {
         spans.map(mapper.row(for:))
     }
 
-    public func export(_ spans: [SpanRecord]) async throws {
+    func export(_ spans: [SpanRecord]) async throws {
         guard !spans.isEmpty else { return }
+        guard let projectID else {
+            throw ExportError.permanent(status: nil, detail: "the Braintrust project is not resolved")
+        }
         do {
             try await client.insert(rows(for: spans), projectID: projectID)
         } catch let error as BraintrustError {

@@ -19,6 +19,7 @@ import Synchronization
 /// - `keel_tool_calls_total{tool,outcome}`, `keel_tool_duration_seconds{tool}`
 /// - `keel_sse_streams_active`
 /// - `keel_trace_export_dropped_spans_total{destination}`
+/// - `keel_trace_publisher_dropped_events_total` (events the trace publisher's full queue refused)
 ///
 /// Label values that come from outside (model names, tool names the model asked for, export
 /// destinations) are capped per label at `maxDistinctLabelValues` distinct values; later ones
@@ -215,16 +216,34 @@ public final class KeelMetrics: Sendable {
         recordDroppedSpans(destination: destination, count: 0)
     }
 
+    /// Registers the trace publisher's cumulative dropped-event total (`TracePublisher`'s
+    /// `droppedEventsTotal`), read on every scrape as `keel_trace_publisher_dropped_events_total`.
+    /// The series appears at once, at 0.
+    public func registerDroppedTraceEventsSource(total: @escaping @Sendable () -> Int) {
+        droppedSpans.withLock { $0.droppedEventsSource = total }
+        registry.makeCounter(descriptor: Family.droppedTraceEvents).increment(by: Int64(0))
+    }
+
     private func pollDroppedSpanSources() {
-        let sources = droppedSpans.withLock { $0.sources }
+        let (sources, eventsSource) = droppedSpans.withLock { ($0.sources, $0.droppedEventsSource) }
         for (destination, total) in sources {
             setDroppedSpans(destination: destination, total: total())
+        }
+        if let eventsSource {
+            let total = max(0, eventsSource())
+            let delta = droppedSpans.withLock { state -> Int in
+                defer { state.lastDroppedEvents = total }
+                return total >= state.lastDroppedEvents ? total - state.lastDroppedEvents : total
+            }
+            registry.makeCounter(descriptor: Family.droppedTraceEvents).increment(by: Int64(delta))
         }
     }
 
     private struct DroppedSpansState {
         var lastTotals: [String: Int] = [:]
         var sources: [String: @Sendable () -> Int] = [:]
+        var droppedEventsSource: (@Sendable () -> Int)?
+        var lastDroppedEvents = 0
     }
 
     // MARK: Events
@@ -299,6 +318,11 @@ extension KeelMetrics {
             MetricNameDescriptor(
                 namespace: "keel", subsystem: "trace_export", metricName: "dropped_spans", unitName: "total",
                 helpText: "Spans dropped by a trace export destination (queue full, export failed), by destination.")
+        }
+        static var droppedTraceEvents: MetricNameDescriptor {
+            MetricNameDescriptor(
+                namespace: "keel", subsystem: "trace_publisher", metricName: "dropped_events", unitName: "total",
+                helpText: "Stored events the trace publisher dropped because its bounded queue was full.")
         }
     }
 

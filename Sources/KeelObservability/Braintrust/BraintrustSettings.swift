@@ -1,10 +1,11 @@
 import Foundation
+import KeelCore
 
 /// Settings for sending turn traces to Braintrust as project log rows (REST API).
 ///
-/// Read from the environment with ``fromEnvironment(_:deploymentGrade:)``. The API key is never
+/// Read from the environment with ``init(environment:deploymentGrade:)``. The API key is never
 /// part of ``description`` or of any error, so a configuration can be logged safely.
-public struct BraintrustConfiguration: Sendable, Equatable, CustomStringConvertible {
+public struct BraintrustSettings: Sendable, Equatable, CustomStringConvertible {
     public static let defaultAPIURL = "https://api.braintrust.dev"
     public static let defaultProjectName = "My Project"
 
@@ -40,8 +41,8 @@ public struct BraintrustConfiguration: Sendable, Equatable, CustomStringConverti
 
     public init(
         apiKey: String,
-        apiURL: String = BraintrustConfiguration.defaultAPIURL,
-        projectName: String = BraintrustConfiguration.defaultProjectName,
+        apiURL: String = BraintrustSettings.defaultAPIURL,
+        projectName: String = BraintrustSettings.defaultProjectName,
         projectID: String? = nil,
         recordContent: Bool = false,
         deploymentGrade: String? = nil,
@@ -72,41 +73,39 @@ public struct BraintrustConfiguration: Sendable, Equatable, CustomStringConverti
 
     /// Reads the `BRAINTRUST_*` variables.
     ///
-    /// Returns nil (Braintrust off) when `BRAINTRUST_API_KEY` is unset or blank, or when
+    /// Nil (Braintrust off) when `BRAINTRUST_API_KEY` is unset or blank, or when
     /// `BRAINTRUST_ENABLED` is false; the other variables are then not validated. Throws a
-    /// ``BraintrustConfigurationError`` naming the variable for any value that cannot be used.
-    public static func fromEnvironment(
-        _ environment: [String: String], deploymentGrade: String? = nil
-    ) throws(BraintrustConfigurationError) -> BraintrustConfiguration? {
-        let reader = Reader(environment: environment)
-        if let enabled = try reader.bool("BRAINTRUST_ENABLED"), !enabled { return nil }
-        guard let key = reader.string("BRAINTRUST_API_KEY") else { return nil }
+    /// ``ConfigurationError`` naming the variable for any value that cannot be used.
+    public init?(environment: [String: String], deploymentGrade: String? = nil) throws(ConfigurationError) {
+        let reader = EnvironmentReader(environment: environment)
+        if let enabled = try reader.bool("BRAINTRUST_ENABLED", spelling: .onOff), !enabled { return nil }
+        guard let key = reader.value("BRAINTRUST_API_KEY") else { return nil }
         guard !key.contains(where: { $0.isWhitespace || $0.isNewline }) else {
             // The value is a secret: say what is wrong without quoting it.
-            throw BraintrustConfigurationError(variable: "BRAINTRUST_API_KEY", message: "must not contain whitespace")
+            throw ConfigurationError(variable: "BRAINTRUST_API_KEY", message: "must not contain whitespace")
         }
 
-        var configuration = BraintrustConfiguration(apiKey: key, deploymentGrade: deploymentGrade)
-        if let url = reader.string("BRAINTRUST_API_URL") {
+        var configuration = BraintrustSettings(apiKey: key, deploymentGrade: deploymentGrade)
+        if let url = reader.value("BRAINTRUST_API_URL") {
             guard let components = URLComponents(string: url), let scheme = components.scheme?.lowercased(),
                 scheme == "http" || scheme == "https", let host = components.host, !host.isEmpty,
                 components.query == nil, components.fragment == nil
             else {
-                throw .invalid("BRAINTRUST_API_URL", expected: "an http(s) URL such as \(defaultAPIURL)", got: url)
+                throw ConfigurationError.invalid("BRAINTRUST_API_URL", expected: "an http(s) URL such as \(Self.defaultAPIURL)", got: url)
             }
-            configuration.apiURL = trimmingTrailingSlashes(url)
+            configuration.apiURL = Self.trimmingTrailingSlashes(url)
         }
-        if let name = reader.string("BRAINTRUST_PROJECT_NAME") { configuration.projectName = name }
-        if let id = reader.string("BRAINTRUST_PROJECT_ID") {
+        if let name = reader.value("BRAINTRUST_PROJECT_NAME") { configuration.projectName = name }
+        if let id = reader.value("BRAINTRUST_PROJECT_ID") {
             // It becomes a URL path segment, so only id characters are accepted.
             guard id.unicodeScalars.allSatisfy({ CharacterSet.alphanumerics.contains($0) || $0 == "-" || $0 == "_" }),
                 id.unicodeScalars.allSatisfy(\.isASCII)
             else {
-                throw .invalid("BRAINTRUST_PROJECT_ID", expected: "a project id (UUID)", got: id)
+                throw ConfigurationError.invalid("BRAINTRUST_PROJECT_ID", expected: "a project id (UUID)", got: id)
             }
             configuration.projectID = id
         }
-        configuration.recordContent = try reader.bool("BRAINTRUST_RECORD_CONTENT") ?? false
+        configuration.recordContent = try reader.bool("BRAINTRUST_RECORD_CONTENT", spelling: .onOff) ?? false
         configuration.queueCapacity = try reader.int("BRAINTRUST_QUEUE_CAPACITY", minimum: 1) ?? configuration.queueCapacity
         configuration.maxBatchSize = try reader.int("BRAINTRUST_MAX_BATCH_SIZE", minimum: 1) ?? configuration.maxBatchSize
         configuration.maxRetries = try reader.int("BRAINTRUST_MAX_RETRIES", minimum: 0, maximum: 100) ?? configuration.maxRetries
@@ -122,7 +121,7 @@ public struct BraintrustConfiguration: Sendable, Equatable, CustomStringConverti
         if let millis = try reader.int("BRAINTRUST_RETRY_MAX_DELAY_MS", minimum: 0) {
             configuration.retryMaxDelay = .milliseconds(millis)
         }
-        return configuration
+        self = configuration
     }
 
     /// Everything but the key.
@@ -138,7 +137,7 @@ public struct BraintrustConfiguration: Sendable, Equatable, CustomStringConverti
             "max_retries=\(maxRetries)",
         ]
         if let deploymentGrade { parts.append("deployment_grade=\(deploymentGrade)") }
-        return "BraintrustConfiguration(\(parts.joined(separator: ", ")), api_key=<redacted>)"
+        return "BraintrustSettings(\(parts.joined(separator: ", ")), api_key=<redacted>)"
     }
 
     static func trimmingTrailingSlashes(_ url: String) -> String {
@@ -146,63 +145,7 @@ public struct BraintrustConfiguration: Sendable, Equatable, CustomStringConverti
         while url.hasSuffix("/") { url.removeLast() }
         return url
     }
-
-    private struct Reader {
-        var environment: [String: String]
-
-        /// The trimmed value, nil when unset or blank.
-        func string(_ name: String) -> String? {
-            guard let raw = environment[name]?.trimmingCharacters(in: .whitespacesAndNewlines), !raw.isEmpty else {
-                return nil
-            }
-            return raw
-        }
-
-        func bool(_ name: String) throws(BraintrustConfigurationError) -> Bool? {
-            guard let value = string(name) else { return nil }
-            switch value.lowercased() {
-            case "true", "1", "yes", "on": return true
-            case "false", "0", "no", "off": return false
-            default: throw .invalid(name, expected: "true or false", got: value)
-            }
-        }
-
-        func int(_ name: String, minimum: Int, maximum: Int = 100_000_000) throws(BraintrustConfigurationError) -> Int? {
-            guard let value = string(name) else { return nil }
-            guard let number = Int(value), number >= minimum, number <= maximum else {
-                throw .invalid(name, expected: "an integer from \(minimum) to \(maximum)", got: value)
-            }
-            return number
-        }
-    }
 }
 
-/// A `BRAINTRUST_*` variable with a value that cannot be used. One line, naming the variable:
-/// `BRAINTRUST_MAX_BATCH_SIZE: expected an integer from 1 to 100000000 (got "lots")`.
-/// The API key's value is never quoted.
-public struct BraintrustConfigurationError: Error, Sendable, Equatable, CustomStringConvertible {
-    /// The environment variable at fault.
-    public var variable: String
-    /// What is wrong and what is expected, without the variable name.
-    public var message: String
-
-    public init(variable: String, message: String) {
-        self.variable = variable
-        self.message = message
-    }
-
-    public var description: String { "\(variable): \(message)" }
-
-    static func invalid(_ variable: String, expected: String, got value: String) -> BraintrustConfigurationError {
-        let escaped = value.prefix(80).unicodeScalars.map { scalar -> String in
-            switch scalar {
-            case "\"": return "\\\""
-            case "\\": return "\\\\"
-            default:
-                return scalar.properties.generalCategory == .control ? "\\u{\(String(scalar.value, radix: 16))}" : String(scalar)
-            }
-        }.joined()
-        let ellipsis = value.count > 80 ? "…" : ""
-        return BraintrustConfigurationError(variable: variable, message: "expected \(expected) (got \"\(escaped)\(ellipsis)\")")
-    }
-}
+/// The name the Braintrust files used before the settings were unified.
+public typealias BraintrustConfiguration = BraintrustSettings

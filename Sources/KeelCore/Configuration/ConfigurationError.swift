@@ -2,8 +2,9 @@
 /// variable and says what is expected, e.g.
 /// `DEPLOYMENT_GRADE: expected one of dev, poc, preview, prod (got "staging")`.
 ///
-/// Operators read this in container logs, so it is a single line with the offending value quoted
-/// and escaped; values of secret variables are never included.
+/// The one error type of every module's `Settings(environment:)` (server, tracing, Braintrust,
+/// worker). Operators read it in container logs, so it is a single line with the offending value
+/// quoted and escaped; values of secret variables are never included.
 public struct ConfigurationError: Error, Sendable, Equatable, CustomStringConvertible {
     /// The environment variable at fault, e.g. `PORT`.
     public let variable: String
@@ -16,7 +17,7 @@ public struct ConfigurationError: Error, Sendable, Equatable, CustomStringConver
     }
 
     /// An error that quotes the rejected value; only for non-secret variables.
-    static func invalid(_ variable: String, expected: String, got value: String) -> ConfigurationError {
+    public static func invalid(_ variable: String, expected: String, got value: String) -> ConfigurationError {
         ConfigurationError(variable: variable, message: "expected \(expected) (got \(quoted(value)))")
     }
 
@@ -25,8 +26,9 @@ public struct ConfigurationError: Error, Sendable, Equatable, CustomStringConver
     }
 
     /// Quotes a value for a one-line message: escapes quotes, backslashes and control characters
-    /// and truncates long values so a pasted blob cannot flood or break the log line.
-    static func quoted(_ value: String, limit: Int = 80) -> String {
+    /// and truncates long values so a pasted blob cannot flood or break the log line. The one
+    /// escaping routine for configuration errors and warnings.
+    public static func quoted(_ value: String, limit: Int = 80) -> String {
         var escaped = ""
         for scalar in value.unicodeScalars.prefix(limit) {
             switch scalar {
