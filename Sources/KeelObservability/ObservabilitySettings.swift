@@ -5,12 +5,12 @@ import KeelCore
 /// see `BraintrustSettings`) and Prometheus (`ENABLE_PROMETHEUS_METRICS`). The server's
 /// configuration composes it; `Observability(settings:logger:)` builds what it asks for.
 public struct ObservabilitySettings: Sendable {
-    public var tracing: TracingSettings
-    public var braintrust: BraintrustSettings?
+    var tracing: TracingSettings
+    var braintrust: BraintrustSettings?
     /// `ENABLE_PROMETHEUS_METRICS`: serve `GET /metrics`; default false.
     public var prometheusEnabled: Bool
 
-    public init(tracing: TracingSettings, braintrust: BraintrustSettings? = nil, prometheusEnabled: Bool = false) {
+    init(tracing: TracingSettings, braintrust: BraintrustSettings? = nil, prometheusEnabled: Bool = false) {
         self.tracing = tracing
         self.braintrust = braintrust
         self.prometheusEnabled = prometheusEnabled

@@ -14,14 +14,14 @@ import Synchronization
 /// they belong to get incomplete traces. Register this
 /// service before the turn engine: ServiceLifecycle stops services in reverse order, so the
 /// engine finishes its turns first and their last events still reach the traces.
-public final class TracePublisher: EventObserver, Service {
+final class TracePublisher: EventObserver, Service {
     /// A destination for finished spans, and whether it may receive message content.
-    public struct Destination: Sendable {
-        public var name: String
-        public var acceptsContent: Bool
-        public var publish: @Sendable ([SpanRecord]) -> Void
+    struct Destination: Sendable {
+        var name: String
+        var acceptsContent: Bool
+        var publish: @Sendable ([SpanRecord]) -> Void
 
-        public init(name: String, acceptsContent: Bool, publish: @escaping @Sendable ([SpanRecord]) -> Void) {
+        init(name: String, acceptsContent: Bool, publish: @escaping @Sendable ([SpanRecord]) -> Void) {
             self.name = name
             self.acceptsContent = acceptsContent
             self.publish = publish
@@ -37,9 +37,9 @@ public final class TracePublisher: EventObserver, Service {
     private let dropped = Atomic<Int>(0)
 
     /// Events that may wait for the consumer: a few hundred busy turns' worth.
-    public static let defaultQueueCapacity = 10_000
+    static let defaultQueueCapacity = 10_000
 
-    public init(options: TraceOptions, destinations: [Destination], queueCapacity: Int = TracePublisher.defaultQueueCapacity) {
+    init(options: TraceOptions, destinations: [Destination], queueCapacity: Int = TracePublisher.defaultQueueCapacity) {
         var options = options
         self.destinations = destinations
         (events, continuation) = AsyncStream.makeStream(bufferingPolicy: .bufferingOldest(max(queueCapacity, 1)))
@@ -49,16 +49,16 @@ public final class TracePublisher: EventObserver, Service {
         self.options = options
     }
 
-    public func observe(_ event: Event) {
+    func observe(_ event: Event) {
         if case .dropped = continuation.yield(event) {
             dropped.add(1, ordering: .relaxed)
         }
     }
 
     /// Events dropped because the queue was full (since start).
-    public var droppedEventsTotal: Int { dropped.load(ordering: .relaxed) }
+    var droppedEventsTotal: Int { dropped.load(ordering: .relaxed) }
 
-    public func run() async throws {
+    func run() async throws {
         var builder = TurnTraceBuilder(options: options)
         await withGracefulShutdownHandler {
             for await event in events {
@@ -97,7 +97,7 @@ final class AgentNames: Sendable {
 extension SpanRecord {
     /// The span without any attribute that can carry message content, for destinations whose
     /// content capture is off while another destination's is on.
-    public func removingContent() -> SpanRecord {
+    func removingContent() -> SpanRecord {
         var copy = self
         copy.attributes.removeAll { TraceKey.contentKeys.contains($0.key) }
         return copy

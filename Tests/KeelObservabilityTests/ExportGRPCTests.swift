@@ -1,7 +1,7 @@
 import Foundation
 import GRPCCore
 import GRPCNIOTransportHTTP2
-import KeelObservability
+@testable import KeelObservability
 import Synchronization
 import Testing
 

@@ -3,7 +3,7 @@ import ServiceLifecycle
 import Foundation
 import HTTPTypes
 import Hummingbird
-import KeelObservability
+@testable import KeelObservability
 import Logging
 import NIOCore
 import Synchronization

@@ -1,7 +1,7 @@
 import AsyncHTTPClient
 import Foundation
 import KeelCore
-import KeelObservability
+@testable import KeelObservability
 import Logging
 import ServiceLifecycle
 import Synchronization

@@ -6,19 +6,19 @@ import NIOCore
 import NIOHTTP1
 
 /// The Braintrust project that receives the rows.
-public struct BraintrustProject: Sendable, Hashable {
-    public var id: String
+struct BraintrustProject: Sendable, Hashable {
+    var id: String
     /// The name Braintrust returned; nil when `BRAINTRUST_PROJECT_ID` was used as-is (not looked up).
-    public var name: String?
+    var name: String?
 
-    public init(id: String, name: String?) {
+    init(id: String, name: String?) {
         self.id = id
         self.name = name
     }
 }
 
 /// A failed Braintrust call. Descriptions never contain the API key.
-public enum BraintrustError: Error, Sendable, Hashable, CustomStringConvertible {
+enum BraintrustError: Error, Sendable, Hashable, CustomStringConvertible {
     /// Braintrust answered with a non-2xx status. `detail` is the start of the body.
     case http(status: Int, detail: String, retryAfter: Double?)
     /// No answer within the request timeout.
@@ -29,7 +29,7 @@ public enum BraintrustError: Error, Sendable, Hashable, CustomStringConvertible 
     case invalidResponse(String)
 
     /// 429, 5xx, timeouts and connection failures are worth another attempt; other 4xx are not.
-    public var isRetryable: Bool {
+    var isRetryable: Bool {
         switch self {
         case .http(let status, _, _): status == 408 || status == 429 || (500...599).contains(status)
         case .timeout, .transport: true
@@ -38,7 +38,7 @@ public enum BraintrustError: Error, Sendable, Hashable, CustomStringConvertible 
     }
 
     /// The same failure as the exporter protocol's error.
-    public var exportError: ExportError {
+    var exportError: ExportError {
         switch self {
         case .http(let status, _, let retryAfter):
             isRetryable
@@ -48,7 +48,7 @@ public enum BraintrustError: Error, Sendable, Hashable, CustomStringConvertible 
         }
     }
 
-    public var description: String {
+    var description: String {
         switch self {
         case .http(let status, let detail, _):
             let hint =
@@ -66,12 +66,12 @@ public enum BraintrustError: Error, Sendable, Hashable, CustomStringConvertible 
 }
 
 /// Braintrust's REST API: project create-or-get and project log inserts.
-public struct BraintrustClient: Sendable {
-    public let configuration: BraintrustSettings
+struct BraintrustClient: Sendable {
+    let configuration: BraintrustSettings
     let httpClient: HTTPClient
     let logger: Logger
 
-    public init(configuration: BraintrustSettings, httpClient: HTTPClient = .shared, logger: Logger) {
+    init(configuration: BraintrustSettings, httpClient: HTTPClient = .shared, logger: Logger) {
         self.configuration = configuration
         self.httpClient = httpClient
         self.logger = logger
@@ -83,7 +83,7 @@ public struct BraintrustClient: Sendable {
     /// `POST /v1/project {"name": …}`, which creates the project or returns the existing one with
     /// that name — so a project that does not exist yet no longer means silently dropped logs.
     /// Throws ``BraintrustError`` (or `CancellationError`).
-    public func resolveProject(timeout: Duration? = nil) async throws -> BraintrustProject {
+    func resolveProject(timeout: Duration? = nil) async throws -> BraintrustProject {
         if let id = configuration.projectID {
             logger.info(
                 "Braintrust project id set by BRAINTRUST_PROJECT_ID; skipping project lookup",
@@ -101,7 +101,7 @@ public struct BraintrustClient: Sendable {
     /// `POST /v1/project_logs/{project_id}/insert {"events": rows}`; returns the row ids.
     /// Throws ``BraintrustError`` (or `CancellationError`).
     @discardableResult
-    public func insert(_ rows: [JSONValue], projectID: String) async throws -> [String] {
+    func insert(_ rows: [JSONValue], projectID: String) async throws -> [String] {
         var allowed = CharacterSet.urlPathAllowed
         allowed.remove(charactersIn: "/")
         let segment = projectID.addingPercentEncoding(withAllowedCharacters: allowed) ?? projectID

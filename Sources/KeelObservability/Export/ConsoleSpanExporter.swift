@@ -4,23 +4,23 @@ import Logging
 /// Logs one line per span through swift-log (`OTEL_CONSOLE_EXPORT=true`), for local debugging.
 /// Attribute values are shown truncated; message content only appears if content capture put it
 /// on the span in the first place.
-public struct ConsoleSpanExporter: SpanExporter {
+struct ConsoleSpanExporter: SpanExporter {
     private let logger: Logger
     private let level: Logger.Level
 
-    public init(logger: Logger = Logger(label: "keel.trace.console"), level: Logger.Level = .info) {
+    init(logger: Logger = Logger(label: "keel.trace.console"), level: Logger.Level = .info) {
         self.logger = logger
         self.level = level
     }
 
-    public func export(_ spans: [SpanRecord]) async throws {
+    func export(_ spans: [SpanRecord]) async throws {
         for span in spans {
             logger.log(level: level, "\(Self.format(span))")
         }
     }
 
     /// `span "chat gpt-4o" trace=… span=… parent=… kind=client duration_ms=12.5 status=ok attributes={k=v, …}`
-    public static func format(_ span: SpanRecord) -> String {
+    static func format(_ span: SpanRecord) -> String {
         let kind: String
         switch span.kind {
         case .internal: kind = "internal"

@@ -4,28 +4,28 @@ import ServiceLifecycle
 import Synchronization
 
 /// Counters of one `ExportPipeline`, read as a consistent snapshot.
-public struct ExportStats: Sendable, Hashable {
+struct ExportStats: Sendable, Hashable {
     /// Spans the destination accepted.
-    public var exportedSpans: Int = 0
+    var exportedSpans: Int = 0
     /// Spans never attempted: the queue was full, the pipeline had stopped, or they were still
     /// queued when the shutdown deadline passed.
-    public var droppedSpans: Int = 0
+    var droppedSpans: Int = 0
     /// Spans attempted but given up on: a permanent error, or retries exhausted.
-    public var failedSpans: Int = 0
+    var failedSpans: Int = 0
     /// Export calls that succeeded.
-    public var exportedBatches: Int = 0
+    var exportedBatches: Int = 0
     /// Batches given up on.
-    public var failedBatches: Int = 0
+    var failedBatches: Int = 0
     /// Retry attempts made (not counting first attempts).
-    public var retries: Int = 0
+    var retries: Int = 0
     /// Spans waiting in the queue right now (the batch being exported is not included).
-    public var queuedSpans: Int = 0
+    var queuedSpans: Int = 0
 
-    public init() {}
+    init() {}
 
     /// Every span that will never reach the destination (`droppedSpans + failedSpans`), the figure
     /// for a `…_spans_dropped_total` metric.
-    public var droppedSpansTotal: Int { droppedSpans + failedSpans }
+    var droppedSpansTotal: Int { droppedSpans + failedSpans }
 }
 
 /// One destination's export path: a bounded queue, batching, retries and counters.
@@ -47,20 +47,20 @@ public struct ExportStats: Sendable, Hashable {
 /// Register pipelines in the `ServiceGroup` *before* the services that produce spans, so they
 /// shut down after them and can flush what those produced; keep their `HTTPClient` alive until the
 /// group has finished.
-public final class ExportPipeline: Service, Sendable, CustomStringConvertible {
-    public struct Configuration: Sendable, Hashable {
-        public var maxQueueSize: Int
-        public var maxBatchSize: Int
-        public var flushInterval: Duration
-        public var maxRetries: Int
-        public var initialBackoff: Duration
-        public var maxBackoff: Duration
+final class ExportPipeline: Service, Sendable, CustomStringConvertible {
+    struct Configuration: Sendable, Hashable {
+        var maxQueueSize: Int
+        var maxBatchSize: Int
+        var flushInterval: Duration
+        var maxRetries: Int
+        var initialBackoff: Duration
+        var maxBackoff: Duration
         /// Bound on each export attempt.
-        public var exportTimeout: Duration
+        var exportTimeout: Duration
         /// Bound on the final flush once graceful shutdown begins.
-        public var shutdownTimeout: Duration
+        var shutdownTimeout: Duration
 
-        public init(
+        init(
             maxQueueSize: Int = 2048, maxBatchSize: Int = 512, flushInterval: Duration = .seconds(1),
             maxRetries: Int = 3, initialBackoff: Duration = .milliseconds(500), maxBackoff: Duration = .seconds(10),
             exportTimeout: Duration = .seconds(10), shutdownTimeout: Duration = .seconds(5)
@@ -87,8 +87,8 @@ public final class ExportPipeline: Service, Sendable, CustomStringConvertible {
     }
 
     /// The destination's name, used in logs and metrics labels (`langfuse`, `phoenix`, …).
-    public let name: String
-    public let configuration: Configuration
+    let name: String
+    let configuration: Configuration
     private let exporter: any SpanExporter
     private let logger: Logger
     private let state = Mutex(State())
@@ -97,7 +97,7 @@ public final class ExportPipeline: Service, Sendable, CustomStringConvertible {
     private let shutdownSignal: AsyncStream<Void>
     private let shutdownContinuation: AsyncStream<Void>.Continuation
 
-    public init(
+    init(
         name: String, exporter: any SpanExporter, configuration: Configuration = Configuration(),
         logger: Logger = Logger(label: "keel.trace.export")
     ) {
@@ -111,10 +111,10 @@ public final class ExportPipeline: Service, Sendable, CustomStringConvertible {
         (shutdownSignal, shutdownContinuation) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(1))
     }
 
-    public var description: String { "ExportPipeline(\(name), \(exporter))" }
+    var description: String { "ExportPipeline(\(name), \(exporter))" }
 
     /// A snapshot of the counters.
-    public var stats: ExportStats {
+    var stats: ExportStats {
         state.withLock { state in
             var stats = state.stats
             stats.queuedSpans = state.queue.count
@@ -122,15 +122,15 @@ public final class ExportPipeline: Service, Sendable, CustomStringConvertible {
         }
     }
 
-    public var exportedSpans: Int { stats.exportedSpans }
-    public var droppedSpans: Int { stats.droppedSpans }
-    public var failedSpans: Int { stats.failedSpans }
+    var exportedSpans: Int { stats.exportedSpans }
+    var droppedSpans: Int { stats.droppedSpans }
+    var failedSpans: Int { stats.failedSpans }
     /// See `ExportStats.droppedSpansTotal`.
-    public var droppedSpansTotal: Int { stats.droppedSpansTotal }
+    var droppedSpansTotal: Int { stats.droppedSpansTotal }
 
     /// Queues spans for export. Never blocks or suspends: when the queue is full, or the pipeline
     /// has stopped, the spans that do not fit are dropped and counted.
-    public func enqueue(_ spans: [SpanRecord]) {
+    func enqueue(_ spans: [SpanRecord]) {
         guard !spans.isEmpty else { return }
         let batchReady = state.withLock { state -> Bool in
             guard !state.stopped else {
@@ -150,7 +150,7 @@ public final class ExportPipeline: Service, Sendable, CustomStringConvertible {
     }
 
     /// Starts the final flush, as a `ServiceGroup`'s graceful shutdown does.
-    public func beginGracefulShutdown() {
+    func beginGracefulShutdown() {
         state.withLock { $0.shuttingDown = true }
         shutdownContinuation.yield()
         shutdownContinuation.finish()
@@ -159,7 +159,7 @@ public final class ExportPipeline: Service, Sendable, CustomStringConvertible {
 
     /// Runs the worker until graceful shutdown (then flushes, bounded) or cancellation.
     /// Call at most once.
-    public func run() async throws {
+    func run() async throws {
         let alreadyStarted = state.withLock { state in
             defer { state.started = true }
             return state.started

@@ -1,29 +1,29 @@
 import Foundation
 
 /// How spans travel to a destination.
-public enum TraceTransport: String, Sendable, Hashable {
+enum TraceTransport: String, Sendable, Hashable {
     case httpProtobuf = "http/protobuf"
     case grpc
 }
 
 /// One place spans are sent. Header values hold credentials: `description` and `customMirror`
 /// show header names only, so logging or dumping a destination is safe.
-public struct TraceDestination: Sendable, CustomStringConvertible, CustomReflectable {
-    public enum Kind: String, Sendable, Hashable, CaseIterable {
+struct TraceDestination: Sendable, CustomStringConvertible, CustomReflectable {
+    enum Kind: String, Sendable, Hashable, CaseIterable {
         case langfuse, phoenix, generic, console
     }
 
-    public var kind: Kind
+    var kind: Kind
     /// The full traces URL for HTTP, `scheme://host:port` for gRPC, empty for the console.
-    public var endpoint: String
-    public var transport: TraceTransport
-    public var headers: [(name: String, value: String)]
+    var endpoint: String
+    var transport: TraceTransport
+    var headers: [(name: String, value: String)]
     /// Per-request timeout.
-    public var timeout: Duration
+    var timeout: Duration
     /// gRPC only: plaintext for an endpoint given without a scheme.
-    public var insecure: Bool
+    var insecure: Bool
 
-    public init(
+    init(
         kind: Kind, endpoint: String = "", transport: TraceTransport = .httpProtobuf,
         headers: [(name: String, value: String)] = [], timeout: Duration = .seconds(10), insecure: Bool = false
     ) {
@@ -36,20 +36,20 @@ public struct TraceDestination: Sendable, CustomStringConvertible, CustomReflect
     }
 
     /// `langfuse`, `phoenix`, `generic` or `console`: the pipeline's name in logs and metrics.
-    public var name: String { kind.rawValue }
+    var name: String { kind.rawValue }
 
     /// The value of a header, matched case-insensitively.
-    public func header(_ name: String) -> String? {
+    func header(_ name: String) -> String? {
         headers.last { $0.name.lowercased() == name.lowercased() }?.value
     }
 
-    public var description: String {
+    var description: String {
         kind == .console
             ? "console"
             : "\(name) \(transport.rawValue) \(otlpRedactedURL(endpoint)) headers=\(headers.map(\.name))"
     }
 
-    public var customMirror: Mirror {
+    var customMirror: Mirror {
         Mirror(
             self,
             children: [

@@ -4,15 +4,15 @@ import KeelCore
 // MARK: - Reading the environment
 
 extension TracingSettings {
-    public static let defaultServiceName = "keel-server"
-    public static let defaultLangfuseBaseURL = "https://cloud.langfuse.com"
-    public static let defaultPhoenixEndpoint = "http://127.0.0.1:6006/v1/traces"
-    public static let defaultOTLPHTTPEndpoint = "http://localhost:4318/v1/traces"
+    static let defaultServiceName = "keel-server"
+    static let defaultLangfuseBaseURL = "https://cloud.langfuse.com"
+    static let defaultPhoenixEndpoint = "http://127.0.0.1:6006/v1/traces"
+    static let defaultOTLPHTTPEndpoint = "http://localhost:4318/v1/traces"
 
     /// Reads the variables listed on the type. Throws for unusable settings of a targeted
     /// destination (missing Langfuse keys, a bad URL, an unsupported protocol); anything merely
     /// odd becomes a `warnings` entry.
-    public init(environment: [String: String], defaultServiceVersion: String) throws(ConfigurationError) {
+    init(environment: [String: String], defaultServiceVersion: String) throws(ConfigurationError) {
         let env = EnvironmentReader(environment: environment)
         var warnings: [String] = []
 

@@ -3,12 +3,12 @@ import Logging
 
 /// The exporters and pipelines the settings describe.
 extension TracingSettings {
-    public func makeEncoder() -> OTLPTraceEncoder {
+    func makeEncoder() -> OTLPTraceEncoder {
         OTLPTraceEncoder(resourceAttributes: resource, scopeName: "keel", scopeVersion: sdkVersion)
     }
 
     /// The exporter for one destination.
-    public func makeExporter(
+    func makeExporter(
         for destination: TraceDestination, encoder: OTLPTraceEncoder, httpClient: HTTPClient, logger: Logger
     ) throws -> any SpanExporter {
         switch (destination.kind, destination.transport) {
@@ -27,7 +27,7 @@ extension TracingSettings {
 
     /// One independent pipeline per destination. Run each (they are `Service`s) and publish to
     /// them through a `SpanFanOut`. A destination whose exporter cannot be built is logged and skipped.
-    public func makePipelines(httpClient: HTTPClient, logger: Logger) -> [ExportPipeline] {
+    func makePipelines(httpClient: HTTPClient, logger: Logger) -> [ExportPipeline] {
         let encoder = makeEncoder()
         return targets.compactMap { destination in
             var destinationLogger = logger

@@ -32,23 +32,23 @@ import KeelCore
 /// `+Destinations.swift`); the exporters built from it in `TracingSettings+Pipelines.swift`.
 /// - Batching: `OTEL_BSP_SCHEDULE_DELAY`, `OTEL_BSP_EXPORT_TIMEOUT` (ms), `OTEL_BSP_MAX_QUEUE_SIZE`,
 ///   `OTEL_BSP_MAX_EXPORT_BATCH_SIZE`. `OTEL_SDK_DISABLED=true` turns every destination off.
-public struct TracingSettings: Sendable {
-    public var targets: [TraceDestination]
-    public var captureContent: Bool
-    public var serviceName: String
-    public var serviceVersion: String
+struct TracingSettings: Sendable {
+    var targets: [TraceDestination]
+    var captureContent: Bool
+    var serviceName: String
+    var serviceVersion: String
     /// `deployment.environment.name`, if any.
-    public var environment: String?
+    var environment: String?
     /// Further resource attributes (from `OTEL_RESOURCE_ATTRIBUTES`, minus the keys above).
-    public var resourceAttributes: [(key: String, value: String)]
+    var resourceAttributes: [(key: String, value: String)]
     /// Problems that did not stop tracing (unknown target names, ignored variables); log them.
-    public var warnings: [String]
+    var warnings: [String]
     /// Queue, batch and retry settings used for every destination.
-    public var pipeline: ExportPipeline.Configuration
+    var pipeline: ExportPipeline.Configuration
     /// Keel's own version, sent as the Langfuse SDK version.
-    public var sdkVersion: String
+    var sdkVersion: String
 
-    public init(
+    init(
         targets: [TraceDestination] = [], captureContent: Bool = false, serviceName: String = "keel-server",
         serviceVersion: String, environment: String? = nil, resourceAttributes: [(key: String, value: String)] = [],
         warnings: [String] = [], pipeline: ExportPipeline.Configuration = .init(), sdkVersion: String? = nil
@@ -65,11 +65,11 @@ public struct TracingSettings: Sendable {
     }
 
     /// True when spans go anywhere at all.
-    public var isEnabled: Bool { !targets.isEmpty }
-    public var consoleExport: Bool { targets.contains { $0.kind == .console } }
+    var isEnabled: Bool { !targets.isEmpty }
+    var consoleExport: Bool { targets.contains { $0.kind == .console } }
 
     /// The OTel resource: `service.name`, `service.version`, `deployment.environment.name`, then the rest.
-    public var resource: [(key: String, value: AttributeValue)] {
+    var resource: [(key: String, value: AttributeValue)] {
         var resource: [(key: String, value: AttributeValue)] = [
             ("service.name", .string(serviceName)), ("service.version", .string(serviceVersion)),
         ]

@@ -29,12 +29,12 @@ public final class KeelMetrics: Sendable {
     public static let contentType = "text/plain; version=0.0.4; charset=utf-8"
 
     /// The value a capped label takes once its distinct-value budget is spent.
-    public static let overflowLabelValue = "_other"
+    static let overflowLabelValue = "_other"
     /// The `route` label of requests no route matched.
-    public static let unmatchedRoute = "unmatched"
+    static let unmatchedRoute = "unmatched"
 
-    public let registry: PrometheusCollectorRegistry
-    public let maxDistinctLabelValues: Int
+    let registry: PrometheusCollectorRegistry
+    let maxDistinctLabelValues: Int
 
     private let sseStreams: Gauge
     private let models: MetricsLabelBudget
@@ -48,7 +48,7 @@ public final class KeelMetrics: Sendable {
     ///     collectors on the same page.
     ///   - maxDistinctLabelValues: budget of distinct values for each externally supplied label
     ///     (model, tool, provider, destination).
-    public init(registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry(), maxDistinctLabelValues: Int = 200) {
+    init(registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry(), maxDistinctLabelValues: Int = 200) {
         self.registry = registry
         self.maxDistinctLabelValues = maxDistinctLabelValues
         self.models = MetricsLabelBudget(limit: maxDistinctLabelValues)
@@ -61,7 +61,7 @@ public final class KeelMetrics: Sendable {
     // MARK: Rendering
 
     /// The registry in Prometheus text format. Polls the registered dropped-span sources first.
-    public func render() -> String {
+    func render() -> String {
         String(decoding: renderBytes(), as: UTF8.self)
     }
 
@@ -107,12 +107,12 @@ public final class KeelMetrics: Sendable {
     // MARK: Turns
 
     /// How a turn ended: the `outcome` label of the turn families.
-    public enum TurnOutcome: String, Sendable, CaseIterable {
+    enum TurnOutcome: String, Sendable, CaseIterable {
         case completed, failed, cancelled
     }
 
     /// Records a finished turn; `duration` nil counts it without observing a duration.
-    public func recordTurn(outcome: TurnOutcome, duration: Duration?) {
+    func recordTurn(outcome: TurnOutcome, duration: Duration?) {
         let labels = [("outcome", outcome.rawValue)]
         registry.makeCounter(descriptor: Family.turns, labels: labels).increment()
         if let duration {
@@ -125,7 +125,7 @@ public final class KeelMetrics: Sendable {
 
     /// Records one model call. Durations are observed for successful calls only (a failed call's
     /// duration measures the failure, not the model); tokens are counted when `usage` is given.
-    public func recordLLMCall(
+    func recordLLMCall(
         provider: String, model: String, success: Bool, duration: Duration?, timeToFirstToken: Duration?, usage: Usage?
     ) {
         let provider = providers.admit(provider)
@@ -158,17 +158,17 @@ public final class KeelMetrics: Sendable {
     // MARK: Tools
 
     /// How a tool call ended: the `outcome` label of `keel_tool_calls_total`.
-    public enum ToolOutcome: String, Sendable, CaseIterable {
+    enum ToolOutcome: String, Sendable, CaseIterable {
         case success, error, timeout, cancelled
 
         /// Maps `tool.completed`'s `status`; unknown statuses count as errors.
-        public init(status: String?) {
+        init(status: String?) {
             self = status.flatMap(ToolOutcome.init(rawValue:)) ?? .error
         }
     }
 
     /// Records one tool call. Calls cancelled before they ran (`cancelled`) observe no duration.
-    public func recordToolCall(tool: String, outcome: ToolOutcome, duration: Duration?) {
+    func recordToolCall(tool: String, outcome: ToolOutcome, duration: Duration?) {
         let tool = tools.admit(tool)
         registry.makeCounter(descriptor: Family.toolCalls, labels: [("tool", tool), ("outcome", outcome.rawValue)])
             .increment()
@@ -190,7 +190,7 @@ public final class KeelMetrics: Sendable {
 
     /// Adds `count` dropped spans for `destination`. Use either this or the cumulative APIs
     /// below for a given destination, not both.
-    public func recordDroppedSpans(destination: String, count: Int) {
+    func recordDroppedSpans(destination: String, count: Int) {
         registry.makeCounter(descriptor: Family.droppedSpans, labels: [("destination", destinations.admit(destination))])
             .increment(by: Int64(max(0, count)))
     }
@@ -198,7 +198,7 @@ public final class KeelMetrics: Sendable {
     /// Reports a destination's cumulative dropped-span total (e.g. from its export pipeline's
     /// statistics); the counter advances by the difference to the last reported total. A total
     /// lower than the last one means the source restarted: it is counted as new drops.
-    public func setDroppedSpans(destination: String, total: Int) {
+    func setDroppedSpans(destination: String, total: Int) {
         let total = max(0, total)
         let delta = droppedSpans.withLock { state -> Int in
             let last = state.lastTotals[destination] ?? 0
@@ -211,7 +211,7 @@ public final class KeelMetrics: Sendable {
     /// Registers a cumulative dropped-span total that `render()` reads on every scrape (through
     /// `setDroppedSpans`), so no periodic task is needed. Replaces an earlier source for the same
     /// destination. The series appears at once, at 0.
-    public func registerDroppedSpansSource(destination: String, total: @escaping @Sendable () -> Int) {
+    func registerDroppedSpansSource(destination: String, total: @escaping @Sendable () -> Int) {
         droppedSpans.withLock { $0.sources[destination] = total }
         recordDroppedSpans(destination: destination, count: 0)
     }
@@ -219,7 +219,7 @@ public final class KeelMetrics: Sendable {
     /// Registers the trace publisher's cumulative dropped-event total (`TracePublisher`'s
     /// `droppedEventsTotal`), read on every scrape as `keel_trace_publisher_dropped_events_total`.
     /// The series appears at once, at 0.
-    public func registerDroppedTraceEventsSource(total: @escaping @Sendable () -> Int) {
+    func registerDroppedTraceEventsSource(total: @escaping @Sendable () -> Int) {
         droppedSpans.withLock { $0.droppedEventsSource = total }
         registry.makeCounter(descriptor: Family.droppedTraceEvents).increment(by: Int64(0))
     }
@@ -249,7 +249,7 @@ public final class KeelMetrics: Sendable {
     // MARK: Events
 
     /// An observer that feeds the turn, LLM, token and tool families from the event log.
-    public func makeEventObserver() -> EventMetricsObserver {
+    func makeEventObserver() -> EventMetricsObserver {
         EventMetricsObserver(metrics: self)
     }
 }
