@@ -1,0 +1,105 @@
+import Foundation
+
+/// `act.started`: a batch of tool calls begins.
+public struct ActStartedPayload: EventPayload {
+    public static let eventType = EventType.actStarted
+
+    public struct Call: Codable, Sendable, Hashable {
+        public var id: String
+        public var name: String
+        public init(id: String, name: String) {
+            self.id = id
+            self.name = name
+        }
+    }
+
+    public var toolCalls: [Call]
+
+    enum CodingKeys: String, CodingKey {
+        case toolCalls = "tool_calls"
+    }
+
+    public init(toolCalls: [Call]) { self.toolCalls = toolCalls }
+}
+
+/// `tool.started`: one server tool call begins.
+public struct ToolStartedPayload: EventPayload {
+    public static let eventType = EventType.toolStarted
+    public var toolCall: ToolCall
+
+    enum CodingKeys: String, CodingKey {
+        case toolCall = "tool_call"
+    }
+
+    public init(toolCall: ToolCall) { self.toolCall = toolCall }
+}
+
+/// `tool.completed`: one tool call ended; `status` is success, error, timeout or cancelled.
+public struct ToolCompletedPayload: EventPayload {
+    public static let eventType = EventType.toolCompleted
+    public var toolCallID: String
+    public var toolName: String
+    public var success: Bool
+    public var status: String
+    public var durationMS: Int
+    /// Absent when the call produced no result; a JSON `null` result stays `.null`.
+    public var result: JSONValue?
+    public var error: String?
+
+    enum CodingKeys: String, CodingKey {
+        case toolCallID = "tool_call_id"
+        case toolName = "tool_name"
+        case success, status
+        case durationMS = "duration_ms"
+        case result, error
+    }
+
+    public init(
+        toolCallID: String, toolName: String, success: Bool, status: String, durationMS: Int, result: JSONValue?,
+        error: String?
+    ) {
+        self.toolCallID = toolCallID
+        self.toolName = toolName
+        self.success = success
+        self.status = status
+        self.durationMS = durationMS
+        self.result = result
+        self.error = error
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        toolCallID = try container.decode(String.self, forKey: .toolCallID)
+        toolName = try container.decode(String.self, forKey: .toolName)
+        success = try container.decode(Bool.self, forKey: .success)
+        status = try container.decode(String.self, forKey: .status)
+        durationMS = try container.decode(Int.self, forKey: .durationMS)
+        // decodeIfPresent would turn a `null` result into "no result".
+        result = container.contains(.result) ? try container.decode(JSONValue.self, forKey: .result) : nil
+        error = try container.decodeIfPresent(String.self, forKey: .error)
+    }
+}
+
+/// `act.completed`: the batch of tool calls ended (`completed` false when the iteration cap
+/// skipped it).
+public struct ActCompletedPayload: EventPayload {
+    public static let eventType = EventType.actCompleted
+    public var completed: Bool
+    public var successCount: Int
+    public var errorCount: Int
+    public var durationMS: Int
+
+    enum CodingKeys: String, CodingKey {
+        case completed
+        case successCount = "success_count"
+        case errorCount = "error_count"
+        case durationMS = "duration_ms"
+    }
+
+    public init(completed: Bool, successCount: Int, errorCount: Int, durationMS: Int) {
+        self.completed = completed
+        self.successCount = successCount
+        self.errorCount = errorCount
+        self.durationMS = durationMS
+    }
+}
