@@ -1,8 +1,7 @@
 import Foundation
 import KeelCore
 
-/// What the HTTP API needs from whatever runs turns: the in-process `TurnEngine` (DEV_MODE) or
-/// the durable PostgreSQL-backed runner.
+/// What the HTTP API needs from whoever runs turns (`TurnControl`, over memory or PostgreSQL).
 public protocol TurnRunner: Sendable {
     var configuration: EngineConfiguration { get }
     var modelResolver: ModelResolver { get }
@@ -11,15 +10,9 @@ public protocol TurnRunner: Sendable {
     func submit(_ message: Message, sessionID: String, traceContext: TraceContext?) async throws -> Event
     /// Cancels the running turn and drops queued ones. Returns false when nothing was running.
     func cancel(sessionID: String) async throws -> Bool
-    /// Releases what the runner keeps for a session outside the store (its files, in DEV_MODE);
-    /// called after the session is deleted.
+    /// Releases what the runner keeps for a session outside the store (its files and steps, in
+    /// DEV_MODE); called after the session is deleted.
     func sessionDeleted(sessionID: String) async
-}
-
-extension TurnRunner {
-    /// Runners whose per-session state lives only in the store have nothing to release
-    /// (the durable runner's files are rows deleted with the session).
-    public func sessionDeleted(sessionID: String) async {}
 }
 
 /// The events that end a cancelled turn, shared by every runner so clients see one shape.

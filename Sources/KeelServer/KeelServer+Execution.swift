@@ -4,61 +4,75 @@ import KeelCore
 import KeelDurable
 import KeelEngine
 import KeelSecrets
+import KeelStorage
 import KeelWorker
 import KeelWorkerRPC
 import Logging
 import ServiceLifecycle
 
-/// Who runs turns. DEV_MODE: the in-process `TurnEngine`. Otherwise: `DurableTurns` on PostgreSQL,
-/// with `DURABLE_EMBEDDED_EXECUTORS` in-process executors and the worker gRPC listener on
-/// `WORKER_GRPC_ADDR` for `keel worker` processes.
+/// Who runs turns: one engine, `TurnControl`, over the configuration's turn store — PostgreSQL
+/// outside DEV_MODE, memory in DEV_MODE — with embedded step executors. Outside DEV_MODE,
+/// `DURABLE_EMBEDDED_EXECUTORS` steps run in-process and the worker gRPC listener on
+/// `WORKER_GRPC_ADDR` serves `keel worker` processes; DEV_MODE has no workers, so its embedded
+/// executor runs up to `devModeStepConcurrency` steps at once (one per active session, like a
+/// process that runs every session's turn at the same time).
 struct ExecutionAssembly {
     var runner: any TurnRunner
     /// In start order (stopped in reverse).
     var services: [any Service]
+
+    /// Steps DEV_MODE runs at once: far above any session count a development server sees, so a
+    /// session's turn never waits for another session's.
+    static let devModeStepConcurrency = 1024
 
     static func make(
         _ configuration: KeelConfiguration, storage: StorageAssembly, engineConfiguration: EngineConfiguration,
         runtime: StepRuntime, fileSystems: SessionFileSystems, cipher: SecretsCipher, observers: [any EventObserver],
         logger: Logger
     ) -> ExecutionAssembly {
-        guard let postgres = storage.postgres else {
-            let engine = TurnEngine(
-                store: storage.store, configuration: engineConfiguration,
-                dependencies: EngineDependencies(
-                    driver: runtime.driver, capabilities: runtime.capabilities,
-                    fileSystem: { fileSystems.fileSystem(for: $0) },
-                    removeFileSystem: { fileSystems.remove(sessionID: $0) }),
-                cipher: cipher, logger: logger)
-            return ExecutionAssembly(runner: engine, services: [engine])
-        }
         let planner = TurnPlanner(
             store: storage.store, configuration: engineConfiguration, capabilities: runtime.capabilities, cipher: cipher,
             logger: logger)
-        // Session files live in PostgreSQL (`session_files`), so they survive restarts and every
-        // instance sees the same ones; deleting a session deletes them (ON DELETE CASCADE).
-        let fileLimits = fileSystems.limits
-        let durable = DurableTurns(
-            store: postgres, planner: planner, durable: configuration.durableConfiguration,
-            files: { PostgresSessionFileSystem(store: postgres, sessionID: $0, limits: fileLimits, logger: logger) },
-            observers: observers, logger: logger)
-        var services: [any Service] = [durable]
-        if configuration.embeddedExecutors > 0 {
+        let turnStore: any TurnStore
+        if let postgres = storage.postgres {
+            // Session files live in PostgreSQL (`session_files`), so they survive restarts and every
+            // instance sees the same ones; deleting a session deletes them (ON DELETE CASCADE).
+            let fileLimits = fileSystems.limits
+            turnStore = PostgresTurnStore(
+                store: postgres, observers: observers,
+                files: { PostgresSessionFileSystem(store: postgres, sessionID: $0, limits: fileLimits, logger: logger) },
+                logger: logger)
+        } else {
+            // The turn store publishes its events to the observers itself after each commit, so it
+            // appends to the unobserved store.
+            let log = (storage.store as? ObservedStore)?.base ?? storage.store
+            turnStore = InMemoryTurnStore(
+                log: log, observers: observers, fileSystem: { fileSystems.fileSystem(for: $0) },
+                removeFileSystem: { fileSystems.remove(sessionID: $0) })
+        }
+        let control = TurnControl(
+            store: turnStore, planner: planner, policy: configuration.durableConfiguration, logger: logger)
+        var services: [any Service] = [control]
+        let concurrency =
+            storage.postgres == nil ? max(configuration.embeddedExecutors, devModeStepConcurrency)
+            : configuration.embeddedExecutors
+        if concurrency > 0 {
             services.append(
                 StepExecutor(
-                    channel: durable,
+                    channel: control,
                     configuration: StepExecutorConfiguration(
                         workerID: StepExecutorConfiguration.makeWorkerID(prefix: "embedded"),
-                        concurrency: configuration.embeddedExecutors,
-                        heartbeatInterval: configuration.embeddedHeartbeatInterval,
+                        concurrency: concurrency, heartbeatInterval: configuration.embeddedHeartbeatInterval,
                         shutdownGrace: .seconds(configuration.shutdownGraceSecs)),
                     runtime: runtime, logger: logger))
         }
-        services.append(
-            WorkerRPCServer(
-                channel: durable, host: configuration.workerGRPCBind.host, port: configuration.workerGRPCBind.port,
-                authToken: configuration.workerGRPCAuthToken, tls: configuration.workerGRPCTLS, logger: logger))
-        return ExecutionAssembly(runner: durable, services: services)
+        if storage.postgres != nil {
+            services.append(
+                WorkerRPCServer(
+                    channel: control, host: configuration.workerGRPCBind.host, port: configuration.workerGRPCBind.port,
+                    authToken: configuration.workerGRPCAuthToken, tls: configuration.workerGRPCTLS, logger: logger))
+        }
+        return ExecutionAssembly(runner: control, services: services)
     }
 }
 

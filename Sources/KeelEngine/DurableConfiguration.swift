@@ -1,13 +1,14 @@
 import Foundation
+import KeelCore
 
-/// KeelDurable — durable turns on PostgreSQL. A turn is a workflow of steps (reason → act →
-/// reason …); each step is a row in `durable_tasks`, claimed with `FOR UPDATE SKIP LOCKED` by an
-/// executor (embedded in the server or a `keel worker` over gRPC), heartbeated, completed with
-/// its lease checked, retried with backoff and dead-lettered after its attempts. A step's result
-/// events commit together with its completion, and each tool result is checkpointed with its
-/// `tool.completed` event, so a retried step redoes only what was not recorded. Stale steps
-/// (heartbeat older than the threshold) are reclaimed; a turn reclaimed again and again without
-/// progress is ended with `turn.failed` (`error_code: no_progress`).
+/// How the engine treats steps, in memory and on PostgreSQL alike. A turn is a workflow of steps
+/// (reason → act → reason …); each step is claimed by an executor (embedded in the server or a
+/// `keel worker` over gRPC), heartbeated, completed with its lease checked, retried with backoff
+/// and dead-lettered after its attempts. A step's result events commit together with its
+/// completion, and each tool result is checkpointed with its `tool.completed` event, so a retried
+/// step redoes only what was not recorded. Stale steps (heartbeat older than the threshold) are
+/// reclaimed; a turn reclaimed again and again without progress is ended with `turn.failed`
+/// (`error_code: no_progress`).
 public struct DurableConfiguration: Sendable {
     /// A claimed step whose last heartbeat is older than this is returned to the queue.
     public var staleThreshold: Duration
@@ -37,13 +38,9 @@ public struct DurableConfiguration: Sendable {
         self.reclaimEnabled = reclaimEnabled
     }
 
-    /// The delay before retry number `attempt` (1-based), with ±20 % jitter.
-    func retryDelay(afterAttempt attempt: Int) -> Double {
-        let base = retryInitialDelay.seconds * pow(2, Double(max(0, attempt - 1)))
-        return min(base, retryMaxDelay.seconds) * Double.random(in: 0.8...1.2)
+    /// The delay before retry number `attempt` (1-based), with ±20 % jitter, never above `retryMaxDelay`.
+    public func retryDelay(afterAttempt attempt: Int) -> Duration {
+        Backoff(initial: retryInitialDelay, maximum: retryMaxDelay, jitter: .proportional(0.2))
+            .delay(forRetry: attempt - 1)
     }
-}
-
-extension Duration {
-    var seconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
 }

@@ -3,9 +3,9 @@ import KeelCore
 import Synchronization
 
 /// Fan-out of step notifications to the executors subscribed on this instance (embedded ones and
-/// gRPC streams). Fed by PostgreSQL LISTEN, so a step queued or a turn cancelled on any instance
-/// reaches every executor.
-final class StepSignals: Sendable {
+/// gRPC streams). Fed by the turn store's `listen` (PostgreSQL LISTEN: a step queued or a turn
+/// cancelled on any instance reaches every executor).
+package final class StepSignals: Sendable {
     private struct State {
         var subscribers: [UInt64: AsyncThrowingStream<StepNotification, any Error>.Continuation] = [:]
         var next: UInt64 = 0
@@ -14,7 +14,9 @@ final class StepSignals: Sendable {
 
     private let state = Mutex(State())
 
-    func subscribe() -> AsyncThrowingStream<StepNotification, any Error> {
+    package init() {}
+
+    package func subscribe() -> AsyncThrowingStream<StepNotification, any Error> {
         let (stream, continuation) = AsyncThrowingStream<StepNotification, any Error>.makeStream()
         let token = state.withLock { state -> UInt64? in
             guard !state.finished else { return nil }
@@ -32,12 +34,12 @@ final class StepSignals: Sendable {
         return stream
     }
 
-    func broadcast(_ notification: StepNotification) {
+    package func broadcast(_ notification: StepNotification) {
         for continuation in state.withLock({ Array($0.subscribers.values) }) { continuation.yield(notification) }
     }
 
     /// Ends every subscription (shutdown); later subscriptions end at once.
-    func finishAll() {
+    package func finishAll() {
         let all = state.withLock { state in
             state.finished = true
             defer { state.subscribers = [:] }

@@ -5,31 +5,36 @@ import KeelCore
 /// executor whose step was reclaimed, cancelled or handed back cannot change the files the new
 /// holder works on. The check and the operation are two statements: an operation that passed its
 /// check just before the lease was lost may still land, but nothing started after that does.
-struct LeaseCheckedFileSystem: SessionFileSystem {
+package struct LeaseCheckedFileSystem: SessionFileSystem {
     let files: any SessionFileSystem
     let check: @Sendable () async throws -> Void
 
-    func read(_ path: String) async throws -> String {
+    package init(files: any SessionFileSystem, check: @escaping @Sendable () async throws -> Void) {
+        self.files = files
+        self.check = check
+    }
+
+    package func read(_ path: String) async throws -> String {
         try await check()
         return try await files.read(path)
     }
 
-    func write(_ path: String, content: String) async throws -> FileStat {
+    package func write(_ path: String, content: String) async throws -> FileStat {
         try await check()
         return try await files.write(path, content: content)
     }
 
-    func list(_ path: String) async throws -> [FileStat] {
+    package func list(_ path: String) async throws -> [FileStat] {
         try await check()
         return try await files.list(path)
     }
 
-    func delete(_ path: String) async throws {
+    package func delete(_ path: String) async throws {
         try await check()
         try await files.delete(path)
     }
 
-    func stat(_ path: String) async throws -> FileStat? {
+    package func stat(_ path: String) async throws -> FileStat? {
         try await check()
         return try await files.stat(path)
     }

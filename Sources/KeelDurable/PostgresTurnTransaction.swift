@@ -1,0 +1,291 @@
+import Foundation
+import KeelCore
+import KeelEngine
+import KeelStorage
+import Logging
+import PostgresNIO
+import Synchronization
+
+/// One PostgreSQL turn-store transaction: every statement on the transaction's connection. It
+/// collects the events it appends so the store can publish them after COMMIT.
+final class PostgresTurnTransaction: TurnTransaction {
+    let store: PostgresStore
+    let connection: PostgresConnection
+    let logger: Logger
+    private let events = Mutex<[Event]>([])
+
+    init(store: PostgresStore, connection: PostgresConnection, logger: Logger) {
+        self.store = store
+        self.connection = connection
+        self.logger = logger
+    }
+
+    var appended: [Event] { events.withLock { $0 } }
+
+    // MARK: Sessions and events
+
+    /// Takes the session's row lock. `NO KEY UPDATE` leaves the key-share locks of concurrent
+    /// event appends (foreign keys) free.
+    func lockSession(_ sessionID: String) async throws -> Bool {
+        let rows = try await connection.query(
+            "SELECT 1 FROM sessions WHERE id = \(sessionID) FOR NO KEY UPDATE", logger: logger
+        ).collect()
+        return !rows.isEmpty
+    }
+
+    func append(_ drafts: [EventDraft], sessionID: String) async throws -> [Event] {
+        var appended: [Event] = []
+        for draft in drafts { appended.append(try await store.appendEvent(sessionID: sessionID, draft, on: connection)) }
+        events.withLock { [appended] in $0 += appended }
+        return appended
+    }
+
+    func updateSession(id: String, _ change: @Sendable (inout Session) throws -> Void) async throws -> Session {
+        try await store.updateSession(id: id, on: connection, change)
+    }
+
+    func agent(id: String) async throws -> Agent? { try await store.agent(id: id, on: connection) }
+
+    func providers(organizationID: String) async throws -> [LLMProvider] {
+        try await store.listProviders(organizationID: organizationID, on: connection)
+    }
+
+    func notify(_ notification: StepNotification) async throws {
+        switch notification {
+        case .stepsAvailable:
+            try await connection.query("SELECT pg_notify(\(PostgresTurnStore.stepsChannel), '')", logger: logger)
+        case .turnCancelled(let turnID):
+            try await connection.query("SELECT pg_notify(\(PostgresTurnStore.cancelChannel), \(turnID))", logger: logger)
+        }
+    }
+
+    // MARK: Turns
+
+    func queuedTurnCount(sessionID: String) async throws -> Int {
+        let rows = try await connection.query(
+            "SELECT count(*) FROM durable_turns WHERE session_id = \(sessionID) AND status = 'queued'", logger: logger)
+        for try await count in rows.decode(Int.self) { return count }
+        return 0
+    }
+
+    func hasRunningTurn(sessionID: String) async throws -> Bool {
+        let rows = try await connection.query(
+            "SELECT 1 FROM durable_turns WHERE session_id = \(sessionID) AND status = 'running' LIMIT 1", logger: logger
+        ).collect()
+        return !rows.isEmpty
+    }
+
+    func insertQueuedTurn(_ turnID: String, sessionID: String, input: Message, inputSequence: Int) async throws {
+        let inputJSON = try PostgresStore.encode(input)
+        try await connection.query(
+            """
+            INSERT INTO durable_turns (id, session_id, input_message_id, input_sequence, input, status)
+            VALUES (\(turnID), \(sessionID), \(input.id), \(inputSequence), \(inputJSON)::jsonb, 'queued')
+            """, logger: logger)
+    }
+
+    func markRunning(_ turnID: String, spec: TurnSpec, progress: TurnProgress) async throws {
+        let specJSON = try PostgresStore.encode(spec)
+        let progressJSON = try PostgresStore.encode(progress)
+        try await connection.query(
+            """
+            UPDATE durable_turns SET status = 'running', started_at = now(), spec = \(specJSON)::jsonb,
+                progress = \(progressJSON)::jsonb
+            WHERE id = \(turnID)
+            """, logger: logger)
+    }
+
+    func nextQueuedTurn(sessionID: String) async throws -> (turnID: String, input: Message)? {
+        let rows = try await connection.query(
+            """
+            SELECT id, input::text FROM durable_turns
+            WHERE session_id = \(sessionID) AND status = 'queued'
+            ORDER BY input_sequence LIMIT 1
+            """, logger: logger
+        ).collect()
+        guard let row = rows.first else { return nil }
+        let (turnID, inputJSON) = try row.decode((String, String).self)
+        return (turnID, try PostgresStore.decode(Message.self, inputJSON))
+    }
+
+    func runningTurn(sessionID: String) async throws -> RunningTurn? {
+        let rows = try await connection.query(
+            """
+            SELECT id, input_message_id, spec::text, progress::text FROM durable_turns
+            WHERE session_id = \(sessionID) AND status = 'running' FOR UPDATE
+            """, logger: logger
+        ).collect()
+        guard let row = rows.first else { return nil }
+        let (turnID, inputMessageID, specJSON, progressJSON) = try row.decode((String, String, String?, String?).self)
+        let progress = try progressJSON.map { try PostgresStore.decode(TurnProgress.self, $0) } ?? TurnProgress()
+        let model = try specJSON.map { try PostgresStore.decode(TurnSpec.self, $0).model } ?? ""
+        return RunningTurn(turnID: turnID, inputMessageID: inputMessageID, model: model, progress: progress)
+    }
+
+    func cancelQueuedTurns(sessionID: String) async throws {
+        try await connection.query(
+            """
+            UPDATE durable_turns SET status = 'cancelled', ended_at = now()
+            WHERE session_id = \(sessionID) AND status = 'queued'
+            """, logger: logger)
+    }
+
+    func endTurn(_ turnID: String, status: TurnStatus, progress: TurnProgress) async throws {
+        let progressJSON = try PostgresStore.encode(progress)
+        try await connection.query(
+            """
+            UPDATE durable_turns SET status = \(status.rawValue), ended_at = now(), progress = \(progressJSON)::jsonb
+            WHERE id = \(turnID)
+            """, logger: logger)
+    }
+
+    func saveProgress(turnID: String, _ progress: TurnProgress) async throws {
+        let progressJSON = try PostgresStore.encode(progress)
+        try await connection.query(
+            """
+            UPDATE durable_turns SET progress = \(progressJSON)::jsonb, reclaims_without_progress = 0
+            WHERE id = \(turnID)
+            """, logger: logger)
+    }
+
+    func resetNoProgress(turnID: String) async throws {
+        try await connection.query(
+            "UPDATE durable_turns SET reclaims_without_progress = 0 WHERE id = \(turnID)", logger: logger)
+    }
+
+    func countReclaim(turnID: String) async throws -> Int {
+        try await connection.query(
+            """
+            UPDATE durable_turns SET reclaims_without_progress = reclaims_without_progress + 1
+            WHERE id = \(turnID) RETURNING reclaims_without_progress
+            """, logger: logger
+        ).collect().first?.decode(Int.self) ?? 1
+    }
+
+    // MARK: Steps
+
+    func enqueue(_ step: TurnStep, turnID: String, sessionID: String, progress: TurnProgress, maxAttempts: Int)
+        async throws
+    {
+        let stepJSON = try PostgresStore.encode(step)
+        let progressJSON = try PostgresStore.encode(progress)
+        try await connection.query(
+            """
+            INSERT INTO durable_tasks (id, turn_id, session_id, kind, step, progress, status, max_attempts)
+            VALUES (\(PublicID.make(.task)), \(turnID), \(sessionID), \(step.kind), \(stepJSON)::jsonb,
+                    \(progressJSON)::jsonb, 'pending', \(maxAttempts))
+            """, logger: logger)
+    }
+
+    func cancelTasks(turnID: String) async throws {
+        try await connection.query(
+            """
+            UPDATE durable_tasks SET status = 'cancelled', completed_at = now()
+            WHERE turn_id = \(turnID) AND status IN ('pending', 'claimed')
+            """, logger: logger)
+    }
+
+    /// Checks that `lease` still holds its task and locks the row: shared for appends (several
+    /// may run at once), exclusive to end the task. A cancel or reclaim takes the row exclusively,
+    /// so nothing a lease-holder writes can land after the task was taken away. The exclusive form
+    /// first takes the session's lock, because ending a task may end the turn.
+    func leasedTask(_ lease: StepLease, exclusive: Bool) async throws -> LeasedTask? {
+        if exclusive {
+            let owner = try await connection.query(
+                "SELECT session_id FROM durable_tasks WHERE id = \(lease.taskID)", logger: logger
+            ).collect()
+            guard let sessionID = try owner.first?.decode(String.self), try await lockSession(sessionID) else {
+                return nil
+            }
+        }
+        let lockMode = exclusive ? "FOR UPDATE OF t" : "FOR SHARE OF t"
+        let lock: PostgresQuery = """
+            SELECT t.turn_id, t.session_id, d.input_message_id, t.kind, t.attempt, t.max_attempts, t.progress::text
+            FROM durable_tasks t JOIN durable_turns d ON d.id = t.turn_id
+            WHERE t.id = \(lease.taskID) AND t.claimed_by = \(lease.workerID) AND t.status = 'claimed'
+            \(unescaped: lockMode)
+            """
+        let rows = try await connection.query(lock, logger: logger).collect()
+        guard let row = rows.first else { return nil }
+        let (turnID, sessionID, inputMessageID, kind, attempt, maxAttempts, progress) = try row.decode(
+            (String, String, String, String, Int, Int, String).self)
+        return LeasedTask(
+            turnID: turnID, sessionID: sessionID, inputMessageID: inputMessageID, kind: kind, attempt: attempt,
+            maxAttempts: maxAttempts, progress: try PostgresStore.decode(TurnProgress.self, progress))
+    }
+
+    func staleTask(_ taskID: String, threshold: Duration) async throws -> (task: LeasedTask, holder: String?)? {
+        let rows = try await connection.query(
+            """
+            SELECT t.claimed_by, t.turn_id, t.session_id, d.input_message_id, t.kind, t.attempt, t.max_attempts,
+                t.progress::text
+            FROM durable_tasks t JOIN durable_turns d ON d.id = t.turn_id
+            WHERE t.id = \(taskID) AND t.status = 'claimed'
+              AND t.heartbeat_at < now() - (\(threshold.inSeconds) * interval '1 second')
+            FOR UPDATE OF t SKIP LOCKED
+            """, logger: logger
+        ).collect()
+        guard let row = rows.first else { return nil }
+        let (holder, turnID, sessionID, inputMessageID, kind, attempt, maxAttempts, progress) =
+            try row.decode((String?, String, String, String, String, Int, Int, String).self)
+        let task = LeasedTask(
+            turnID: turnID, sessionID: sessionID, inputMessageID: inputMessageID, kind: kind, attempt: attempt,
+            maxAttempts: maxAttempts, progress: try PostgresStore.decode(TurnProgress.self, progress))
+        return (task, holder)
+    }
+
+    func completeTask(_ taskID: String) async throws {
+        try await connection.query(
+            "UPDATE durable_tasks SET status = 'completed', completed_at = now() WHERE id = \(taskID)", logger: logger)
+    }
+
+    func retryTask(_ taskID: String, error: String, after delay: Duration) async throws {
+        try await connection.query(
+            """
+            UPDATE durable_tasks SET status = 'pending', claimed_by = NULL, last_error = \(error),
+                visible_at = now() + (\(delay.inSeconds) * interval '1 second')
+            WHERE id = \(taskID)
+            """, logger: logger)
+    }
+
+    func releaseTask(_ taskID: String) async throws {
+        try await connection.query(
+            """
+            UPDATE durable_tasks SET status = 'pending', claimed_by = NULL, attempt = attempt - 1, visible_at = now()
+            WHERE id = \(taskID)
+            """, logger: logger)
+    }
+
+    func requeueStaleTask(_ taskID: String, error: String) async throws {
+        try await connection.query(
+            """
+            UPDATE durable_tasks SET status = 'pending', claimed_by = NULL, visible_at = now(), last_error = \(error)
+            WHERE id = \(taskID)
+            """, logger: logger)
+    }
+
+    func deadLetterTask(_ taskID: String, _ task: LeasedTask, reason: String, error: String?) async throws {
+        try await connection.query(
+            "UPDATE durable_tasks SET status = 'dead', last_error = \(error), completed_at = now() WHERE id = \(taskID)",
+            logger: logger)
+        try await connection.query(
+            """
+            INSERT INTO durable_dead_letters (task_id, turn_id, session_id, kind, attempts, reason, last_error)
+            VALUES (\(taskID), \(task.turnID), \(task.sessionID), \(task.kind), \(task.attempt), \(reason), \(error))
+            ON CONFLICT (task_id) DO NOTHING
+            """, logger: logger)
+    }
+
+    func insertToolResult(turnID: String, toolCallID: String, taskID: String, data: JSONValue) async throws -> Bool {
+        let dataJSON = try PostgresStore.encode(data)
+        let inserted = try await connection.query(
+            """
+            INSERT INTO durable_tool_results (turn_id, tool_call_id, task_id, data)
+            VALUES (\(turnID), \(toolCallID), \(taskID), \(dataJSON)::jsonb)
+            ON CONFLICT (turn_id, tool_call_id) DO NOTHING
+            RETURNING 1
+            """, logger: logger
+        ).collect()
+        return !inserted.isEmpty
+    }
+}

@@ -1,0 +1,55 @@
+import Foundation
+import KeelCore
+import Logging
+import ServiceLifecycle
+
+/// The one turn engine. It is the HTTP API's `TurnRunner` (submit, cancel) and the executors'
+/// `StepChannel` (claim, context, emit, record, heartbeat, complete, fail, release), written once
+/// over a `TurnStore`: PostgreSQL outside DEV_MODE, memory in DEV_MODE. As a `Service` it relays
+/// the store's step notifications to subscribed executors and reclaims stale steps.
+///
+/// A turn is queued when its message is recorded and started at once unless another turn of the
+/// session runs (then when that one ends): session `active`, `session.activated`, `turn.started`
+/// and the first reason step. Executors run the steps; the step that ends the turn returns the
+/// session to idle with the turn's usage and starts the next queued turn — each transition one
+/// transaction under the session's lock.
+public final class TurnControl: TurnRunner, StepChannel, Service, Sendable {
+    let store: any TurnStore
+    let planner: TurnPlanner
+    let policy: DurableConfiguration
+    let signals = StepSignals()
+    let logger: Logger
+
+    public init(store: any TurnStore, planner: TurnPlanner, policy: DurableConfiguration, logger: Logger) {
+        self.store = store
+        self.planner = planner
+        self.policy = policy
+        self.logger = logger
+    }
+
+    public var configuration: EngineConfiguration { planner.configuration }
+    public var modelResolver: ModelResolver { planner.modelResolver }
+
+    public func run() async throws {
+        try await withGracefulShutdownHandler {
+            try await cancelWhenGracefulShutdown {
+                try await self.store.waitUntilReady()
+                await withTaskGroup(of: Void.self) { group in
+                    group.addTask { await self.store.listen { self.signals.broadcast($0) } }
+                    if self.policy.reclaimEnabled {
+                        group.addTask { await self.reclaimLoop() }
+                    }
+                    await group.waitForAll()
+                }
+            }
+        } onGracefulShutdown: {
+            self.signals.finishAll()
+        }
+    }
+
+    /// The session's files go with it (in memory they are freed here; PostgreSQL deletes their
+    /// rows with the session). A step still running on them is stopped by its lease.
+    public func sessionDeleted(sessionID: String) async {
+        await store.sessionDeleted(sessionID: sessionID)
+    }
+}
