@@ -16,17 +16,17 @@ import KeelCore
 /// Token counts go into `metrics` on `llm` rows only: Braintrust adds metrics up across a trace,
 /// so repeating the turn's and reason's totals would count tokens two or three times. Task rows
 /// carry their totals in `metadata.usage` instead.
-public struct BraintrustRowMapper: Sendable {
+struct BraintrustRowMapper: Sendable {
     /// Copy messages, tool arguments and tool results into rows; otherwise only their shape.
-    public var recordContent: Bool
-    public var deploymentGrade: String?
+    var recordContent: Bool
+    var deploymentGrade: String?
 
-    public init(recordContent: Bool, deploymentGrade: String? = nil) {
+    init(recordContent: Bool, deploymentGrade: String? = nil) {
         self.recordContent = recordContent
         self.deploymentGrade = deploymentGrade
     }
 
-    public init(configuration: BraintrustConfiguration) {
+    init(configuration: BraintrustSettings) {
         self.init(recordContent: configuration.recordContent, deploymentGrade: configuration.deploymentGrade)
     }
 
@@ -35,7 +35,7 @@ public struct BraintrustRowMapper: Sendable {
         case task, llm, tool
     }
 
-    public func row(for span: SpanRecord) -> JSONValue {
+    func row(for span: SpanRecord) -> JSONValue {
         let attributes = Attributes(span: span)
         let operation = attributes.string("gen_ai.operation.name") ?? Self.operation(fromSpanName: span.name)
         let spanID = HexID.hex(span.spanID)

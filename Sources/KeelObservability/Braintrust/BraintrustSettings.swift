@@ -5,41 +5,41 @@ import KeelCore
 ///
 /// Read from the environment with ``init(environment:deploymentGrade:)``. The API key is never
 /// part of ``description`` or of any error, so a configuration can be logged safely.
-public struct BraintrustSettings: Sendable, Equatable, CustomStringConvertible {
-    public static let defaultAPIURL = "https://api.braintrust.dev"
-    public static let defaultProjectName = "My Project"
+struct BraintrustSettings: Sendable, Equatable, CustomStringConvertible {
+    static let defaultAPIURL = "https://api.braintrust.dev"
+    static let defaultProjectName = "My Project"
 
     /// `BRAINTRUST_API_KEY`, sent as `Authorization: Bearer <key>`.
-    public var apiKey: String
+    var apiKey: String
     /// `BRAINTRUST_API_URL` without a trailing slash.
-    public var apiURL: String
+    var apiURL: String
     /// `BRAINTRUST_PROJECT_NAME`: created in Braintrust if it does not exist yet.
-    public var projectName: String
+    var projectName: String
     /// `BRAINTRUST_PROJECT_ID`: used as-is, with no call to resolve the name.
-    public var projectID: String?
+    var projectID: String?
     /// `BRAINTRUST_RECORD_CONTENT`: when false, message content, tool arguments and tool results are
     /// replaced by `{redacted: true, summary: {...}}` (shape only, no text).
-    public var recordContent: Bool
+    var recordContent: Bool
     /// The server's `DEPLOYMENT_GRADE`, copied into each row's metadata.
-    public var deploymentGrade: String?
+    var deploymentGrade: String?
     /// `BRAINTRUST_QUEUE_CAPACITY`: spans waiting to be sent; more are dropped and counted.
-    public var queueCapacity: Int
+    var queueCapacity: Int
     /// `BRAINTRUST_MAX_BATCH_SIZE`: rows per insert request.
-    public var maxBatchSize: Int
+    var maxBatchSize: Int
     /// `BRAINTRUST_FLUSH_INTERVAL_MS`: how often queued spans are sent even when a batch is not full.
-    public var flushInterval: Duration
+    var flushInterval: Duration
     /// `BRAINTRUST_REQUEST_TIMEOUT_MS`: bound on one HTTP exchange, response body included.
-    public var requestTimeout: Duration
+    var requestTimeout: Duration
     /// `BRAINTRUST_MAX_RETRIES`: retries after the first attempt (3 means up to 4 attempts).
-    public var maxRetries: Int
+    var maxRetries: Int
     /// `BRAINTRUST_RETRY_BASE_DELAY_MS`: delay before retry n is `base · 2^(n-1)` plus 0–25 % jitter…
-    public var retryBaseDelay: Duration
+    var retryBaseDelay: Duration
     /// …capped by `BRAINTRUST_RETRY_MAX_DELAY_MS`.
-    public var retryMaxDelay: Duration
+    var retryMaxDelay: Duration
     /// How long startup keeps trying to resolve the project before giving up (not an env variable).
-    public var startupTimeout: Duration
+    var startupTimeout: Duration
 
-    public init(
+    init(
         apiKey: String,
         apiURL: String = BraintrustSettings.defaultAPIURL,
         projectName: String = BraintrustSettings.defaultProjectName,
@@ -76,7 +76,7 @@ public struct BraintrustSettings: Sendable, Equatable, CustomStringConvertible {
     /// Nil (Braintrust off) when `BRAINTRUST_API_KEY` is unset or blank, or when
     /// `BRAINTRUST_ENABLED` is false; the other variables are then not validated. Throws a
     /// ``ConfigurationError`` naming the variable for any value that cannot be used.
-    public init?(environment: [String: String], deploymentGrade: String? = nil) throws(ConfigurationError) {
+    init?(environment: [String: String], deploymentGrade: String? = nil) throws(ConfigurationError) {
         let reader = EnvironmentReader(environment: environment)
         if let enabled = try reader.bool("BRAINTRUST_ENABLED", spelling: .onOff), !enabled { return nil }
         guard let key = reader.value("BRAINTRUST_API_KEY") else { return nil }
@@ -125,7 +125,7 @@ public struct BraintrustSettings: Sendable, Equatable, CustomStringConvertible {
     }
 
     /// Everything but the key.
-    public var description: String {
+    var description: String {
         var parts = [
             "api_url=\(apiURL)",
             projectID.map { "project_id=\($0)" } ?? "project_name=\(projectName)",
@@ -147,5 +147,3 @@ public struct BraintrustSettings: Sendable, Equatable, CustomStringConvertible {
     }
 }
 
-/// The name the Braintrust files used before the settings were unified.
-public typealias BraintrustConfiguration = BraintrustSettings

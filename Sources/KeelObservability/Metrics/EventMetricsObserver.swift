@@ -16,20 +16,20 @@ import Synchronization
 /// Work per event is a few lock-protected updates, so `observe` returns at once. At most
 /// `maxOpenTurns` starts are remembered; past that the oldest is forgotten (a turn whose
 /// terminal event was never written must not leak).
-public final class EventMetricsObserver: EventObserver {
-    public let metrics: KeelMetrics
-    public let maxOpenTurns: Int
+final class EventMetricsObserver: EventObserver {
+    let metrics: KeelMetrics
+    let maxOpenTurns: Int
     private let openTurns = Mutex([String: Date]())
 
-    public init(metrics: KeelMetrics, maxOpenTurns: Int = 10_000) {
+    init(metrics: KeelMetrics, maxOpenTurns: Int = 10_000) {
         self.metrics = metrics
         self.maxOpenTurns = maxOpenTurns
     }
 
     /// Turns started and not yet finished (for tests and diagnostics).
-    public var openTurnCount: Int { openTurns.withLock { $0.count } }
+    var openTurnCount: Int { openTurns.withLock { $0.count } }
 
-    public func observe(_ event: Event) {
+    func observe(_ event: Event) {
         switch event.type {
         case EventType.turnStarted:
             guard let turnID = Self.turnID(of: event) else { return }

@@ -1,32 +1,32 @@
 import Foundation
 
 /// How `TurnTraceBuilder` turns events into spans.
-public struct TraceOptions: Sendable {
+struct TraceOptions: Sendable {
     /// Record message content: `gen_ai.input.messages` / `gen_ai.output.messages` on chat spans,
     /// `gen_ai.tool.call.arguments` / `.result` on tool spans, thinking text, and the root's
     /// `input.value` / `output.value`. Off by default: without it no message text, tool argument
     /// or tool result appears anywhere in a span.
-    public var captureContent: Bool
+    var captureContent: Bool
     /// The root span is `invoke_agent {name}`; this name is used when the agent has none.
-    public var defaultAgentName: String
+    var defaultAgentName: String
     /// Looks up an agent's display name from its id (events carry only the id). Called on the
     /// builder's consumer task, so it must be cheap and non-blocking (e.g. a cache read).
-    public var agentName: (@Sendable (_ agentID: String) -> String?)?
+    var agentName: (@Sendable (_ agentID: String) -> String?)?
     /// Called once per turn whose request metadata uses a key the runtime sets itself
     /// (`session_id`, `turn_id`, `agent_id`): the runtime value wins and the caller should log.
-    public var onMetadataCollision: (@Sendable (MetadataCollision) -> Void)?
+    var onMetadataCollision: (@Sendable (MetadataCollision) -> Void)?
     /// At most this many sessions are tracked; the least recently active are forgotten first
     /// (sessions with an open turn last).
-    public var maxSessions: Int
+    var maxSessions: Int
     /// With content capture, the most recent messages kept per session to rebuild the
     /// conversation for `gen_ai.input.messages`. Capture keeps a session's history after it
     /// idles, so its memory is bounded by `maxSessions × maxHistoryMessages` messages; history
     /// starts with the first event the builder sees (earlier messages are unknown to it).
-    public var maxHistoryMessages: Int
+    var maxHistoryMessages: Int
     /// Input messages waiting for their turn, per session.
-    public var maxPendingInputs: Int
+    var maxPendingInputs: Int
 
-    public init(
+    init(
         captureContent: Bool = false, defaultAgentName: String = "keel",
         agentName: (@Sendable (_ agentID: String) -> String?)? = nil,
         onMetadataCollision: (@Sendable (MetadataCollision) -> Void)? = nil, maxSessions: Int = 10_000,
@@ -44,7 +44,7 @@ public struct TraceOptions: Sendable {
     /// Whether the environment turns content capture on:
     /// `OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT` (`true`, `SPAN_ONLY`, `SPAN_AND_EVENT`;
     /// anything else is off) wins when set; otherwise the legacy `OTEL_RECORD_CONTENT=true`.
-    public static func captureContent(environment: [String: String]) -> Bool {
+    static func captureContent(environment: [String: String]) -> Bool {
         let standard = environment["OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT"]?
             .trimmingCharacters(in: .whitespaces).lowercased() ?? ""
         if !standard.isEmpty { return ["true", "span_only", "span_and_event"].contains(standard) }
@@ -54,13 +54,13 @@ public struct TraceOptions: Sendable {
 }
 
 /// Request metadata keys that collided with runtime keys on one turn (the runtime value won).
-public struct MetadataCollision: Sendable, Hashable {
-    public var sessionID: String
-    public var turnID: String
+struct MetadataCollision: Sendable, Hashable {
+    var sessionID: String
+    var turnID: String
     /// Sorted.
-    public var keys: [String]
+    var keys: [String]
 
-    public init(sessionID: String, turnID: String, keys: [String]) {
+    init(sessionID: String, turnID: String, keys: [String]) {
         self.sessionID = sessionID
         self.turnID = turnID
         self.keys = keys

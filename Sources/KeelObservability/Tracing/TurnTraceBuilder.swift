@@ -20,25 +20,25 @@ import KeelCore
 /// Span ids are the last 8 bytes of the turn id (root) or of the event that started the span.
 ///
 /// Not thread-safe: drive it from one serial consumer.
-public struct TurnTraceBuilder: Sendable {
-    public let options: TraceOptions
+struct TurnTraceBuilder: Sendable {
+    let options: TraceOptions
     private var sessions: [String: TraceSessionState] = [:]
     private var tick: UInt64 = 0
 
-    public init(options: TraceOptions = TraceOptions()) {
+    init(options: TraceOptions = TraceOptions()) {
         self.options = options
     }
 
     /// Turns that have started and not ended yet.
-    public var openTurnCount: Int {
+    var openTurnCount: Int {
         sessions.values.reduce(0) { $0 + ($1.turn == nil ? 0 : 1) }
     }
 
     /// Sessions the builder keeps state for (queued inputs, an open turn, captured history).
-    public var trackedSessionCount: Int { sessions.count }
+    var trackedSessionCount: Int { sessions.count }
 
     /// Consumes one event and returns the spans it finished.
-    public mutating func consume(_ event: Event) -> [SpanRecord] {
+    mutating func consume(_ event: Event) -> [SpanRecord] {
         let sessionID = event.sessionID
         var state: TraceSessionState
         if let existing = sessions[sessionID] {
@@ -60,7 +60,7 @@ public struct TurnTraceBuilder: Sendable {
     }
 
     /// Ends every open turn at `time` with status error `reason` (for shutdown) and returns the spans.
-    public mutating func finishAll(at time: Date, reason: String = "incomplete") -> [SpanRecord] {
+    mutating func finishAll(at time: Date, reason: String = "incomplete") -> [SpanRecord] {
         var spans: [SpanRecord] = []
         var collisions: [MetadataCollision] = []
         for sessionID in sessions.keys.sorted() {
