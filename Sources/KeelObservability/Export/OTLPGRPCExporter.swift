@@ -7,7 +7,7 @@ import ServiceLifecycle
 /// An exporter that owns long-lived connections which must be run in a task.
 /// `ExportPipeline.run()` runs `runConnections()` next to its worker and calls
 /// `beginGracefulShutdown()` after its final flush, so such exporters need no separate service.
-public protocol ConnectionOwningSpanExporter: SpanExporter {
+protocol ConnectionOwningSpanExporter: SpanExporter {
     /// Runs the connections; returns after `beginGracefulShutdown()` once in-flight calls finish.
     func runConnections() async throws
     func beginGracefulShutdown()
@@ -25,13 +25,13 @@ public protocol ConnectionOwningSpanExporter: SpanExporter {
 /// The gRPC client only makes progress while `runConnections()` runs: inside an `ExportPipeline`
 /// that happens automatically; on its own, run the exporter as a ServiceLifecycle `Service`.
 /// Metadata values (credentials) are never logged.
-public final class OTLPGRPCExporter: ConnectionOwningSpanExporter, Service, CustomStringConvertible {
-    public static let exportMethod = MethodDescriptor(
+final class OTLPGRPCExporter: ConnectionOwningSpanExporter, Service, CustomStringConvertible {
+    static let exportMethod = MethodDescriptor(
         fullyQualifiedService: "opentelemetry.proto.collector.trace.v1.TraceService", method: "Export")
 
     /// The endpoint as configured (e.g. `http://127.0.0.1:4317`).
-    public let endpoint: String
-    public let timeout: Duration
+    let endpoint: String
+    let timeout: Duration
     private let host: String
     private let port: Int
     private let metadata: Metadata
@@ -47,7 +47,7 @@ public final class OTLPGRPCExporter: ConnectionOwningSpanExporter, Service, Cust
     ///     (`OTEL_EXPORTER_OTLP_INSECURE`).
     ///   - headers: sent as gRPC metadata (names lower-cased).
     /// - Throws: `ExportError.permanent` when the endpoint cannot be parsed.
-    public init(
+    init(
         endpoint: String, headers: [(name: String, value: String)] = [], encoder: OTLPTraceEncoder,
         timeout: Duration = .seconds(10), insecure: Bool = false, logger: Logger = Logger(label: "keel.otlp.grpc")
     ) throws {
@@ -70,20 +70,20 @@ public final class OTLPGRPCExporter: ConnectionOwningSpanExporter, Service, Cust
         self.client = GRPCClient(transport: transport)
     }
 
-    public var description: String {
+    var description: String {
         "OTLPGRPCExporter(endpoint: \(otlpRedactedURL(endpoint)), metadata: \(headerNames))"
     }
 
-    public func runConnections() async throws {
+    func runConnections() async throws {
         try await client.runConnections()
     }
 
-    public func beginGracefulShutdown() {
+    func beginGracefulShutdown() {
         client.beginGracefulShutdown()
     }
 
     /// Standalone use: runs the connections until graceful shutdown.
-    public func run() async throws {
+    func run() async throws {
         try await withGracefulShutdownHandler {
             try await client.runConnections()
         } onGracefulShutdown: { [client] in
@@ -91,7 +91,7 @@ public final class OTLPGRPCExporter: ConnectionOwningSpanExporter, Service, Cust
         }
     }
 
-    public func export(_ spans: [SpanRecord]) async throws {
+    func export(_ spans: [SpanRecord]) async throws {
         guard !spans.isEmpty else { return }
         let request = ClientRequest(message: encoder.encode(spans), metadata: metadata)
         var options = CallOptions.defaults

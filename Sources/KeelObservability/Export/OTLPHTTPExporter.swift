@@ -13,11 +13,11 @@ import NIOCore
 ///
 /// Header values usually hold credentials (Basic or Bearer auth), so they are never logged and
 /// never appear in errors; `description` lists header names only.
-public struct OTLPHTTPExporter: SpanExporter, CustomStringConvertible {
+struct OTLPHTTPExporter: SpanExporter, CustomStringConvertible {
     /// The full traces URL, e.g. `http://127.0.0.1:4318/v1/traces`.
-    public let endpoint: String
+    let endpoint: String
     /// Per-request timeout (the whole request, connect included).
-    public let timeout: Duration
+    let timeout: Duration
     private let headers: [(name: String, value: String)]
     private let encoder: OTLPTraceEncoder
     private let httpClient: HTTPClient
@@ -27,7 +27,7 @@ public struct OTLPHTTPExporter: SpanExporter, CustomStringConvertible {
     ///   - headers: extra request headers (auth, `x-langfuse-ingestion-version`, …); they replace
     ///     any default header of the same name.
     ///   - logger: used for partial-success warnings and debug details; never given header values.
-    public init(
+    init(
         endpoint: String, headers: [(name: String, value: String)] = [], encoder: OTLPTraceEncoder,
         httpClient: HTTPClient, timeout: Duration = .seconds(10), logger: Logger = Logger(label: "keel.otlp.http")
     ) {
@@ -39,11 +39,11 @@ public struct OTLPHTTPExporter: SpanExporter, CustomStringConvertible {
         self.logger = logger
     }
 
-    public var description: String {
+    var description: String {
         "OTLPHTTPExporter(endpoint: \(otlpRedactedURL(endpoint)), headers: \(headers.map(\.name)))"
     }
 
-    public func export(_ spans: [SpanRecord]) async throws {
+    func export(_ spans: [SpanRecord]) async throws {
         guard !spans.isEmpty else { return }
         var request = HTTPClientRequest(url: endpoint)
         request.method = .POST
@@ -91,7 +91,7 @@ public struct OTLPHTTPExporter: SpanExporter, CustomStringConvertible {
     }
 
     /// Seconds to wait from a `Retry-After` value: delay-seconds or an HTTP-date (RFC 9110 §10.2.3).
-    public static func parseRetryAfter(_ value: String?, now: Date = Date()) -> Double? {
+    static func parseRetryAfter(_ value: String?, now: Date = Date()) -> Double? {
         guard let value = value?.trimmingCharacters(in: .whitespaces), !value.isEmpty else { return nil }
         if let seconds = Double(value), seconds.isFinite {
             return max(0, seconds)
