@@ -11,8 +11,7 @@ extension AgentLoop {
         let context = plan.context
         let started = ContinuousClock.now
         try await sink.emit(
-            EventType.actStarted, context: context,
-            data: ["tool_calls": .array(calls.map { ["id": .string($0.id), "name": .string($0.name)] })])
+            ActStartedPayload(toolCalls: calls.map { ActStartedPayload.Call(id: $0.id, name: $0.name) }), context: context)
 
         var outcomes: [ToolOutcome]
         if skipBecauseOfCap {
@@ -38,9 +37,10 @@ extension AgentLoop {
 
         let successes = outcomes.filter { $0.error == nil }.count
         try await sink.emit(
-            EventType.actCompleted, context: context,
-            data: ["completed": .bool(!skipBecauseOfCap), "success_count": .init(successes),
-                   "error_count": .init(outcomes.count - successes), "duration_ms": .init(milliseconds(since: started))])
+            ActCompletedPayload(
+                completed: !skipBecauseOfCap, successCount: successes, errorCount: outcomes.count - successes,
+                durationMS: milliseconds(since: started)),
+            context: context)
         return outcomes.map { outcome in
             Message(
                 role: .toolResult,
@@ -50,8 +50,7 @@ extension AgentLoop {
 
     private func runTool(_ call: ToolCall, plan: TurnPlan, recorded: JSONValue?) async throws -> ToolOutcome {
         if let recorded { return ToolOutcome(recorded: recorded, call: call) }
-        try await sink.emit(
-            EventType.toolStarted, context: plan.context, data: ["tool_call": .encoding(call)])
+        try await sink.emit(ToolStartedPayload(toolCall: call), context: plan.context)
         let started = ContinuousClock.now
         let outcome: ToolOutcome
         if let tool = plan.tools.first(where: { $0.definition.name == call.name }) {
@@ -100,14 +99,10 @@ extension AgentLoop {
     }
 
     private func emitCompleted(_ outcome: ToolOutcome, context: EventContext) async throws {
-        var data: [String: JSONValue] = [
-            "tool_call_id": .string(outcome.call.id), "tool_name": .string(outcome.call.name),
-            "success": .bool(outcome.error == nil), "status": .string(outcome.status),
-            "duration_ms": .init(outcome.durationMS),
-        ]
-        if let result = outcome.result { data["result"] = result }
-        if let error = outcome.error { data["error"] = .string(error) }
-        try await sink.emit(EventType.toolCompleted, context: context, data: .object(data))
+        let completed = ToolCompletedPayload(
+            toolCallID: outcome.call.id, toolName: outcome.call.name, success: outcome.error == nil,
+            status: outcome.status, durationMS: outcome.durationMS, result: outcome.result, error: outcome.error)
+        try await sink.emit(completed, context: context)
     }
 }
 

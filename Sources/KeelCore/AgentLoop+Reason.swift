@@ -11,16 +11,16 @@ extension AgentLoop {
     /// One streaming model call, with its `reason.*`, `output.message.*` and `llm.generation` events.
     func reason(_ plan: TurnPlan, messages: [Message], iteration: Int, messageID: String) async throws -> Reasoning {
         let context = plan.context
+        let provider = plan.endpoint.providerType.rawValue
         try await sink.emit(
-            EventType.reasonStarted, context: context,
-            data: ["agent_id": JSONValue(plan.agentID), "iteration": .init(iteration),
-                   "metadata": ["model": .string(plan.model), "model_id": .string(plan.modelReference),
-                                "provider_id": JSONValue(plan.providerID),
-                                "provider": .string(plan.endpoint.providerType.rawValue)]])
+            ReasonStartedPayload(
+                agentID: plan.agentID, iteration: iteration,
+                metadata: .init(
+                    model: plan.model, modelID: plan.modelReference, providerID: plan.providerID, provider: provider)),
+            context: context)
         try await sink.emit(
-            EventType.outputMessageStarted, context: context,
-            data: ["turn_id": .string(plan.turnID), "message_id": .string(messageID), "model": .string(plan.model),
-                   "iteration": .init(iteration)])
+            OutputMessageStartedPayload(turnID: plan.turnID, messageID: messageID, model: plan.model, iteration: iteration),
+            context: context)
 
         let request = LLMRequest(
             model: plan.model, systemPrompt: plan.systemPrompt, messages: messages,
@@ -53,14 +53,17 @@ extension AgentLoop {
                 metadata: ["session_id": "\(plan.sessionID)", "turn_id": "\(plan.turnID)", "model": "\(plan.model)",
                            "error_code": "\(code)", "detail": "\(llmError?.detail ?? String(describing: type(of: error)))"])
             try await sink.emit(
-                EventType.llmGeneration, context: context,
-                data: ["output": ["text": "", "tool_calls": []],
-                       "metadata": ["model": .string(plan.model), "provider": .string(plan.endpoint.providerType.rawValue),
-                                    "success": false, "error": .string(code), "duration_ms": .init(milliseconds(since: started))]])
+                LLMGenerationPayload(
+                    tools: nil, output: .init(text: "", toolCalls: []),
+                    metadata: .init(
+                        model: plan.model, provider: provider, durationMS: milliseconds(since: started), success: false,
+                        error: code)),
+                context: context)
             try await sink.emit(
-                EventType.reasonCompleted, context: context,
-                data: ["success": false, "error": .string(code), "has_tool_calls": false, "tool_call_count": 0,
-                       "duration_ms": .init(milliseconds(since: started))])
+                ReasonCompletedPayload(
+                    success: false, textPreview: nil, hasToolCalls: false, toolCallCount: 0, error: code,
+                    durationMS: milliseconds(since: started), usage: nil),
+                context: context)
             return Reasoning(message: Message(id: messageID, role: .agent, content: []), response: nil, errorCode: code)
         }
         try await batcher.flush()
@@ -69,31 +72,24 @@ extension AgentLoop {
         content += response.toolCalls.map(ContentPart.toolCall)
         let message = Message(id: messageID, role: .agent, content: content)
         let durationMS = milliseconds(since: started)
-        var generationMetadata: [String: JSONValue] = [
-            "model": .string(response.model ?? plan.model), "provider": .string(plan.endpoint.providerType.rawValue),
-            "usage": response.usage.json, "duration_ms": .init(durationMS), "success": true,
-            "finish_reasons": response.finishReason.map { [.string($0)] } ?? [],
-            "response_id": JSONValue(response.responseID),
-        ]
-        if let ttft = response.timeToFirstToken {
-            generationMetadata["time_to_first_token_ms"] = .init(Int(ttft * 1000))
-        }
+        let generation = LLMGenerationPayload.Metadata(
+            model: response.model ?? plan.model, provider: provider, usage: response.usage, durationMS: durationMS,
+            success: true, finishReasons: response.finishReason.map { [$0] } ?? [],
+            responseID: .some(response.responseID), timeToFirstTokenMS: response.timeToFirstToken.map { Int($0 * 1000) })
         try await sink.emit(
-            EventType.llmGeneration, context: context,
-            data: ["tools": .array(plan.tools.map { .string($0.definition.name) }),
-                   "output": ["text": .string(response.text),
-                              "tool_calls": .array(response.toolCalls.map { .encoding($0) })],
-                   "metadata": .object(generationMetadata)])
+            LLMGenerationPayload(
+                tools: plan.tools.map(\.definition.name),
+                output: .init(text: response.text, toolCalls: response.toolCalls), metadata: generation),
+            context: context)
         try await sink.emit(
-            EventType.outputMessageCompleted, context: context,
-            data: ["message": .encoding(message), "metadata": ["model": .string(response.model ?? plan.model)],
-                   "usage": response.usage.json])
+            OutputMessageCompletedPayload(message: message, model: response.model ?? plan.model, usage: response.usage),
+            context: context)
         try await sink.emit(
-            EventType.reasonCompleted, context: context,
-            data: ["success": true, "text_preview": .string(String(response.text.prefix(200))),
-                   "has_tool_calls": .bool(!response.toolCalls.isEmpty),
-                   "tool_call_count": .init(response.toolCalls.count), "duration_ms": .init(durationMS),
-                   "usage": response.usage.json])
+            ReasonCompletedPayload(
+                success: true, textPreview: String(response.text.prefix(200)),
+                hasToolCalls: !response.toolCalls.isEmpty, toolCallCount: response.toolCalls.count, error: nil,
+                durationMS: durationMS, usage: response.usage),
+            context: context)
         return Reasoning(message: message, response: response, errorCode: "")
     }
 }
@@ -148,12 +144,11 @@ final class DeltaBatcher: Sendable {
             }
             if first {
                 try await sink.emit(
-                    EventType.reasonThinkingStarted, context: plan.context,
-                    data: ["turn_id": .string(plan.turnID), "model": .string(plan.model)])
+                    ReasonThinkingStartedPayload(turnID: plan.turnID, model: plan.model), context: plan.context)
             }
             try await sink.emit(
-                EventType.reasonThinkingDelta, context: plan.context,
-                data: ["turn_id": .string(plan.turnID), "delta": .string(text), "accumulated": .string(accumulated)])
+                ReasonThinkingDeltaPayload(turnID: plan.turnID, delta: text, accumulated: accumulated),
+                context: plan.context)
         }
     }
 
@@ -169,13 +164,11 @@ final class DeltaBatcher: Sendable {
         }
         if let thinking {
             try await sink.emit(
-                EventType.reasonThinkingCompleted, context: plan.context,
-                data: ["turn_id": .string(plan.turnID), "thinking": .string(thinking)])
+                ReasonThinkingCompletedPayload(turnID: plan.turnID, thinking: thinking), context: plan.context)
         }
         guard !text.isEmpty else { return }
         try await sink.emit(
-            EventType.outputMessageDelta, context: plan.context,
-            data: ["turn_id": .string(plan.turnID), "message_id": .string(messageID), "delta": .string(text),
-                   "accumulated": .string(accumulated)])
+            OutputMessageDeltaPayload(turnID: plan.turnID, messageID: messageID, delta: text, accumulated: accumulated),
+            context: plan.context)
     }
 }

@@ -47,10 +47,10 @@ public struct AgentLoop: Sendable {
     /// The `turn.started` event of a plan (durable runners record it when they schedule the turn).
     public static func startedEvent(_ plan: TurnPlan, inputText: String) -> EventDraft {
         EventDraft(
-            type: EventType.turnStarted, context: plan.context,
-            data: ["turn_id": .string(plan.turnID), "input_message_id": .string(plan.inputMessageID),
-                   "input_content": .string(inputText), "agent_id": JSONValue(plan.agentID),
-                   "agent_name": JSONValue(plan.agentName)])
+            TurnStartedPayload(
+                turnID: plan.turnID, inputMessageID: plan.inputMessageID, inputContent: inputText,
+                agentID: plan.agentID, agentName: plan.agentName),
+            context: plan.context)
     }
 
     /// Runs one step over `history` (the conversation before the step). For an act step,
@@ -104,20 +104,13 @@ public struct AgentLoop: Sendable {
     }
 
     private func complete(_ plan: TurnPlan, progress: TurnProgress, finalMessage: Message, cappedAt: Int?) async throws {
-        var data: [String: JSONValue] = [
-            "turn_id": .string(plan.turnID),
-            "iterations": .init(progress.iterations),
-            "duration_ms": .init(progress.elapsedMS),
-            "usage": progress.usage.json,
-            "final_message_id": .string(finalMessage.id),
-            "final_answer_preview": .string(String(finalMessage.text.prefix(200))),
-            "tool_call_count": .init(progress.toolCallCount),
-            "llm_call_count": .init(progress.iterations),
-            "status": cappedAt == nil ? "completed" : "max_iterations",
-        ]
-        if let ttft = progress.firstTokenLatencyMS { data["time_to_first_token_ms"] = .init(ttft) }
-        if let cappedAt { data["max_iterations"] = .init(cappedAt) }
-        try await sink.emit(EventType.turnCompleted, context: plan.context, data: .object(data))
+        let completed = TurnCompletedPayload(
+            turnID: plan.turnID, iterations: progress.iterations, durationMS: progress.elapsedMS, usage: progress.usage,
+            finalMessageID: finalMessage.id, finalAnswerPreview: String(finalMessage.text.prefix(200)),
+            toolCallCount: progress.toolCallCount, llmCallCount: progress.iterations,
+            status: cappedAt == nil ? "completed" : "max_iterations",
+            timeToFirstTokenMS: progress.firstTokenLatencyMS, maxIterations: cappedAt)
+        try await sink.emit(completed, context: plan.context)
     }
 
     /// Finishes the message announced by `output.message.started` with the user-facing apology.
@@ -126,13 +119,12 @@ public struct AgentLoop: Sendable {
     {
         let apology = Message(id: messageID, role: .agent, content: [.text(UserFacingText.llmFailure)])
         try await sink.emit(
-            EventType.outputMessageCompleted, context: plan.context,
-            data: ["message": .encoding(apology), "metadata": ["model": .string(plan.model)],
-                   "usage": Usage().json, "error_code": .string(errorCode)])
+            OutputMessageCompletedPayload(message: apology, model: plan.model, usage: Usage(), errorCode: errorCode),
+            context: plan.context)
         try await sink.emit(
-            EventType.turnFailed, context: plan.context,
-            data: ["turn_id": .string(plan.turnID), "error": .string(UserFacingText.turnFailure),
-                   "error_code": .string(errorCode), "iterations": .init(iterations)])
+            TurnFailedPayload(
+                turnID: plan.turnID, error: UserFacingText.turnFailure, errorCode: errorCode, iterations: iterations),
+            context: plan.context)
         return .failed(iterations: iterations, usage: usage, errorCode: errorCode)
     }
 }

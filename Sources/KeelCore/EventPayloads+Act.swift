@@ -42,7 +42,7 @@ public struct ToolCompletedPayload: EventPayload {
     public var success: Bool
     public var status: String
     public var durationMS: Int
-    /// Absent when the call produced no result; a JSON `null` result stays `.null`.
+    /// Absent when the call produced no result.
     public var result: JSONValue?
     public var error: String?
 
@@ -65,18 +65,6 @@ public struct ToolCompletedPayload: EventPayload {
         self.durationMS = durationMS
         self.result = result
         self.error = error
-    }
-
-    public init(from decoder: any Decoder) throws {
-        let container = try decoder.container(keyedBy: CodingKeys.self)
-        toolCallID = try container.decode(String.self, forKey: .toolCallID)
-        toolName = try container.decode(String.self, forKey: .toolName)
-        success = try container.decode(Bool.self, forKey: .success)
-        status = try container.decode(String.self, forKey: .status)
-        durationMS = try container.decode(Int.self, forKey: .durationMS)
-        // decodeIfPresent would turn a `null` result into "no result".
-        result = container.contains(.result) ? try container.decode(JSONValue.self, forKey: .result) : nil
-        error = try container.decodeIfPresent(String.self, forKey: .error)
     }
 }
 

@@ -222,6 +222,21 @@ public struct LLMGenerationPayload: EventPayload {
             self.responseID = responseID
             self.timeToFirstTokenMS = timeToFirstTokenMS
         }
+
+        public init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            model = try container.decode(String.self, forKey: .model)
+            provider = try container.decode(String.self, forKey: .provider)
+            usage = try container.decodeIfPresent(Usage.self, forKey: .usage)
+            durationMS = try container.decode(Int.self, forKey: .durationMS)
+            success = try container.decode(Bool.self, forKey: .success)
+            error = try container.decodeIfPresent(String.self, forKey: .error)
+            finishReasons = try container.decodeIfPresent([String].self, forKey: .finishReasons)
+            // Present-but-null and absent differ on the wire (see `responseID`).
+            responseID =
+                container.allKeys.contains(.responseID) ? .some(try container.decodeIfPresent(String.self, forKey: .responseID)) : nil
+            timeToFirstTokenMS = try container.decodeIfPresent(Int.self, forKey: .timeToFirstTokenMS)
+        }
     }
 
     public var tools: [String]?
