@@ -15,13 +15,14 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
-        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
         .package(url: "https://github.com/grpc/grpc-swift-2.git", from: "2.4.3"),
         .package(url: "https://github.com/grpc/grpc-swift-nio-transport.git", from: "2.9.2"),
         .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
         .package(url: "https://github.com/grpc/grpc-swift-protobuf.git", from: "2.4.1"),
         .package(url: "https://github.com/apple/swift-protobuf.git", from: "1.39.0"),
+        // Already in the graph through Hummingbird; declared for the tests that build HTTP fields.
+        .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
     ],
     targets: [
         // Domain and agent loop: no I/O.
@@ -58,9 +59,8 @@ let package = Package(
             "KeelCore",
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "NIOCore", package: "swift-nio"),
-            .product(name: "NIOFoundationCompat", package: "swift-nio"),
+            .product(name: "NIOHTTP1", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),
-            .product(name: "Metrics", package: "swift-metrics"),
             .product(name: "Prometheus", package: "swift-prometheus"),
             .product(name: "GRPCCore", package: "grpc-swift-2"),
             .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
@@ -69,18 +69,19 @@ let package = Package(
         // Turn execution: session mailboxes, cancellation, key resolution.
         .target(name: "KeelEngine", dependencies: [
             "KeelCore", "KeelSecrets",
+            .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ]),
         // Durable turns on PostgreSQL: the step task queue, checkpoints, reclamation, embedded executors.
         .target(name: "KeelDurable", dependencies: [
-            "KeelCore", "KeelEngine", "KeelStorage", "KeelWorker", "KeelCapabilities",
+            "KeelCore", "KeelEngine", "KeelStorage", "KeelCapabilities",
             .product(name: "PostgresNIO", package: "postgres-nio"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ]),
         // Step executors: claim steps through a StepChannel and run them (embedded or `keel worker`).
         .target(name: "KeelWorker", dependencies: [
-            "KeelCore", "KeelLLM", "KeelCapabilities",
+            "KeelCore",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ]),
@@ -101,18 +102,22 @@ let package = Package(
             .product(name: "HummingbirdCore", package: "hummingbird"),
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOHTTP1", package: "swift-nio"),
+            .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ], resources: [.copy("Resources/openapi.json")]),
         // Configuration and application assembly.
         .target(name: "KeelServer", dependencies: [
             "KeelCore", "KeelEngine", "KeelHTTP", "KeelStorage", "KeelSecrets", "KeelCapabilities", "KeelLLM",
             "KeelObservability", "KeelDurable", "KeelWorker", "KeelWorkerRPC",
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ]),
         .executableTarget(name: "keel", dependencies: [
             "KeelServer", "KeelCore",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Logging", package: "swift-log"),
         ]),
         // Shared by the test targets: loopback fake servers, the fake LLM provider.
         .target(name: "KeelTestSupport", dependencies: [
@@ -147,31 +152,30 @@ let package = Package(
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "HTTPTypes", package: "swift-http-types"),
         ]),
         .testTarget(name: "KeelLLMTests", dependencies: [
             "KeelTestSupport",
             "KeelLLM", "KeelCore",
             .product(name: "Hummingbird", package: "hummingbird"),
-            .product(name: "Logging", package: "swift-log"),
-            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ]),
         .testTarget(name: "KeelCapabilitiesTests", dependencies: [
             "KeelTestSupport",
             "KeelCapabilities", "KeelCore",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "Logging", package: "swift-log"),
-            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            .product(name: "NIOCore", package: "swift-nio"),
         ]),
         .testTarget(name: "KeelServerTests", dependencies: [
             "KeelTestSupport",
             "KeelServer", "KeelHTTP", "KeelEngine", "KeelCore", "KeelStorage", "KeelLLM", "KeelWorkerRPC", "KeelDurable",
-            "KeelCapabilities",
+            "KeelCapabilities", "KeelSecrets",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HummingbirdTesting", package: "hummingbird"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "PostgresNIO", package: "postgres-nio"),
-            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "NIOHTTP1", package: "swift-nio"),
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
