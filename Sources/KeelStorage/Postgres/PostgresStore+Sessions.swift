@@ -1,0 +1,86 @@
+import Foundation
+import KeelCore
+import PostgresNIO
+
+/// Sessions: JSONB documents; deleting one deletes its events (the only way they are ever deleted).
+extension PostgresStore {
+    public func insertSession(_ session: Session) async throws {
+        let (json, stored) = try Self.normalise(session)
+        try await schemaReady.wait()
+        let inserted = try await client.query(
+            """
+            INSERT INTO sessions (id, organization_id, agent_id, title, created_at, doc)
+            VALUES (\(stored.id), \(stored.organizationID), \(stored.agentID), \(stored.title), \(stored.createdAt),
+                    \(json)::jsonb)
+            ON CONFLICT (id) DO NOTHING
+            RETURNING 1
+            """, logger: logger
+        ).collect()
+        guard !inserted.isEmpty else { throw StoreError.conflict("session \(stored.id) already exists") }
+    }
+
+    public func session(id: String) async throws -> Session? {
+        try await document(Session.self, "SELECT doc::text FROM sessions WHERE id = \(id)")
+    }
+
+    public func listSessions(organizationID: String, agentID: String?, search: String?, offset: Int, limit: Int)
+        async throws -> Page<Session>
+    {
+        let search = search.flatMap { $0.isEmpty ? nil : $0 }
+        return try await page(
+            Session.self,
+            """
+            WITH m AS (
+                SELECT doc, created_at, id FROM sessions
+                WHERE organization_id = \(organizationID)
+                  AND (\(agentID)::text IS NULL OR agent_id = \(agentID)::text)
+                  AND (\(search)::text IS NULL OR strpos(keel_fold(title), keel_fold(\(search)::text)) > 0)
+            )
+            SELECT c.total, p.doc::text
+            FROM (SELECT count(*) AS total FROM m) c
+            LEFT JOIN LATERAL (
+                SELECT doc, created_at, id FROM m ORDER BY created_at DESC, id DESC
+                OFFSET \(max(offset, 0)) LIMIT \(max(limit, 0))
+            ) p ON true
+            ORDER BY p.created_at DESC, p.id DESC
+            """, offset: offset, limit: limit)
+    }
+
+    public func updateSession(id: String, _ change: @Sendable (inout Session) throws -> Void) async throws -> Session {
+        try await transaction { try await updateSession(id: id, on: $0, change) }
+    }
+
+    /// Updates a session on `connection`, inside the caller's transaction (the row stays locked).
+    package func updateSession(
+        id: String, on connection: PostgresConnection, _ change: @Sendable (inout Session) throws -> Void
+    ) async throws -> Session {
+        guard
+            var session = try await Self.document(
+                Session.self, "SELECT doc::text FROM sessions WHERE id = \(id) FOR NO KEY UPDATE",
+                on: connection, logger: logger)
+        else { throw StoreError.notFound(kind: "session", id: id) }
+        try change(&session)
+        session.updatedAt = Date()
+        let (json, stored) = try Self.normalise(session)
+        try await connection.query(
+            """
+            UPDATE sessions SET organization_id = \(stored.organizationID), agent_id = \(stored.agentID),
+                title = \(stored.title), created_at = \(stored.createdAt), doc = \(json)::jsonb
+            WHERE id = \(id)
+            """, logger: logger)
+        return stored
+    }
+
+    /// Deletes the session with its events (the only way events are ever deleted) and wakes its
+    /// readers here and, through NOTIFY, on the other instances.
+    public func deleteSession(id: String) async throws {
+        try await transaction { connection in
+            let deleted = try await connection.query(
+                "DELETE FROM sessions WHERE id = \(id) RETURNING 1", logger: logger
+            ).collect()
+            guard !deleted.isEmpty else { throw StoreError.notFound(kind: "session", id: id) }
+            try await connection.query("SELECT pg_notify(\(Self.eventChannel), \(id))", logger: logger)
+        }
+        eventSignals.notify(sessionID: id)
+    }
+}
