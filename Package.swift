@@ -95,9 +95,11 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ]),
+        // The resources' rules (agents, sessions, messages, events, providers, catalogue), for every API.
+        .target(name: "KeelServices", dependencies: ["KeelCore", "KeelEngine", "KeelSecrets"]),
         // HTTP API, SSE, errors, CORS, OpenAPI document.
         .target(name: "KeelHTTP", dependencies: [
-            "KeelCore", "KeelEngine", "KeelSecrets", "KeelObservability",
+            "KeelCore", "KeelEngine", "KeelSecrets", "KeelServices", "KeelObservability",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HummingbirdCore", package: "hummingbird"),
             .product(name: "NIOCore", package: "swift-nio"),
@@ -107,7 +109,7 @@ let package = Package(
         ], resources: [.copy("Resources/openapi.json")]),
         // Configuration and application assembly.
         .target(name: "KeelServer", dependencies: [
-            "KeelCore", "KeelEngine", "KeelHTTP", "KeelStorage", "KeelSecrets", "KeelCapabilities", "KeelLLM",
+            "KeelCore", "KeelEngine", "KeelHTTP", "KeelServices", "KeelStorage", "KeelSecrets", "KeelCapabilities", "KeelLLM",
             "KeelObservability", "KeelDurable", "KeelWorker", "KeelWorkerRPC",
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "Hummingbird", package: "hummingbird"),
@@ -130,6 +132,9 @@ let package = Package(
             "KeelCore", .product(name: "Logging", package: "swift-log"),
         ]),
         .testTarget(name: "KeelSecretsTests", dependencies: ["KeelSecrets"]),
+        .testTarget(name: "KeelServicesTests", dependencies: [
+            "KeelServices", "KeelCore", "KeelEngine", "KeelSecrets", "KeelStorage",
+        ]),
         .testTarget(name: "KeelWorkerRPCTests", dependencies: [
             "KeelWorkerRPC", "KeelCore",
             .product(name: "GRPCCore", package: "grpc-swift-2"),
@@ -169,7 +174,7 @@ let package = Package(
         ]),
         .testTarget(name: "KeelServerTests", dependencies: [
             "KeelTestSupport",
-            "KeelServer", "KeelHTTP", "KeelEngine", "KeelCore", "KeelStorage", "KeelLLM", "KeelWorkerRPC", "KeelDurable",
+            "KeelServer", "KeelHTTP", "KeelServices", "KeelEngine", "KeelCore", "KeelStorage", "KeelLLM", "KeelWorkerRPC", "KeelDurable",
             "KeelCapabilities", "KeelSecrets",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HummingbirdTesting", package: "hummingbird"),

@@ -1,12 +1,14 @@
 import Foundation
 import Hummingbird
 import KeelCore
+import KeelServices
 
-/// KeelHTTP — the Everruns-compatible HTTP API: routes, request validation, the error envelope,
-/// CORS, server-sent events and the OpenAPI document.
+/// KeelHTTP — the Everruns-compatible HTTP API: one controller per resource (decoding, request
+/// limits, encoding) over the services of KeelServices (the rules), the error envelope, CORS,
+/// server-sent events and the OpenAPI document.
 ///
-/// Every failure leaves through `APIError`, and this file is the one place that maps errors to
-/// HTTP statuses. The envelope carries both the problem+json fields and `error{code,message}`,
+/// Every failure leaves through `APIError`, and this file is the one place that maps errors
+/// (the services' `ServiceError` included) to HTTP statuses. The envelope carries both the problem+json fields and `error{code,message}`,
 /// which is what the Everruns SDKs read.
 public struct APIError: Error, Sendable {
     public var status: HTTPResponse.Status
@@ -40,6 +42,8 @@ public struct APIError: Error, Sendable {
         switch error {
         case let error as APIError:
             return error
+        case let error as ServiceError:
+            return from(error)
         case let error as StoreError:
             switch error {
             case .notFound(let kind, let id): return .notFound(kind, id)
@@ -57,6 +61,29 @@ public struct APIError: Error, Sendable {
             }
         default:
             return APIError(.internalServerError, code: "internal_error", "Internal server error")
+        }
+    }
+
+    /// The services' domain errors, as statuses and codes.
+    static func from(_ error: ServiceError) -> APIError {
+        switch error {
+        case .invalidInput(let code, let message):
+            return .badRequest(message, code: code)
+        case .notFound(let kind, let id):
+            return .notFound(kind, id)
+        case .modelNotFound(let reference):
+            return APIError(.notFound, code: "model_not_found", "Model '\(reference.prefix(200))' not found; see GET /v1/models")
+        case .conflict(let message):
+            return .conflict(message)
+        case .invalidMetadata(let message):
+            return APIError(.unprocessableContent, code: "invalid_metadata", message)
+        case .tooManyQueuedMessages(let limit):
+            return APIError(
+                .tooManyRequests, code: "too_many_queued_messages",
+                "This session already has \(limit) messages waiting for the running turn "
+                    + "(MAX_QUEUED_MESSAGES_PER_SESSION); retry once it has caught up")
+        case .encryptionFailed:
+            return APIError(.internalServerError, code: "encryption_failed", "The key could not be encrypted")
         }
     }
 

@@ -23,27 +23,6 @@ enum EventPaging {
         RequestDecoding.string(request, "after_sequence") != nil || RequestDecoding.string(request, "since_id") != nil
             || lastEventID(request) != nil
     }
-
-    /// Reads one forward page after `query.afterSequence`: `limit` items and whether more follow.
-    static func forwardPage(
-        store: any KeelStore, sessionID: String, query: EventQuery, limit: Int
-    ) async throws -> (events: [Event], hasMore: Bool) {
-        var query = query
-        query.limit = limit + 1
-        query.lastN = false
-        let events = try await store.events(sessionID: sessionID, query)
-        return (Array(events.prefix(limit)), events.count > limit)
-    }
-
-    /// A message page must not split an agent message from the tool results that answer it:
-    /// their order is restored from the calls in that message. When the page ends inside such a
-    /// run, it ends before the agent message instead (unless that would leave it empty).
-    static func messageBoundary(_ events: [Event], nextIsToolResult: Bool) -> [Event] {
-        guard nextIsToolResult,
-            let agent = events.lastIndex(where: { $0.type == EventType.outputMessageCompleted }), agent > 0
-        else { return events }
-        return Array(events[..<agent])
-    }
 }
 
 /// `{data, has_more, next_after_sequence}`: pass `next_after_sequence` back as `after_sequence`

@@ -4,6 +4,7 @@ import KeelCore
 import KeelEngine
 import KeelObservability
 import KeelSecrets
+import KeelServices
 import Logging
 
 /// Settings the HTTP layer needs, taken from the server configuration.
@@ -26,65 +27,56 @@ public struct APISettings: Sendable {
     }
 }
 
-/// The capability catalogue as the API sees it.
-public struct CapabilityDirectory: Sendable {
-    public var all: @Sendable () -> [Capability]
-    public var resolve: @Sendable ([String]) throws -> [Capability]
-
-    public init(all: @escaping @Sendable () -> [Capability], resolve: @escaping @Sendable ([String]) throws -> [Capability]) {
-        self.all = all
-        self.resolve = resolve
-    }
-}
-
-/// The API: its dependencies and the routes it installs.
+/// The API: the services it is built on and the router of its controllers.
 public struct KeelAPI: Sendable {
-    public let store: any KeelStore
-    public let engine: any TurnRunner
-    public let cipher: SecretsCipher
-    public let capabilities: CapabilityDirectory
+    public let services: APIServices
     public let settings: APISettings
     /// Prometheus metrics; nil (the default) installs neither `GET /metrics` nor the middleware.
     public let metrics: KeelMetrics?
     let streams: SSEConnectionLimiter
 
+    public init(services: APIServices, settings: APISettings, metrics: KeelMetrics? = nil) {
+        self.services = services
+        self.settings = settings
+        self.metrics = metrics
+        self.streams = SSEConnectionLimiter(limits: settings.sse)
+    }
+
     public init(
         store: any KeelStore, engine: any TurnRunner, cipher: SecretsCipher, capabilities: CapabilityDirectory,
         settings: APISettings, metrics: KeelMetrics? = nil
     ) {
-        self.store = store
-        self.engine = engine
-        self.cipher = cipher
-        self.capabilities = capabilities
-        self.settings = settings
-        self.metrics = metrics
-        self.streams = SSEConnectionLimiter(limits: settings.sse)
+        self.init(
+            services: APIServices(store: store, runner: engine, cipher: cipher, capabilities: capabilities),
+            settings: settings, metrics: metrics)
     }
 
     /// Builds the router: `/health`, `/api-doc/openapi.json` (and `/metrics` when metrics are on) at the root, everything else
     /// under `API_PREFIX` + `/v1`.
     public func makeRouter() -> Router<BasicRequestContext> {
         let router = Router(context: BasicRequestContext.self)
-        installMetrics(on: router)
+        let metrics = MetricsController(metrics: metrics)
+        metrics.addRoutes(to: router)  // first: see MetricsController
         router.add(middleware: ErrorEnvelopeMiddleware())
         if !settings.corsAllowedOrigins.isEmpty {
             router.add(middleware: CORSPolicyMiddleware(allowedOrigins: Set(settings.corsAllowedOrigins)))
         }
-        addMetaRoutes(to: router)
+        MetaController(settings: settings).addRoutes(to: router)
         let v1 = router.group(RouterPath(settings.apiPrefix + "/v1"))
-        addAgentRoutes(to: v1)
-        addSessionRoutes(to: v1)
-        addMessageRoutes(to: v1)
-        addStreamRoutes(to: v1)
-        addProviderRoutes(to: v1, path: "llm-providers")
-        addProviderRoutes(to: v1, path: "providers")
-        addCatalogRoutes(to: v1)
+        let sessions = SessionLookup(sessions: services.sessions)
+        AgentsController(agents: services.agents).addRoutes(to: v1)
+        SessionsController(sessions: services.sessions).addRoutes(to: v1)
+        MessagesController(sessions: sessions, messages: services.messages, events: services.events).addRoutes(to: v1)
+        EventsController(
+            sessions: sessions, events: services.events, settings: settings.sse, streams: streams,
+            gauge: metrics.streamGauge
+        ).addRoutes(to: v1)
+        let providers = ProvidersController(providers: services.providers)
+        providers.addRoutes(to: v1, path: "llm-providers")
+        providers.addRoutes(to: v1, path: "providers")
+        CatalogController(catalog: services.catalog).addRoutes(to: v1)
         // Last, so it wraps only the not-found responder.
         router.add(middleware: MethodNotAllowedMiddleware(routes: router.routes))
         return router
-    }
-
-    func organizationID(_ request: Request) -> String {
-        BuiltIn.organizationID
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import KeelCore
+import KeelServices
 
 /// A provider as clients see it: never the key, only whether one is available.
 struct ProviderBody: Encodable {
@@ -26,48 +27,6 @@ struct ProviderBody: Encodable {
         case isBuiltIn = "is_builtin"
         case createdAt = "created_at"
         case updatedAt = "updated_at"
-    }
-}
-
-struct ProviderInput: Decodable {
-    var name: String
-    var providerType: ProviderType
-    var apiKey: String?
-    var baseURL: String?
-    var models: [String]?
-    var status: ProviderStatus?
-
-    enum CodingKeys: String, CodingKey {
-        case name
-        case providerType = "provider_type"
-        case apiKey = "api_key"
-        case baseURL = "base_url"
-        case models, status
-    }
-}
-
-/// PATCH body; `api_key: null` removes the stored key, an absent field leaves it alone.
-struct ProviderPatch: Decodable {
-    var name: String?
-    var apiKey: String??
-    var baseURL: String??
-    var models: [String]?
-    var status: ProviderStatus?
-
-    enum CodingKeys: String, CodingKey {
-        case name
-        case apiKey = "api_key"
-        case baseURL = "base_url"
-        case models, status
-    }
-
-    init(from decoder: any Decoder) throws {
-        let container = try decoder.container(keyedBy: CodingKeys.self)
-        name = try container.decodeIfPresent(String.self, forKey: .name)
-        if container.contains(.apiKey) { apiKey = .some(try container.decodeIfPresent(String.self, forKey: .apiKey)) }
-        if container.contains(.baseURL) { baseURL = .some(try container.decodeIfPresent(String.self, forKey: .baseURL)) }
-        models = try container.decodeIfPresent([String].self, forKey: .models)
-        status = try container.decodeIfPresent(ProviderStatus.self, forKey: .status)
     }
 }
 
@@ -98,6 +57,10 @@ struct ModelBody: Encodable {
         case isFavorite = "is_favorite"
         case createdAt = "created_at"
         case updatedAt = "updated_at"
+    }
+
+    init(_ model: CatalogService.Model) {
+        self.init(provider: model.provider, model: model.name, id: model.id)
     }
 
     init(provider: LLMProvider, model: String, id: String) {

@@ -8,6 +8,7 @@ import KeelHTTP
 import KeelLLM
 import KeelObservability
 import KeelSecrets
+import KeelServices
 import KeelStorage
 import KeelWorker
 import KeelWorkerRPC

@@ -1,46 +1,6 @@
 import Foundation
 import KeelCore
-
-/// Every size limit on request input, in one place: `docs/api-limits.md` lists the same numbers
-/// and the OpenAPI document carries them as `maxLength`/`maxItems`. Text limits in characters count
-/// Unicode scalars (what JSON Schema's `maxLength` counts); the large free-text fields count UTF-8
-/// bytes, since they bound storage and what is sent to a model.
-enum InputLimits {
-    /// Whole request body (RequestDecoding); system prompts may be up to 1 MB of it.
-    static let bodyBytes = RequestDecoding.maxBodyBytes
-    /// JSON nesting below the body's top-level object (see `JSONNesting`).
-    static let nestingDepth = JSONNesting.maxDepth
-
-    // Agents and sessions
-    static let agentNameCharacters = 64
-    static let displayNameBytes = 2 * 1024
-    static let titleBytes = 2 * 1024
-    static let descriptionBytes = 10 * 1024
-    static let systemPromptBytes = 1024 * 1024
-    static let localeCharacters = 35  // the longest well-formed BCP 47 tags in practice
-    static let modelReferenceCharacters = 200
-    static let idCharacters = 100  // agent/harness ids and names used as references
-    static let tags = 50
-    static let tagCharacters = 64
-    static let capabilities = 250
-    static let capabilityRefCharacters = 100
-    static let capabilityConfigBytes = 64 * 1024  // as compact JSON
-    static let tools = 128
-    static let toolNameCharacters = 64
-    static let toolTypeCharacters = 32
-    static let toolDescriptionBytes = 10 * 1024
-    static let toolParametersBytes = 64 * 1024  // as compact JSON
-    static let iterations = 1...1000
-
-    // Messages
-    static let contentParts = 100
-    static let messageTextBytes = 1024 * 1024  // all text parts together
-    static let imageURLCharacters = 8 * 1024
-    static let mediaTypeCharacters = 100
-    static let fileNameCharacters = 255
-    static let controlsBytes = 64 * 1024  // as compact JSON
-    static let roleCharacters = 32
-}
+import KeelServices
 
 /// A request body whose field sizes are checked right after decoding (by `RequestDecoding`), so
 /// every route that reads it gets the same limits.

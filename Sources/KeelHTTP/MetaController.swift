@@ -2,9 +2,11 @@ import Foundation
 import Hummingbird
 import KeelCore
 
-extension KeelAPI {
-    /// Routes that never move under `API_PREFIX`.
-    func addMetaRoutes(to router: Router<BasicRequestContext>) {
+/// Routes that never move under `API_PREFIX`: `/health` and the OpenAPI document.
+struct MetaController: Sendable {
+    let settings: APISettings
+
+    func addRoutes(to router: Router<BasicRequestContext>) {
         router.get("health") { _, _ in
             try JSONResponse.make(
                 HealthBody(status: "ok", version: KeelCore.version, storage: settings.storageKind,

@@ -1,20 +1,20 @@
 import KeelCore
 
-/// Validation of request `metadata`, which becomes `langfuse.trace.metadata.<key>` on traces.
+/// Validation of a message's `metadata`, which becomes `langfuse.trace.metadata.<key>` on traces.
 /// The limits keep spans within collector limits and stop callers from landing bare attributes
-/// (hence no dots in keys). A violation answers 422 naming the offending key.
-enum RunMetadata {
-    static let maxKeys = 32
-    static let maxKeyLength = 64
-    static let maxStringLength = 512
+/// (hence no dots in keys). A violation is `ServiceError.invalidMetadata` naming the offending key.
+public enum RunMetadata {
+    public static let maxKeys = 32
+    public static let maxKeyLength = 64
+    public static let maxStringLength = 512
 
-    static func validate(_ metadata: JSONValue?) throws {
+    public static func validate(_ metadata: JSONValue?) throws(ServiceError) {
         guard let metadata else { return }
         guard let object = metadata.objectValue else {
-            throw unprocessable("metadata must be an object of scalar values")
+            throw .invalidMetadata("metadata must be an object of scalar values")
         }
         guard object.count <= maxKeys else {
-            throw unprocessable("metadata has \(object.count) keys; at most \(maxKeys) are allowed")
+            throw .invalidMetadata("metadata has \(object.count) keys; at most \(maxKeys) are allowed")
         }
         for (key, value) in object.sorted(by: { $0.key < $1.key }) {
             let validKey =
@@ -24,21 +24,17 @@ enum RunMetadata {
                         || byte == 0x5F || byte == 0x2D
                 }
             guard validKey else {
-                throw unprocessable(
+                throw .invalidMetadata(
                     "metadata key '\(key.prefix(80))' must be 1-\(maxKeyLength) characters of A-Z, a-z, 0-9, _ or -")
             }
             switch value {
             case .string(let text) where text.count > maxStringLength:
-                throw unprocessable("metadata['\(key)'] is longer than \(maxStringLength) characters")
+                throw .invalidMetadata("metadata['\(key)'] is longer than \(maxStringLength) characters")
             case .string, .number, .bool:
                 continue
             case .null, .array, .object:
-                throw unprocessable("metadata['\(key)'] must be a string, number or boolean")
+                throw .invalidMetadata("metadata['\(key)'] must be a string, number or boolean")
             }
         }
-    }
-
-    private static func unprocessable(_ message: String) -> APIError {
-        APIError(.unprocessableContent, code: "invalid_metadata", message)
     }
 }

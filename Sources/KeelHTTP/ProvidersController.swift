@@ -1,0 +1,49 @@
+import Hummingbird
+import KeelCore
+import KeelServices
+
+/// `/v1/llm-providers` (and its alias `/v1/providers`): list, create, read, patch, delete.
+/// Responses say whether a key is set, never the key.
+struct ProvidersController: Sendable {
+    let providers: ProviderService
+
+    func addRoutes(to v1: RouterGroup<BasicRequestContext>, path: String) {
+        v1.get(RouterPath(path)) { request, _ in
+            let listed = try await providers.list(organizationID: RequestScope.organizationID(request))
+            return try JSONResponse.make(ListBody(data: listed.map(body(for:))))
+        }
+        v1.post(RouterPath(path)) { request, _ in
+            let input = try await RequestDecoding.decodeBody(ProviderInput.self, from: request)
+            let provider = try await providers.create(input, organizationID: RequestScope.organizationID(request))
+            return try JSONResponse.make(body(for: provider), status: .created)
+        }
+        v1.get(RouterPath("\(path)/{id}")) { request, context in
+            try JSONResponse.make(body(for: try await find(request, context)))
+        }
+        v1.patch(RouterPath("\(path)/{id}")) { request, context in
+            let existing = try await find(request, context)
+            // Refused before the body is read: a built-in answers the same whatever is sent.
+            try providers.checkEditable(existing)
+            let patch = try await RequestDecoding.decodeBody(ProviderPatch.self, from: request)
+            return try JSONResponse.make(body(for: try await providers.update(existing, with: patch)))
+        }
+        v1.delete(RouterPath("\(path)/{id}")) { request, context in
+            try await providers.delete(try await find(request, context))
+            return JSONResponse.noContent()
+        }
+    }
+
+    private func find(_ request: Request, _ context: BasicRequestContext) async throws -> LLMProvider {
+        let id = try RequestDecoding.requireID(context, "id", prefix: .provider)
+        return try await providers.find(id, organizationID: RequestScope.organizationID(request))
+    }
+
+    private func body(for provider: LLMProvider) -> ProviderBody {
+        ProviderBody(
+            id: provider.id, organizationID: provider.organizationID, name: provider.name,
+            providerType: provider.providerType, baseURL: provider.baseURL,
+            apiKeySet: providers.hasAPIKey(provider),
+            status: provider.status, models: provider.models, isBuiltIn: provider.isBuiltIn,
+            createdAt: provider.createdAt, updatedAt: provider.updatedAt)
+    }
+}

@@ -1,0 +1,93 @@
+import Foundation
+import KeelCore
+import KeelEngine
+import KeelSecrets
+import KeelStorage
+import Synchronization
+@testable import KeelServices
+
+/// A turn runner that records what the services ask of it and can refuse submissions.
+final class RecordingRunner: TurnRunner {
+    let configuration: EngineConfiguration
+    let modelResolver: ModelResolver
+    /// Calls in order: `submit:<session>`, `cancel:<session>`, `deleted:<session>`.
+    let calls = Mutex<[String]>([])
+    let queueLimit: Int?
+    let store: any KeelStore
+
+    init(store: any KeelStore, configuration: EngineConfiguration = EngineConfiguration(), queueLimit: Int? = nil) {
+        self.store = store
+        self.configuration = configuration
+        self.modelResolver = ModelResolver(store: store)
+        self.queueLimit = queueLimit
+    }
+
+    func submit(_ message: Message, sessionID: String, traceContext: TraceContext?) async throws -> Event {
+        if let queueLimit { throw QueuedMessageLimitExceeded(limit: queueLimit) }
+        calls.withLock { $0.append("submit:\(sessionID)") }
+        return try await store.appendEvent(
+            sessionID: sessionID, EventDraft(type: EventType.inputMessage, context: EventContext(), data: ["message": .encoding(message)]))
+    }
+
+    func cancel(sessionID: String) async throws -> Bool {
+        // Deletion must cancel while the session still exists.
+        let exists = try await store.session(id: sessionID) != nil
+        calls.withLock { $0.append("cancel:\(sessionID):\(exists ? "exists" : "gone")") }
+        return false
+    }
+
+    func sessionDeleted(sessionID: String) async {
+        calls.withLock { $0.append("deleted:\(sessionID)") }
+    }
+}
+
+/// Services over a fresh in-memory store holding the built-in providers, a catalogue of two
+/// capabilities and an ephemeral cipher.
+struct ServiceFixture {
+    static let knownCapabilities = ["current_time", "test_math"]
+
+    let store = InMemoryStore()
+    let cipher = SecretsCipher.generateEphemeral()
+    let runner: RecordingRunner
+    let services: APIServices
+    let organizationID = BuiltIn.organizationID
+
+    init(configuration: EngineConfiguration = EngineConfiguration(), queueLimit: Int? = nil) async throws {
+        for provider in BuiltInProviders.make() { try await store.insertProvider(provider) }
+        runner = RecordingRunner(store: store, configuration: configuration, queueLimit: queueLimit)
+        let capabilities = CapabilityDirectory(
+            all: { Self.knownCapabilities.map { Capability(id: $0, name: $0, description: $0, category: "test", tools: []) } },
+            resolve: { refs in
+                if let unknown = refs.first(where: { !Self.knownCapabilities.contains($0) }) {
+                    throw UnknownCapability(id: unknown)
+                }
+                return []
+            })
+        services = APIServices(store: store, runner: runner, cipher: cipher, capabilities: capabilities)
+    }
+
+    struct UnknownCapability: Error, CustomStringConvertible {
+        var id: String
+        var description: String { "Unknown capability '\(id)'" }
+    }
+}
+
+/// The `ServiceError` an operation throws, or nil when it succeeds or throws something else.
+func serviceError(_ operation: () async throws -> Void) async -> ServiceError? {
+    do {
+        try await operation()
+        return nil
+    } catch let error as ServiceError {
+        return error
+    } catch {
+        return nil
+    }
+}
+
+extension ServiceError {
+    /// The code of an `invalidInput`, nil for other cases.
+    var inputCode: String? {
+        if case .invalidInput(let code, _) = self { return code }
+        return nil
+    }
+}
