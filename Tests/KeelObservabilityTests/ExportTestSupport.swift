@@ -6,93 +6,14 @@ import Hummingbird
 @testable import KeelObservability
 import Logging
 import NIOCore
+import SwiftProtobuf
 import Synchronization
 
-// MARK: - A tiny, independent protobuf reader (checks the encoder without trusting its writer)
-
-enum ProtoValue: Equatable {
-    case varint(UInt64)
-    case fixed64(UInt64)
-    case bytes([UInt8])
-    case fixed32(UInt32)
-}
+// MARK: - Decoding requests with the generated OTLP messages (the bytes are pinned by the goldens)
 
 struct ProtoDecodeError: Error {}
 
-struct ProtoMessage {
-    let fields: [(number: Int, value: ProtoValue)]
-
-    init(_ bytes: [UInt8]) throws {
-        var fields: [(Int, ProtoValue)] = []
-        var i = 0
-        func varint() throws -> UInt64 {
-            var result: UInt64 = 0
-            var shift: UInt64 = 0
-            while true {
-                guard i < bytes.count, shift < 64 else { throw ProtoDecodeError() }
-                let b = bytes[i]
-                i += 1
-                result |= UInt64(b & 0x7F) << shift
-                if b & 0x80 == 0 { return result }
-                shift += 7
-            }
-        }
-        func littleEndian(_ n: Int) throws -> UInt64 {
-            guard i + n <= bytes.count else { throw ProtoDecodeError() }
-            var v: UInt64 = 0
-            for k in 0..<n { v |= UInt64(bytes[i + k]) << (8 * UInt64(k)) }
-            i += n
-            return v
-        }
-        while i < bytes.count {
-            let tag = try varint()
-            let number = Int(tag >> 3)
-            guard number > 0 else { throw ProtoDecodeError() }
-            switch tag & 7 {
-            case 0: fields.append((number, .varint(try varint())))
-            case 1: fields.append((number, .fixed64(try littleEndian(8))))
-            case 2:
-                let length = Int(try varint())
-                guard length >= 0, i + length <= bytes.count else { throw ProtoDecodeError() }
-                fields.append((number, .bytes(Array(bytes[i..<(i + length)]))))
-                i += length
-            case 5: fields.append((number, .fixed32(UInt32(try littleEndian(4)))))
-            default: throw ProtoDecodeError()
-            }
-        }
-        self.fields = fields
-    }
-
-    func all(_ number: Int) -> [ProtoValue] { fields.filter { $0.number == number }.map(\.value) }
-
-    func bytes(_ number: Int) -> [UInt8]? {
-        guard case .bytes(let b)? = all(number).last else { return nil }
-        return b
-    }
-
-    func string(_ number: Int) -> String? { bytes(number).map { String(decoding: $0, as: UTF8.self) } }
-
-    func varint(_ number: Int) -> UInt64? {
-        guard case .varint(let v)? = all(number).last else { return nil }
-        return v
-    }
-
-    func fixed64(_ number: Int) -> UInt64? {
-        guard case .fixed64(let v)? = all(number).last else { return nil }
-        return v
-    }
-
-    func message(_ number: Int) throws -> ProtoMessage? { try bytes(number).map(ProtoMessage.init) }
-
-    func messages(_ number: Int) throws -> [ProtoMessage] {
-        try all(number).compactMap { value in
-            guard case .bytes(let b) = value else { return nil }
-            return try ProtoMessage(b)
-        }
-    }
-}
-
-/// An OTLP AnyValue as decoded by the test reader.
+/// An OTLP AnyValue as the tests compare it.
 enum DecodedValue: Equatable {
     case string(String)
     case bool(Bool)
@@ -101,17 +22,13 @@ enum DecodedValue: Equatable {
     case array([DecodedValue])
     case unknown
 
-    init(_ any: ProtoMessage) throws {
-        guard let first = any.fields.first else {
-            self = .unknown
-            return
-        }
-        switch (first.number, first.value) {
-        case (1, .bytes(let b)): self = .string(String(decoding: b, as: UTF8.self))
-        case (2, .varint(let v)): self = .bool(v != 0)
-        case (3, .varint(let v)): self = .int(Int64(bitPattern: v))
-        case (4, .fixed64(let v)): self = .double(Double(bitPattern: v))
-        case (5, .bytes(let b)): self = .array(try ProtoMessage(b).messages(1).map(DecodedValue.init))
+    init(_ any: Opentelemetry_Proto_Common_V1_AnyValue) {
+        switch any.value {
+        case .stringValue(let string)?: self = .string(string)
+        case .boolValue(let bool)?: self = .bool(bool)
+        case .intValue(let int)?: self = .int(int)
+        case .doubleValue(let double)?: self = .double(double)
+        case .arrayValue(let array)?: self = .array(array.values.map(DecodedValue.init))
         default: self = .unknown
         }
     }
@@ -142,25 +59,24 @@ struct DecodedRequest {
 
     /// Decodes an `ExportTraceServiceRequest` with one ResourceSpans and one ScopeSpans.
     init(_ bytes: [UInt8]) throws {
-        let request = try ProtoMessage(bytes)
-        let resourceSpans = try request.messages(1)
-        guard resourceSpans.count == 1 else { throw ProtoDecodeError() }
-        func keyValues(_ messages: [ProtoMessage]) throws -> [(key: String, value: DecodedValue)] {
-            try messages.map { kv in (kv.string(1) ?? "", try kv.message(2).map(DecodedValue.init) ?? .unknown) }
+        let request = try OTLPExportTraceServiceRequest(serializedBytes: bytes)
+        guard request.resourceSpans.count == 1, let resourceSpans = request.resourceSpans.first,
+            resourceSpans.scopeSpans.count == 1, let scopeSpans = resourceSpans.scopeSpans.first
+        else { throw ProtoDecodeError() }
+        func keyValues(_ pairs: [Opentelemetry_Proto_Common_V1_KeyValue]) -> [(key: String, value: DecodedValue)] {
+            pairs.map { ($0.key, $0.hasValue ? DecodedValue($0.value) : .unknown) }
         }
-        resource = try keyValues(try resourceSpans[0].message(1)?.messages(1) ?? [])
-        let scopeSpans = try resourceSpans[0].messages(2)
-        guard scopeSpans.count == 1 else { throw ProtoDecodeError() }
-        let scope = try scopeSpans[0].message(1)
-        scopeName = scope?.string(1)
-        scopeVersion = scope?.string(2)
-        spans = try scopeSpans[0].messages(2).map { span in
-            let status = try span.message(15)
-            return DecodedSpan(
-                traceID: span.bytes(1) ?? [], spanID: span.bytes(2) ?? [], parentSpanID: span.bytes(4),
-                name: span.string(5) ?? "", kind: span.varint(6) ?? 0, startNanos: span.fixed64(7) ?? 0,
-                endNanos: span.fixed64(8) ?? 0, attributes: try keyValues(try span.messages(9)),
-                statusCode: status?.varint(3) ?? 0, statusMessage: status?.string(2))
+        func nonEmpty(_ string: String) -> String? { string.isEmpty ? nil : string }
+        resource = keyValues(resourceSpans.resource.attributes)
+        scopeName = scopeSpans.hasScope ? nonEmpty(scopeSpans.scope.name) : nil
+        scopeVersion = scopeSpans.hasScope ? nonEmpty(scopeSpans.scope.version) : nil
+        spans = scopeSpans.spans.map { span in
+            DecodedSpan(
+                traceID: Array(span.traceID), spanID: Array(span.spanID),
+                parentSpanID: span.parentSpanID.isEmpty ? nil : Array(span.parentSpanID), name: span.name,
+                kind: UInt64(span.kind.rawValue), startNanos: span.startTimeUnixNano, endNanos: span.endTimeUnixNano,
+                attributes: keyValues(span.attributes), statusCode: UInt64(span.status.code.rawValue),
+                statusMessage: span.hasStatus ? nonEmpty(span.status.message) : nil)
         }
     }
 }

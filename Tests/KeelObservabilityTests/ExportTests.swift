@@ -4,6 +4,7 @@ import KeelCore
 @testable import KeelObservability
 import Logging
 import ServiceLifecycle
+import SwiftProtobuf
 import Synchronization
 import Testing
 
@@ -52,17 +53,17 @@ struct ExportEncoderTests {
         ],
         scopeName: "keel", scopeVersion: "1.2.3")
 
-    @Test func matchesOfficialProtobufSerialization() {
-        #expect(HexID.hex(Self.richEncoder.encode(Self.richSpans)) == Self.pythonGolden)
+    @Test func matchesOfficialProtobufSerialization() throws {
+        #expect(HexID.hex(try Self.richEncoder.encode(Self.richSpans)) == Self.pythonGolden)
     }
 
     /// Small enough to check by hand: request{resource_spans{resource{}, scope_spans{scope{name:"k"},
     /// spans{trace_id, span_id, name:"s", kind:1, start=end=1e9 ns}}}}.
-    @Test func handComputedGolden() {
+    @Test func handComputedGolden() throws {
         let span = SpanRecord(
             traceID: Array(repeating: 1, count: 16), spanID: Array(repeating: 2, count: 8), parentSpanID: nil, name: "s",
             kind: .internal, start: Date(timeIntervalSince1970: 1), end: Date(timeIntervalSince1970: 1))
-        let bytes = OTLPTraceEncoder(resourceAttributes: [], scopeName: "k").encode([span])
+        let bytes = try OTLPTraceEncoder(resourceAttributes: [], scopeName: "k").encode([span])
         let spanBytes: [UInt8] =
             [0x0A, 0x10] + Array(repeating: 1, count: 16)  // trace_id (1, bytes)
             + [0x12, 0x08] + Array(repeating: 2, count: 8)  // span_id (2, bytes)
@@ -77,7 +78,7 @@ struct ExportEncoderTests {
         #expect(bytes == expected)
     }
 
-    @Test func decodesBackWithIndependentReader() throws {
+    @Test func decodesBackThroughGeneratedMessages() throws {
         let request = try DecodedRequest(Self.richEncoder.encode(Self.richSpans))
         #expect(request.resource("service.name") == .string("keel-server"))
         #expect(request.resource("deployment.environment.name") == .string("test"))
@@ -107,8 +108,25 @@ struct ExportEncoderTests {
         #expect(root.statusMessage == nil)
     }
 
-    @Test func emptyBatchEncodesToNothing() {
-        #expect(exportTestEncoder.encode([]).isEmpty)
+    @Test func emptyBatchEncodesToNothing() throws {
+        #expect(try exportTestEncoder.encode([]).isEmpty)
+    }
+
+    /// `ExportTraceServiceResponse.partial_success`, as collectors send it; JSON, empty, all-accepted
+    /// and undecodable bodies give no warning.
+    @Test func partialSuccessIsReadFromProtobufResponses() throws {
+        // partial_success (1) { rejected_spans (1) = 3, error_message (2) = "span too large" }, by hand.
+        let bytes: [UInt8] = [0x0A, 0x12, 0x08, 0x03, 0x12, 0x0E] + Array("span too large".utf8)
+        let partial = try #require(OTLPPartialSuccess(responseBody: bytes, contentType: "application/x-protobuf"))
+        #expect(partial.rejectedSpans == 3)
+        #expect(partial.errorMessage == "span too large")
+        #expect(OTLPPartialSuccess(responseBody: bytes, contentType: "application/json") == nil)
+        #expect(OTLPPartialSuccess(responseBody: Array("{}".utf8), contentType: "application/json") == nil)
+        #expect(OTLPPartialSuccess(responseBody: [], contentType: "application/x-protobuf") == nil)
+        var accepted = OTLPExportTraceServiceResponse()
+        accepted.partialSuccess.rejectedSpans = 0
+        #expect(OTLPPartialSuccess(responseBody: try accepted.serializedBytes(), contentType: "application/protobuf") == nil)
+        #expect(OTLPPartialSuccess(responseBody: [0x0A, 0x05, 0x08], contentType: "application/x-protobuf") == nil)
     }
 
     @Test func unixNanosecondsKeepsMicroseconds() {

@@ -1,6 +1,7 @@
 import Foundation
 import GRPCCore
 import GRPCNIOTransportHTTP2
+import GRPCProtobuf
 import Logging
 import ServiceLifecycle
 
@@ -14,8 +15,9 @@ protocol ConnectionOwningSpanExporter: SpanExporter {
 }
 
 /// Sends spans over OTLP/gRPC: the unary `opentelemetry.proto.collector.trace.v1.TraceService/Export`
-/// call, with the request bytes from `OTLPTraceEncoder` passed straight through (no generated code:
-/// the message is already protobuf, so the (de)serializers are identity functions on `[UInt8]`).
+/// call, with the generated request message from `OTLPTraceEncoder` (GRPCProtobuf serializes it).
+/// The response is kept as raw bytes and read only for a partial-success warning, so a collector's
+/// malformed response body does not turn an accepted batch into a failed one.
 ///
 /// `http://` endpoints (or scheme-less ones with `insecure`) use plaintext HTTP/2, `https://` TLS with
 /// the system trust roots. Status mapping follows the OTLP spec's retryable codes: UNAVAILABLE,
@@ -93,15 +95,16 @@ final class OTLPGRPCExporter: ConnectionOwningSpanExporter, Service, CustomStrin
 
     func export(_ spans: [SpanRecord]) async throws {
         guard !spans.isEmpty else { return }
-        let request = ClientRequest(message: encoder.encode(spans), metadata: metadata)
+        let request = ClientRequest(message: encoder.request(spans), metadata: metadata)
         var options = CallOptions.defaults
         options.timeout = timeout
         options.maxRequestMessageBytes = 16 * 1024 * 1024
         let response: [UInt8]
         do {
             response = try await client.unary(
-                request: request, descriptor: Self.exportMethod, serializer: PassthroughSerializer(),
-                deserializer: PassthroughDeserializer(), options: options
+                request: request, descriptor: Self.exportMethod,
+                serializer: ProtobufSerializer<OTLPExportTraceServiceRequest>(), deserializer: PassthroughDeserializer(),
+                options: options
             ) { response in
                 try response.message
             }
@@ -151,13 +154,6 @@ final class OTLPGRPCExporter: ConnectionOwningSpanExporter, Service, CustomStrin
         }
         let bareHost = host.hasPrefix("[") && host.hasSuffix("]") ? String(host.dropFirst().dropLast()) : host
         return (bareHost, components.port ?? 4317, plaintext)
-    }
-}
-
-/// The request is already serialized protobuf.
-struct PassthroughSerializer: MessageSerializer {
-    func serialize<Bytes: GRPCContiguousBytes>(_ message: [UInt8]) throws -> Bytes {
-        Bytes(message)
     }
 }
 

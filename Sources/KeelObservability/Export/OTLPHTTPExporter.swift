@@ -52,7 +52,11 @@ struct OTLPHTTPExporter: SpanExporter, CustomStringConvertible {
         for header in headers {
             request.headers.replaceOrAdd(name: header.name, value: header.value)
         }
-        request.body = .bytes(ByteBuffer(bytes: encoder.encode(spans)))
+        do {
+            request.body = .bytes(ByteBuffer(bytes: try encoder.encode(spans)))
+        } catch {
+            throw ExportError.permanent(status: nil, detail: "could not encode the OTLP request: \(error)")
+        }
 
         let response: HTTPClientResponse
         do {
@@ -142,87 +146,21 @@ struct OTLPHTTPExporter: SpanExporter, CustomStringConvertible {
     }
 }
 
-/// An `ExportTraceServiceResponse.partial_success` with rejected spans, read from a protobuf
-/// response body (`{rejected_spans = 1; error_message = 2}` inside field 1). JSON bodies (such as
-/// Langfuse's `{}`) and empty responses give nil.
-struct OTLPPartialSuccess {
-    var rejectedSpans: Int64
-    var errorMessage: String
+/// An `ExportTraceServiceResponse.partial_success` with rejected spans, decoded from a protobuf
+/// response body with the generated message. JSON bodies (such as Langfuse's `{}`), empty and
+/// undecodable responses give nil: the batch was accepted, only the warning is lost.
+package struct OTLPPartialSuccess {
+    package var rejectedSpans: Int64
+    package var errorMessage: String
 
-    init?(responseBody: [UInt8], contentType: String?) {
-        guard let contentType, contentType.lowercased().contains("protobuf"), !responseBody.isEmpty else { return nil }
-        var rejected: Int64 = 0
-        var message = ""
-        var found = false
-        ProtobufScanner.scan(responseBody) { field, value in
-            guard field == 1, case .bytes(let inner) = value else { return }
-            found = true
-            ProtobufScanner.scan(inner) { field, value in
-                switch (field, value) {
-                case (1, .varint(let v)): rejected = Int64(bitPattern: v)
-                case (2, .bytes(let b)): message = String(decoding: b, as: UTF8.self)
-                default: break
-                }
-            }
-        }
-        guard found, rejected > 0 || !message.isEmpty else { return nil }
-        self.rejectedSpans = rejected
-        self.errorMessage = message
-    }
-}
-
-/// A lenient top-level protobuf field scanner (stops quietly at malformed input).
-enum ProtobufScanner {
-    enum Value {
-        case varint(UInt64)
-        case fixed64(UInt64)
-        case bytes(ArraySlice<UInt8>)
-        case fixed32(UInt32)
-    }
-
-    static func scan(_ bytes: some Collection<UInt8>, _ visit: (Int, Value) -> Void) {
-        let bytes = Array(bytes)
-        var index = 0
-        func varint() -> UInt64? {
-            var result: UInt64 = 0
-            var shift: UInt64 = 0
-            while index < bytes.count, shift < 64 {
-                let byte = bytes[index]
-                index += 1
-                result |= UInt64(byte & 0x7F) << shift
-                if byte & 0x80 == 0 { return result }
-                shift += 7
-            }
-            return nil
-        }
-        while index < bytes.count {
-            guard let tag = varint() else { return }
-            let field = Int(tag >> 3)
-            switch tag & 7 {
-            case 0:
-                guard let v = varint() else { return }
-                visit(field, .varint(v))
-            case 1:
-                guard index + 8 <= bytes.count else { return }
-                var v: UInt64 = 0
-                for i in 0..<8 { v |= UInt64(bytes[index + i]) << (8 * UInt64(i)) }
-                index += 8
-                visit(field, .fixed64(v))
-            case 2:
-                guard let length = varint(), length <= UInt64(bytes.count - index) else { return }
-                let end = index + Int(length)
-                visit(field, .bytes(bytes[index..<end]))
-                index = end
-            case 5:
-                guard index + 4 <= bytes.count else { return }
-                var v: UInt32 = 0
-                for i in 0..<4 { v |= UInt32(bytes[index + i]) << (8 * UInt32(i)) }
-                index += 4
-                visit(field, .fixed32(v))
-            default:
-                return
-            }
-        }
+    package init?(responseBody: [UInt8], contentType: String?) {
+        guard let contentType, contentType.lowercased().contains("protobuf"), !responseBody.isEmpty,
+            let response = try? OTLPExportTraceServiceResponse(serializedBytes: responseBody), response.hasPartialSuccess
+        else { return nil }
+        let partial = response.partialSuccess
+        guard partial.rejectedSpans > 0 || !partial.errorMessage.isEmpty else { return nil }
+        self.rejectedSpans = partial.rejectedSpans
+        self.errorMessage = partial.errorMessage
     }
 }
 

@@ -1,32 +1,19 @@
 import Foundation
+import SwiftProtobuf
 
-/// Encodes finished spans as an OTLP `opentelemetry.proto.collector.trace.v1.ExportTraceServiceRequest`
-/// in binary protobuf, the body of both OTLP/HTTP (`application/x-protobuf`) and OTLP/gRPC.
+/// The generated OTLP request and response messages (`Generated/*.pb.swift`, from the
+/// opentelemetry-proto files in `Protos/opentelemetry`; regenerate with `scripts/generate-grpc`).
+package typealias OTLPExportTraceServiceRequest = Opentelemetry_Proto_Collector_Trace_V1_ExportTraceServiceRequest
+package typealias OTLPExportTraceServiceResponse = Opentelemetry_Proto_Collector_Trace_V1_ExportTraceServiceResponse
+
+/// Turns finished spans into an OTLP `opentelemetry.proto.collector.trace.v1.ExportTraceServiceRequest`,
+/// the body of both OTLP/HTTP (`application/x-protobuf`) and OTLP/gRPC, built from the
+/// swift-protobuf types generated from opentelemetry-proto.
 ///
-/// The encoding is hand-written on purpose. swift-otel's OTLP exporters are internal to its own
+/// We export ourselves rather than through swift-otel: its OTLP exporters are internal to its own
 /// tracer pipeline (one exporter per signal, its own batching), so they cannot give us a queue,
 /// retry policy, header set and drop accounting per destination, nor export spans that we rebuild
-/// from stored events rather than record live. The message subset we need is small and stable:
-///
-/// ```
-/// ExportTraceServiceRequest { repeated ResourceSpans resource_spans = 1; }
-/// ResourceSpans   { Resource resource = 1; repeated ScopeSpans scope_spans = 2; }
-/// Resource        { repeated KeyValue attributes = 1; }
-/// ScopeSpans      { InstrumentationScope scope = 1; repeated Span spans = 2; }
-/// InstrumentationScope { string name = 1; string version = 2; }
-/// Span { bytes trace_id = 1; bytes span_id = 2; bytes parent_span_id = 4; string name = 5;
-///        SpanKind kind = 6; fixed64 start_time_unix_nano = 7; fixed64 end_time_unix_nano = 8;
-///        repeated KeyValue attributes = 9; Status status = 15; }
-/// Status   { string message = 2; StatusCode code = 3; }   // 0 unset, 1 ok, 2 error
-/// KeyValue { string key = 1; AnyValue value = 2; }
-/// AnyValue { oneof value { string string_value = 1; bool bool_value = 2; int64 int_value = 3;
-///                          double double_value = 4; ArrayValue array_value = 5; } }
-/// ArrayValue { repeated AnyValue values = 1; }
-/// ```
-///
-/// Field numbers were checked against opentelemetry-proto's `trace/v1/trace.proto`,
-/// `common/v1/common.proto`, `resource/v1/resource.proto` and
-/// `collector/trace/v1/trace_service.proto`.
+/// from stored events rather than record live.
 public struct OTLPTraceEncoder: Sendable {
     /// Resource attributes shared by every span (`service.name`, `service.version`, …).
     public var resourceAttributes: [(key: String, value: AttributeValue)]
@@ -44,28 +31,29 @@ public struct OTLPTraceEncoder: Sendable {
         self.scopeVersion = scopeVersion
     }
 
-    /// One `ExportTraceServiceRequest` holding all `spans` under one resource and one scope.
-    /// An empty input gives an empty request (zero bytes), which callers should not send.
-    public func encode(_ spans: [SpanRecord]) -> [UInt8] {
+    /// The binary protobuf of `request(spans)`. An empty input gives zero bytes, which callers
+    /// should not send.
+    public func encode(_ spans: [SpanRecord]) throws -> [UInt8] {
         guard !spans.isEmpty else { return [] }
-        var request = ProtobufWriter(reservingCapacity: 256 + spans.count * 256)
-        request.writeMessageField(1) { resourceSpans in  // ExportTraceServiceRequest.resource_spans
-            resourceSpans.writeMessageField(1) { resource in  // ResourceSpans.resource
-                for attribute in resourceAttributes {
-                    resource.writeMessageField(1) { Self.writeKeyValue(&$0, attribute.key, attribute.value) }
-                }
-            }
-            resourceSpans.writeMessageField(2) { scopeSpans in  // ResourceSpans.scope_spans
-                scopeSpans.writeMessageField(1) { scope in  // ScopeSpans.scope
-                    if !scopeName.isEmpty { scope.writeStringField(1, scopeName) }
-                    if let scopeVersion, !scopeVersion.isEmpty { scope.writeStringField(2, scopeVersion) }
-                }
-                for span in spans {
-                    scopeSpans.writeMessageField(2) { Self.writeSpan(&$0, span) }  // ScopeSpans.spans
-                }
-            }
-        }
-        return request.bytes
+        return try request(spans).serializedBytes()
+    }
+
+    /// One `ExportTraceServiceRequest` holding all `spans` under one resource and one scope.
+    package func request(_ spans: [SpanRecord]) -> OTLPExportTraceServiceRequest {
+        var scope = Opentelemetry_Proto_Common_V1_InstrumentationScope()
+        scope.name = scopeName
+        scope.version = scopeVersion ?? ""
+        var scopeSpans = Opentelemetry_Proto_Trace_V1_ScopeSpans()
+        scopeSpans.scope = scope
+        scopeSpans.spans = spans.map(Self.message)
+        var resource = Opentelemetry_Proto_Resource_V1_Resource()
+        resource.attributes = resourceAttributes.map { Self.keyValue($0.key, $0.value) }
+        var resourceSpans = Opentelemetry_Proto_Trace_V1_ResourceSpans()
+        resourceSpans.resource = resource
+        resourceSpans.scopeSpans = [scopeSpans]
+        var request = OTLPExportTraceServiceRequest()
+        request.resourceSpans = [resourceSpans]
+        return request
     }
 
     /// Nanoseconds since the Unix epoch, as OTLP's `fixed64 *_time_unix_nano` fields want them.
@@ -78,47 +66,56 @@ public struct OTLPTraceEncoder: Sendable {
         return UInt64(seconds) * 1_000_000_000 + UInt64(min(fraction, 999_999_999))
     }
 
-    private static func writeSpan(_ writer: inout ProtobufWriter, _ span: SpanRecord) {
-        writer.writeBytesField(1, span.traceID)
-        writer.writeBytesField(2, span.spanID)
-        if let parent = span.parentSpanID, !parent.isEmpty { writer.writeBytesField(4, parent) }
-        writer.writeStringField(5, span.name)
-        writer.writeVarintField(6, UInt64(span.kind.rawValue))
-        writer.writeFixed64Field(7, unixNanoseconds(span.start))
-        writer.writeFixed64Field(8, unixNanoseconds(span.end))
-        for attribute in span.attributes {
-            writer.writeMessageField(9) { writeKeyValue(&$0, attribute.key, attribute.value) }
-        }
+    private static func message(_ span: SpanRecord) -> Opentelemetry_Proto_Trace_V1_Span {
+        var message = Opentelemetry_Proto_Trace_V1_Span()
+        message.traceID = Data(span.traceID)
+        message.spanID = Data(span.spanID)
+        message.parentSpanID = Data(span.parentSpanID ?? [])
+        message.name = span.name
+        message.kind =
+            switch span.kind {
+            case .internal: .internal
+            case .server: .server
+            case .client: .client
+            }
+        message.startTimeUnixNano = unixNanoseconds(span.start)
+        message.endTimeUnixNano = unixNanoseconds(span.end)
+        message.attributes = span.attributes.map { keyValue($0.key, $0.value) }
         switch span.status {
         case .unset:
-            break
+            break  // no status message at all, as OTLP's default
         case .ok:
-            writer.writeMessageField(15) { $0.writeVarintField(3, 1) }
-        case .error(let message):
-            writer.writeMessageField(15) { status in
-                if !message.isEmpty { status.writeStringField(2, message) }
-                status.writeVarintField(3, 2)
-            }
+            message.status.code = .ok
+        case .error(let description):
+            message.status.message = description
+            message.status.code = .error
         }
+        return message
     }
 
-    private static func writeKeyValue(_ writer: inout ProtobufWriter, _ key: String, _ value: AttributeValue) {
-        writer.writeStringField(1, key)
-        writer.writeMessageField(2) { writeAnyValue(&$0, value) }
+    private static func keyValue(_ key: String, _ value: AttributeValue) -> Opentelemetry_Proto_Common_V1_KeyValue {
+        var keyValue = Opentelemetry_Proto_Common_V1_KeyValue()
+        keyValue.key = key
+        keyValue.value = anyValue(value)
+        return keyValue
     }
 
-    private static func writeAnyValue(_ writer: inout ProtobufWriter, _ value: AttributeValue) {
+    private static func anyValue(_ value: AttributeValue) -> Opentelemetry_Proto_Common_V1_AnyValue {
+        var any = Opentelemetry_Proto_Common_V1_AnyValue()
         switch value {
-        case .string(let string): writer.writeStringField(1, string)
-        case .bool(let bool): writer.writeBoolField(2, bool)
-        case .int(let int): writer.writeInt64Field(3, int)
-        case .double(let double): writer.writeDoubleField(4, double)
+        case .string(let string): any.stringValue = string
+        case .bool(let bool): any.boolValue = bool
+        case .int(let int): any.intValue = int
+        case .double(let double): any.doubleValue = double
         case .stringArray(let strings):
-            writer.writeMessageField(5) { array in
-                for string in strings {
-                    array.writeMessageField(1) { $0.writeStringField(1, string) }
-                }
+            var array = Opentelemetry_Proto_Common_V1_ArrayValue()
+            array.values = strings.map { string in
+                var element = Opentelemetry_Proto_Common_V1_AnyValue()
+                element.stringValue = string
+                return element
             }
+            any.arrayValue = array
         }
+        return any
     }
 }
