@@ -79,7 +79,6 @@ let package = Package(
             "KeelCore", "KeelEngine", "KeelStorage", "KeelCapabilities",
             .product(name: "PostgresNIO", package: "postgres-nio"),
             .product(name: "Logging", package: "swift-log"),
-            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ]),
         // Step executors: claim steps through a StepChannel and run them (embedded or `keel worker`).
         .target(name: "KeelWorker", dependencies: [
@@ -113,7 +112,6 @@ let package = Package(
         .target(name: "KeelServer", dependencies: [
             "KeelCore", "KeelEngine", "KeelHTTP", "KeelServices", "KeelStorage", "KeelSecrets", "KeelCapabilities", "KeelLLM",
             "KeelObservability", "KeelDurable", "KeelWorker", "KeelWorkerRPC",
-            .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
