@@ -84,10 +84,11 @@ struct AgentLoopToolTests {
     @Test("with parallel_tool_calls the calls of one step overlap and results keep call order")
     func parallelToolCalls() async throws {
         let probe = ConcurrencyProbe()
-        // Each call waits for the other to arrive; "a" then takes longer, so "b" finishes first.
+        // Each call waits for the other to arrive; "a" then waits for "b" to return (plus a margin
+        // for b's task to end), so "b" finishes first.
         let harness = LoopHarness(
             [
-                .tools([toolCall("call_a", "probe", ["id": "a", "delay_ms": 60]),
+                .tools([toolCall("call_a", "probe", ["id": "a", "after": "b", "delay_ms": 30]),
                         toolCall("call_b", "probe", ["id": "b", "delay_ms": 0])]),
                 .text(["done"]),
             ],

@@ -217,6 +217,7 @@ final class ConcurrencyProbe: Sendable {
         var current = 0
         var maximum = 0
         var arrived = 0
+        var finished: Set<String> = []
     }
 
     private let state = Mutex(State())
@@ -231,13 +232,19 @@ final class ConcurrencyProbe: Sendable {
 
     func leave() { state.withLock { $0.current -= 1 } }
 
+    func finish(_ id: String) { _ = state.withLock { $0.finished.insert(id) } }
+
+    func hasFinished(_ id: String) -> Bool { state.withLock { $0.finished.contains(id) } }
+
     var arrived: Int { state.withLock { $0.arrived } }
     var maximumConcurrency: Int { state.withLock { $0.maximum } }
 }
 
 /// Records concurrency in a `ConcurrencyProbe`. With `rendezvous`, each call waits (up to 10 s) until
 /// that many calls have entered, so two calls can only both finish quickly if they overlap.
-/// Then it sleeps `delay_ms` from its arguments and returns `{"id": arguments.id}`.
+/// With `after` in its arguments, a call then waits (up to 10 s) until the call with that id has
+/// returned, so finishing order is fixed without racing a timer. Then it sleeps `delay_ms` and
+/// returns `{"id": arguments.id}`.
 struct ProbeTool: Tool {
     var probe: ConcurrencyProbe
     var rendezvous: Int?
@@ -246,14 +253,21 @@ struct ProbeTool: Tool {
     func call(_ arguments: JSONValue, context: ToolContext) async throws -> JSONValue {
         probe.enter()
         defer { probe.leave() }
+        let deadline = ContinuousClock.now + .seconds(10)
         if let rendezvous {
-            let deadline = ContinuousClock.now + .seconds(10)
             while probe.arrived < rendezvous, ContinuousClock.now < deadline {
                 try await Task.sleep(for: .milliseconds(1))
             }
         }
+        if let predecessor = arguments["after"]?.stringValue {
+            while !probe.hasFinished(predecessor), ContinuousClock.now < deadline {
+                try await Task.sleep(for: .milliseconds(1))
+            }
+        }
         try await Task.sleep(for: .milliseconds(arguments["delay_ms"]?.intValue ?? 0))
-        return ["id": arguments["id"] ?? .null]
+        let id = arguments["id"] ?? .null
+        if let name = id.stringValue { probe.finish(name) }
+        return ["id": id]
     }
 }
 

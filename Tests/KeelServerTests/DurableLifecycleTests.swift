@@ -184,7 +184,7 @@ struct DurableLifecycleTests {
                                 events: [], next: nil, progress: first.progress,
                                 outcome: .completed(iterations: 1, usage: Usage(), finalMessageID: nil, reachedIterationCap: false)))
                     }
-                    let sealed = try await server.waitForIdle(abandoned, timeout: .seconds(10))
+                    let sealed = try await server.waitForIdle(abandoned)
                     let end = sealed.last { $0["type"] == "turn.failed" }
                     #expect(end?["data"]?["error_code"] == "no_progress")
                     #expect(end?["data"]?["error"]?.stringValue?.contains("without making progress") == true)

@@ -26,7 +26,7 @@ struct HostileGrepTests {
                 #expect(status == 200)
                 #expect(elapsed < .seconds(2), "/health took \(elapsed)")
             }
-            let events = try await server.waitForIdle(sessionID, turns: 2, timeout: .seconds(10))
+            let events = try await server.waitForIdle(sessionID, turns: 2)
             let greps = events.filter {
                 $0["type"] == "tool.completed" && $0["data"]?["tool_name"]?.stringValue == "grep_files"
             }.compactMap { $0["data"] }

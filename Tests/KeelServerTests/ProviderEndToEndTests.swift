@@ -223,7 +223,7 @@ struct ProviderEndToEndTests {
                     ["agent_id": .string(agentID), "model_id": .string(provider.modelID)])
                 let sent = try await server.send(sessionID, Self.userText)
                 #expect(sent.status == 201, "\(sent.text)")
-                let events = try await server.waitForIdle(sessionID, timeout: .seconds(5))
+                let events = try await server.waitForIdle(sessionID)
                 let messages = try await server.request(.get, "/v1/sessions/\(sessionID)/messages")
                 let session = try await server.request(.get, "/v1/sessions/\(sessionID)")
                 for reply in [messages, session] {

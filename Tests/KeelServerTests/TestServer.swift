@@ -17,7 +17,7 @@ protocol SessionEventReader: Sendable {
 extension SessionEventReader {
     /// Waits (bounded) until the session has `count` `session.idled` events.
     @discardableResult
-    func waitForIdle(_ sessionID: String, turns count: Int = 1, timeout: Duration = .seconds(10)) async throws -> [JSONValue] {
+    func waitForIdle(_ sessionID: String, turns count: Int = 1, timeout: Duration = .seconds(30)) async throws -> [JSONValue] {
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {
             let events = try await events(sessionID)
@@ -29,7 +29,7 @@ extension SessionEventReader {
     }
 
     /// Waits (bounded) until the session has an event of `type`.
-    func waitForEvent(_ sessionID: String, _ type: String, timeout: Duration = .seconds(10)) async throws {
+    func waitForEvent(_ sessionID: String, _ type: String, timeout: Duration = .seconds(30)) async throws {
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {
             if try await events(sessionID).contains(where: { $0["type"]?.stringValue == type }) { return }
