@@ -16,13 +16,24 @@ public struct Observability: Sendable {
     public let services: [any Service]
     /// The Prometheus registry, or nil when `ENABLE_PROMETHEUS_METRICS` is off.
     public let metrics: KeelMetrics?
+    /// Logs every stored event a reader skipped as undecodable, and counts it in
+    /// `keel_event_decode_failures_total` when Prometheus is on.
+    public let decodeFailures: EventDecodeFailureReporter
 
     public init(settings: ObservabilitySettings, logger: Logger, httpClient: HTTPClient = .shared) {
         var observers: [any EventObserver] = []
         var services: [any Service] = []
         let metrics = settings.prometheusEnabled ? KeelMetrics() : nil
+        var decodeFailureReporters = [EventDecodeFailureReporter.logging(logger)]
         if let metrics {
-            observers.append(metrics.makeEventObserver())
+            decodeFailureReporters.append(
+                EventDecodeFailureReporter { failure, consumer in
+                    metrics.recordEventDecodeFailure(type: failure.eventType, consumer: consumer)
+                })
+        }
+        let decodeFailures = EventDecodeFailureReporter.all(decodeFailureReporters)
+        if let metrics {
+            observers.append(metrics.makeEventObserver(decodeFailures: decodeFailures))
         }
         for warning in settings.tracing.warnings { logger.warning("\(warning)") }
 
@@ -62,7 +73,7 @@ public struct Observability: Sendable {
                                 "session_id": "\(collision.sessionID)", "turn_id": "\(collision.turnID)",
                                 "keys": "\(collision.keys.joined(separator: ","))",
                             ])
-                    }),
+                    }, decodeFailures: decodeFailures),
                 destinations: destinations)
             metrics?.registerDroppedTraceEventsSource { publisher.droppedEventsTotal }
             observers.append(publisher)
@@ -71,5 +82,6 @@ public struct Observability: Sendable {
         self.eventObservers = observers
         self.services = services
         self.metrics = metrics
+        self.decodeFailures = decodeFailures
     }
 }

@@ -11,7 +11,8 @@ import Synchronization
 /// bounded (`queueCapacity` events, default ``defaultQueueCapacity``): when the consumer falls that
 /// far behind, further events are dropped and counted in ``droppedEventsTotal`` (exported as
 /// `keel_trace_publisher_dropped_events_total`) rather than growing memory without limit; the turns
-/// they belong to get incomplete traces. Register this
+/// they belong to get incomplete traces. Events whose data does not decode are reported to
+/// `options.decodeFailures` (consumer `trace`) by the builder, which skips them. Register this
 /// service before the turn engine: ServiceLifecycle stops services in reverse order, so the
 /// engine finishes its turns first and their last events still reach the traces.
 final class TracePublisher: EventObserver, Service {
@@ -30,7 +31,8 @@ final class TracePublisher: EventObserver, Service {
 
     private let options: TraceOptions
     private let destinations: [Destination]
-    /// Agent names as `turn.started` reports them, so root spans read `invoke_agent {name}`.
+    /// Agent names as `turn.started` reports them (the builder hands them over through
+    /// `TraceOptions.onAgentNamed`), so root spans read `invoke_agent {name}`.
     private let agentNames = AgentNames()
     private let events: AsyncStream<Event>
     private let continuation: AsyncStream<Event>.Continuation
@@ -45,7 +47,12 @@ final class TracePublisher: EventObserver, Service {
         (events, continuation) = AsyncStream.makeStream(bufferingPolicy: .bufferingOldest(max(queueCapacity, 1)))
         let names = agentNames
         let fallback = options.agentName
+        let named = options.onAgentNamed
         options.agentName = { id in names[id] ?? fallback?(id) }
+        options.onAgentNamed = { id, name in
+            names[id] = name
+            named?(id, name)
+        }
         self.options = options
     }
 
@@ -62,11 +69,6 @@ final class TracePublisher: EventObserver, Service {
         var builder = TurnTraceBuilder(options: options)
         await withGracefulShutdownHandler {
             for await event in events {
-                if event.type == EventType.turnStarted, let id = event.data["agent_id"]?.stringValue,
-                    let name = event.data["agent_name"]?.stringValue
-                {
-                    agentNames[id] = name
-                }
                 publish(builder.consume(event))
             }
         } onGracefulShutdown: {

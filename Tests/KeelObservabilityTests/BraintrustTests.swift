@@ -100,64 +100,80 @@ private enum SyntheticTurn {
 }
 
 /// A real event log for one turn (tool call, then a text answer), as the runtime writes it,
-/// turned into spans by the real `TurnTraceBuilder`.
-private func builtTurnSpans(captureContent: Bool) -> (turnID: String, spans: [SpanRecord]) {
+/// turned into spans by the real `TurnTraceBuilder`. With `unreadableToolResult`, the
+/// `tool.completed` lacks its `tool_name` (a malformed stored row), reported to `failures`.
+private func builtTurnSpans(
+    captureContent: Bool, unreadableToolResult: Bool = false,
+    failures: EventDecodeFailureReporter = DecodeFailureRecorder().reporter
+) -> (turnID: String, spans: [SpanRecord], toolCompletedID: String) {
     let sessionID = PublicID.make(.session)
     let turnID = PublicID.make(.turn)
     let inputID = PublicID.make(.message)
     var sequence = 0
     var clock = Date(timeIntervalSince1970: 1_790_000_000)
     var events: [Event] = []
-    func emit(_ type: EventType, context: EventContext? = nil, _ data: JSONValue) {
+    @discardableResult
+    func emit(_ type: EventType, context: EventContext? = nil, _ data: JSONValue) -> Event {
         sequence += 1
         clock = clock.addingTimeInterval(0.05)
-        events.append(
-            Event(
-                type: type, ts: clock, sessionID: sessionID, sequence: sequence,
-                context: context ?? EventContext(turnID: turnID, inputMessageID: inputID), data: data))
+        let event = Event(
+            type: type, ts: clock, sessionID: sessionID, sequence: sequence,
+            context: context ?? EventContext(turnID: turnID, inputMessageID: inputID), data: data)
+        events.append(event)
+        return event
     }
-    let usage = Usage(inputTokens: 100, outputTokens: 20, cacheReadTokens: 40).json
-    func generate(_ text: String, calls: [ToolCall]) {
+    @discardableResult
+    func emit<Payload: EventPayload>(_ payload: Payload, context: EventContext? = nil) -> Event {
+        emit(Payload.eventType, context: context, .encoding(payload))
+    }
+    let usage = Usage(inputTokens: 100, outputTokens: 20, cacheReadTokens: 40)
+    func generate(_ text: String, calls: [ToolCall], iteration: Int) {
         let messageID = PublicID.make(.message)
-        emit(EventType.outputMessageStarted, ["turn_id": .string(turnID), "message_id": .string(messageID), "model": "gpt-4o"])
+        emit(OutputMessageStartedPayload(turnID: turnID, messageID: messageID, model: "gpt-4o", iteration: iteration))
         emit(
-            EventType.llmGeneration,
-            [
-                "output": ["text": .string(text), "tool_calls": .array(calls.map { .encoding($0) })],
-                "metadata": [
-                    "model": "gpt-4o", "provider": "openai", "usage": usage, "duration_ms": 400, "success": true,
-                    "finish_reasons": ["stop"], "time_to_first_token_ms": 120,
-                ],
-            ])
+            LLMGenerationPayload(
+                tools: ["search"], output: .init(text: text, toolCalls: calls),
+                metadata: .init(
+                    model: "gpt-4o", provider: "openai", usage: usage, durationMS: 400, success: true,
+                    finishReasons: ["stop"], responseID: .some(nil), timeToFirstTokenMS: 120)))
         let message = Message(id: messageID, role: .agent, content: (text.isEmpty ? [] : [.text(text)]) + calls.map(ContentPart.toolCall))
-        emit(EventType.outputMessageCompleted, ["message": .encoding(message), "metadata": ["model": "gpt-4o"], "usage": usage])
+        emit(OutputMessageCompletedPayload(message: message, model: "gpt-4o", usage: usage))
         emit(
-            EventType.reasonCompleted,
-            ["success": true, "has_tool_calls": .bool(!calls.isEmpty), "tool_call_count": JSONValue(calls.count), "duration_ms": 400, "usage": usage])
+            ReasonCompletedPayload(
+                success: true, textPreview: text, hasToolCalls: !calls.isEmpty, toolCallCount: calls.count, error: nil,
+                durationMS: 400, usage: usage))
     }
     let call = ToolCall(id: "call_1", name: "search", arguments: ["query": "SECRET-ARG"])
     let input = Message(id: inputID, role: .user, content: [.text("SECRET-PROMPT find cats")])
-    emit(EventType.inputMessage, context: EventContext(inputMessageID: inputID), ["message": .encoding(input)])
-    emit(EventType.sessionActivated, ["turn_id": .string(turnID), "input_message_id": .string(inputID)])
-    emit(EventType.turnStarted, ["turn_id": .string(turnID), "input_message_id": .string(inputID), "input_content": "SECRET-PROMPT find cats"])
-    let reasonMetadata: JSONValue = ["model": "gpt-4o", "model_id": "openai/gpt-4o", "provider_id": "p", "provider": "openai"]
-    emit(EventType.reasonStarted, ["agent_id": "agent_1", "iteration": 1, "metadata": reasonMetadata])
-    generate("", calls: [call])
-    emit(EventType.actStarted, ["tool_calls": [["id": "call_1", "name": "search"]]])
-    emit(EventType.toolStarted, ["tool_call": .encoding(call)])
+    emit(InputMessagePayload(message: input), context: EventContext(inputMessageID: inputID))
+    emit(SessionActivatedPayload(turnID: turnID, inputMessageID: inputID))
     emit(
-        EventType.toolCompleted,
-        ["tool_call_id": "call_1", "tool_name": "search", "success": true, "status": "success", "duration_ms": 30, "result": ["text": "SECRET-RESULT"]])
-    emit(EventType.actCompleted, ["completed": true, "success_count": 1, "error_count": 0, "duration_ms": 80])
-    emit(EventType.reasonStarted, ["agent_id": "agent_1", "iteration": 2, "metadata": reasonMetadata])
-    generate("SECRET-ANSWER three cats", calls: [])
+        TurnStartedPayload(
+            turnID: turnID, inputMessageID: inputID, inputContent: "SECRET-PROMPT find cats", agentID: "agent_1",
+            agentName: nil))
+    let reasonMetadata = ReasonStartedPayload.Metadata(model: "gpt-4o", modelID: "openai/gpt-4o", providerID: "p", provider: "openai")
+    emit(ReasonStartedPayload(agentID: "agent_1", iteration: 1, metadata: reasonMetadata))
+    generate("", calls: [call], iteration: 1)
+    emit(ActStartedPayload(toolCalls: [.init(id: "call_1", name: "search")]))
+    emit(ToolStartedPayload(toolCall: call))
+    var toolResult = JSONValue.encoding(
+        ToolCompletedPayload(
+            toolCallID: "call_1", toolName: "search", success: true, status: "success", durationMS: 30,
+            result: ["text": "SECRET-RESULT"], error: nil))
+    if unreadableToolResult { toolResult = toolResult.removing("tool_name") }
+    let toolCompleted = emit(EventType.toolCompleted, toolResult)
+    emit(ActCompletedPayload(completed: true, successCount: 1, errorCount: 0, durationMS: 80))
+    emit(ReasonStartedPayload(agentID: "agent_1", iteration: 2, metadata: reasonMetadata))
+    generate("SECRET-ANSWER three cats", calls: [], iteration: 2)
     emit(
-        EventType.turnCompleted,
-        ["turn_id": .string(turnID), "iterations": 2, "duration_ms": 1234, "usage": usage, "status": "completed", "time_to_first_token_ms": 120])
-    emit(EventType.sessionIdled, ["turn_id": .string(turnID), "iterations": 2, "usage": usage])
+        TurnCompletedPayload(
+            turnID: turnID, iterations: 2, durationMS: 1234, usage: usage, finalMessageID: PublicID.make(.message),
+            finalAnswerPreview: "SECRET-ANSWER three cats", toolCallCount: 1, llmCallCount: 2, status: "completed",
+            timeToFirstTokenMS: 120))
+    emit(SessionIdledPayload(turnID: turnID, iterations: 2, usage: usage))
 
-    var builder = TurnTraceBuilder(options: TraceOptions(captureContent: captureContent))
-    return (turnID, events.flatMap { builder.consume($0) })
+    var builder = TurnTraceBuilder(options: TraceOptions(captureContent: captureContent, decodeFailures: failures))
+    return (turnID, events.flatMap { builder.consume($0) }, toolCompleted.id)
 }
 
 private func testConfiguration(
@@ -444,6 +460,20 @@ struct BraintrustTests {
         #expect(!logs.text.contains(apiKey))
     }
 
+    @Test("project lookup retries wait retryBaseDelay doubling up to retryMaxDelay, never under 100 ms")
+    func lookupRetrySchedule() {
+        var configuration = testConfiguration("http://127.0.0.1:1")
+        configuration.retryBaseDelay = .milliseconds(250)
+        configuration.retryMaxDelay = .seconds(5)
+        let delays = (1...7).map { BraintrustListener.lookupRetryDelay(afterAttempt: $0, configuration: configuration) }
+        // Compared in whole milliseconds: the schedule is computed in floating-point seconds.
+        #expect(delays.map { Int(($0 / .milliseconds(1)).rounded()) } == [250, 500, 1000, 2000, 4000, 5000, 5000])
+        configuration.retryBaseDelay = .milliseconds(10)
+        configuration.retryMaxDelay = .milliseconds(50)
+        #expect((1...4).map { BraintrustListener.lookupRetryDelay(afterAttempt: $0, configuration: configuration) }
+            == Array(repeating: .milliseconds(100), count: 4))
+    }
+
     @Test("BRAINTRUST_PROJECT_ID skips the project call; rows go to that project")
     func projectIDSkipsLookup() async throws {
         let projectID = "2b2c4f1e-1111-4222-8333-944455556666"
@@ -501,7 +531,7 @@ struct BraintrustTests {
         arguments: [false, true])
     func builderSpansDelivered(recordContent: Bool) async throws {
         // The builder captures content whenever Braintrust wants it; Braintrust redacts otherwise.
-        let (turnID, spans) = builtTurnSpans(captureContent: true)
+        let (turnID, spans, _) = builtTurnSpans(captureContent: true)
         try #require(spans.count >= 7, "builder produced \(spans.map(\.name))")
         let fake = BraintrustFakeServer(apiKey: apiKey)
         try await fake.run { baseURL in
@@ -556,6 +586,32 @@ struct BraintrustTests {
         } else {
             #expect(!bodies.contains("SECRET"))
         }
+    }
+
+    @Test("an unreadable tool.completed is reported by the trace; the turn still maps to one consistent row tree")
+    func unreadableEventStillMaps() throws {
+        let failures = DecodeFailureRecorder()
+        let (turnID, spans, toolCompletedID) = builtTurnSpans(
+            captureContent: false, unreadableToolResult: true, failures: failures.reporter)
+        // Braintrust reads spans, never events: the one reader of the event is the trace builder.
+        #expect(failures.all == [.init(consumer: "trace", eventType: .toolCompleted, eventID: toolCompletedID)])
+
+        let rows = spans.map(BraintrustRowMapper(recordContent: false).row(for:))
+        #expect(rows.flatMap(BraintrustFakeServer.validate) == [])
+        #expect(rows.map { $0["span_attributes"]?["name"]?.stringValue } == [
+            "chat gpt-4o", "reason", "tool search", "act", "chat gpt-4o", "reason", "agent turn",
+        ])
+        #expect(Set(rows.compactMap { $0["root_span_id"]?.stringValue }).count == 1)
+        #expect(rows.allSatisfy { $0["metadata"]?["turn_id"]?.stringValue == turnID })
+        #expect(rows.filter { $0["span_parents"] == nil }.count == 1, "exactly one root")
+        // The call whose result could not be read ended with its batch, as incomplete.
+        let tool = try #require(rows.first { $0["span_attributes"]?["name"] == "tool search" })
+        #expect(tool["error"] == "incomplete")
+        #expect(tool["metadata"]?["success"] == false)
+        #expect(tool["output"]?["error"] == "incomplete")
+        let root = try #require(rows.last)
+        #expect(root["error"] == nil)
+        #expect(root["metadata"]?["turn_status"] == "completed")
     }
 
     @Test("BRAINTRUST_RECORD_CONTENT=true sends message content")

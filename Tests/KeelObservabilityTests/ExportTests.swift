@@ -343,13 +343,20 @@ struct ExportPipelineTests {
             logger: exportQuietLogger())
         try await withRunningExportPipelines([pipeline]) {
             pipeline.enqueue((0..<3).map { exportTestSpan($0) })
-            #expect(await exportEventually(timeout: .seconds(2)) { exporter.spanCount == 3 })
-            pipeline.enqueue([exportTestSpan(3)])
-            try await Task.sleep(for: .milliseconds(200))
-            #expect(exporter.spanCount == 3, "a partial batch waits for the flush interval")
+            #expect(await exportEventually { exporter.spanCount == 3 }, "well before the 60 s flush interval")
+            // Four spans: a full batch goes out, the one left over waits for the flush interval…
+            pipeline.enqueue((3..<7).map { exportTestSpan($0) })
+            #expect(await exportEventually { exporter.spanCount == 6 })
+            // …or for the next full batch, which it then heads.
+            pipeline.enqueue((7..<9).map { exportTestSpan($0) })
+            #expect(await exportEventually { exporter.spanCount == 9 })
+            #expect(exporter.received.map { $0.map(\.name) } == [0, 3, 6].map { first in (first..<first + 3).map { "span \($0)" } })
+            pipeline.enqueue([exportTestSpan(9)])
+            #expect(pipeline.stats.queuedSpans == 1)
         }
-        // …and the final flush on graceful shutdown sends it.
-        #expect(exporter.spanCount == 4)
+        // …and the final flush on graceful shutdown sends a partial batch.
+        #expect(exporter.spanCount == 10)
+        #expect(exporter.received.last?.map(\.name) == ["span 9"])
         #expect(pipeline.stats.queuedSpans == 0)
     }
 
@@ -396,22 +403,25 @@ struct ExportPipelineTests {
     @Test func flushesOnServiceGroupGracefulShutdown() async throws {
         let exporter = ExportRecordingExporter()
         let pipeline = ExportPipeline(
-            name: "generic", exporter: exporter, configuration: Self.fastConfiguration(flush: .seconds(60)),
+            name: "generic", exporter: exporter, configuration: Self.fastConfiguration(batch: 2, flush: .seconds(60)),
             logger: exportQuietLogger())
         let group = ServiceGroup(services: [pipeline], gracefulShutdownSignals: [], logger: exportQuietLogger())
         try await withThrowingTaskGroup(of: Void.self) { tasks in
             tasks.addTask { try await group.run() }
+            // A full batch goes out at once, which also shows the group is running the pipeline.
             pipeline.enqueue([exportTestSpan(1), exportTestSpan(2)])
-            try await Task.sleep(for: .milliseconds(100))
-            #expect(exporter.spanCount == 0, "a partial batch waits for the flush interval")
+            #expect(await exportEventually { exporter.spanCount == 2 })
+            pipeline.enqueue([exportTestSpan(3)])
+            #expect(pipeline.stats.queuedSpans == 1, "a partial batch waits for the 60 s flush interval")
             await group.triggerGracefulShutdown()
             try await tasks.waitForAll()
         }
-        #expect(exporter.spanCount == 2)
+        #expect(exporter.spanCount == 3)
+        #expect(exporter.received.last?.map(\.name) == ["span 3"], "the final flush sent the partial batch")
         #expect(pipeline.stats == {
             var expected = ExportStats()
-            expected.exportedSpans = 2
-            expected.exportedBatches = 1
+            expected.exportedSpans = 3
+            expected.exportedBatches = 2
             return expected
         }())
     }

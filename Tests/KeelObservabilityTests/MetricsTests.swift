@@ -8,68 +8,95 @@ import Testing
 
 private let t0 = Date(timeIntervalSince1970: 1_700_000_000)
 
+private func event<Payload: EventPayload>(_ payload: Payload, turn: String?, at offset: TimeInterval = 0) -> Event {
+    event(Payload.eventType, turn: turn, at: offset, .encoding(payload))
+}
+
+/// An event with raw `data` (malformed events; the others go through a payload).
 private func event(_ type: EventType, turn: String?, at offset: TimeInterval = 0, _ data: JSONValue) -> Event {
     Event(
         type: type, ts: t0.addingTimeInterval(offset), sessionID: "sess_1", sequence: 1,
         context: EventContext(turnID: turn), data: data)
 }
 
+private func turnStarted(_ turn: String, at offset: TimeInterval = 0) -> Event {
+    event(
+        TurnStartedPayload(turnID: turn, inputMessageID: "message_\(turn)", inputContent: "hi", agentID: nil, agentName: nil),
+        turn: turn, at: offset)
+}
+
+private func turnCompleted(_ turn: String, at offset: TimeInterval, durationMS: Int) -> Event {
+    event(
+        TurnCompletedPayload(
+            turnID: turn, iterations: 1, durationMS: durationMS, usage: Usage(), finalMessageID: "message_final",
+            finalAnswerPreview: "", toolCallCount: 0, llmCallCount: 1, status: "completed"),
+        turn: turn, at: offset)
+}
+
 private func generation(
     provider: String = "openai", model: String = "gpt-4o", success: Bool = true, durationMS: Int = 1500,
-    ttftMS: Int? = 300, usage: (Int, Int, Int, Int)? = (100, 20, 10, 5), turn: String = "turn_a"
+    ttftMS: Int? = 300, usage: Usage? = Usage(inputTokens: 100, outputTokens: 20, cacheReadTokens: 10, cacheCreationTokens: 5),
+    turn: String = "turn_a"
 ) -> Event {
-    var metadata: [String: JSONValue] = [
-        "model": .string(model), "provider": .string(provider), "success": .bool(success),
-        "duration_ms": .init(durationMS),
-    ]
-    if let ttftMS { metadata["time_to_first_token_ms"] = .init(ttftMS) }
-    if let usage {
-        metadata["usage"] = [
-            "input_tokens": .init(usage.0), "output_tokens": .init(usage.1),
-            "cache_read_tokens": .init(usage.2), "cache_creation_tokens": .init(usage.3),
-        ]
-    }
-    if !success { metadata["error"] = "rate_limited" }
-    return event(EventType.llmGeneration, turn: turn, ["output": ["text": ""], "metadata": .object(metadata)])
+    event(
+        LLMGenerationPayload(
+            tools: nil, output: .init(text: "", toolCalls: []),
+            metadata: .init(
+                model: model, provider: provider, usage: usage, durationMS: durationMS, success: success,
+                error: success ? nil : "rate_limited", timeToFirstTokenMS: ttftMS)),
+        turn: turn)
 }
 
 private func toolCompleted(_ tool: String, status: String, durationMS: Int, turn: String = "turn_a") -> Event {
     event(
-        EventType.toolCompleted, turn: turn,
-        ["tool_call_id": "call_1", "tool_name": .string(tool), "status": .string(status),
-         "success": .bool(status == "success"), "duration_ms": .init(durationMS)])
+        ToolCompletedPayload(
+            toolCallID: "call_1", toolName: tool, success: status == "success", status: status, durationMS: durationMS,
+            result: nil, error: status == "success" ? nil : "failed"),
+        turn: turn)
 }
 
 /// One of every kind of event the observer reads, over four turns.
 private func syntheticEvents() -> [Event] {
     [
         // turn_a: two model calls (one failed), three tool calls, completed after 2.5 s.
-        event(EventType.turnStarted, turn: "turn_a", ["turn_id": "turn_a", "input_content": "hi"]),
-        event(EventType.reasonStarted, turn: "turn_a", at: 0.01, ["iteration": 1]),
+        turnStarted("turn_a"),
+        event(
+            ReasonStartedPayload(
+                agentID: nil, iteration: 1,
+                metadata: .init(model: "gpt-4o", modelID: "openai/gpt-4o", providerID: nil, provider: "openai")),
+            turn: "turn_a", at: 0.01),
         generation(),
         toolCompleted("get_current_time", status: "success", durationMS: 120),
         toolCompleted("web_fetch", status: "timeout", durationMS: 30_000),
         toolCompleted("web_fetch", status: "cancelled", durationMS: 0),
         generation(success: false, durationMS: 40, ttftMS: nil, usage: nil),
-        event(EventType.turnCompleted, turn: "turn_a", at: 2.5, ["turn_id": "turn_a", "duration_ms": 2400]),
+        turnCompleted("turn_a", at: 2.5, durationMS: 2400),
         // turn_b: failed after 0.75 s.
-        event(EventType.turnStarted, turn: "turn_b", at: 10, ["turn_id": "turn_b"]),
-        generation(provider: "anthropic", model: "claude-sonnet-4", usage: (7, 3, 0, 0), turn: "turn_b"),
-        event(EventType.turnFailed, turn: "turn_b", at: 10.75, ["turn_id": "turn_b", "error_code": "llm_error"]),
+        turnStarted("turn_b", at: 10),
+        generation(provider: "anthropic", model: "claude-sonnet-4", usage: Usage(inputTokens: 7, outputTokens: 3), turn: "turn_b"),
+        event(
+            TurnFailedPayload(turnID: "turn_b", error: "The model failed.", errorCode: "llm_error", iterations: 1),
+            turn: "turn_b", at: 10.75),
         // turn_c: cancelled after 4 s; its tool call failed.
-        event(EventType.turnStarted, turn: "turn_c", at: 20, ["turn_id": "turn_c"]),
+        turnStarted("turn_c", at: 20),
         toolCompleted("math", status: "error", durationMS: 2, turn: "turn_c"),
-        event(EventType.turnCancelled, turn: "turn_c", at: 24, ["turn_id": "turn_c", "reason": "user_requested"]),
+        event(TurnCancelledPayload(turnID: "turn_c", reason: "user_requested", usage: Usage()), turn: "turn_c", at: 24),
         // turn_d: its start was never seen (server restarted): counted, duration from duration_ms.
-        event(EventType.turnCompleted, turn: "turn_d", at: 30, ["turn_id": "turn_d", "duration_ms": 60_000]),
+        turnCompleted("turn_d", at: 30, durationMS: 60_000),
     ]
 }
 
 /// Metrics with a sample in every family (histograms with observations).
 private func fullyPopulatedMetrics() -> KeelMetrics {
     let metrics = KeelMetrics()
-    let observer = metrics.makeEventObserver()
+    // Wired as `Observability` wires it: skipped events are counted.
+    let observer = metrics.makeEventObserver(
+        decodeFailures: EventDecodeFailureReporter { failure, consumer in
+            metrics.recordEventDecodeFailure(type: failure.eventType, consumer: consumer)
+        })
     for event in syntheticEvents() { observer.observe(event) }
+    let unreadable = toolCompleted("x", status: "success", durationMS: 1).data.removing("tool_name")
+    observer.observe(event(EventType.toolCompleted, turn: "turn_a", unreadable))
     metrics.recordHTTPRequest(method: "GET", route: "/v1/sessions/{id}", status: 200, duration: .milliseconds(12))
     metrics.recordHTTPRequest(method: "POST", route: "/v1/sessions/{id}/messages", status: 201, duration: .milliseconds(30))
     metrics.recordHTTPRequest(method: "GET", route: "NotFound", status: 404, duration: .microseconds(80))
@@ -90,7 +117,8 @@ struct MetricsTests {
     @Test("the observer turns a synthetic event sequence into turn, LLM, token and tool samples")
     func observerUpdatesFromEvents() {
         let metrics = KeelMetrics()
-        let observer = EventMetricsObserver(metrics: metrics)
+        let failures = DecodeFailureRecorder()
+        let observer = EventMetricsObserver(metrics: metrics, decodeFailures: failures.reporter)
         for event in syntheticEvents() { observer.observe(event) }
         let rendered = lines(metrics.render())
 
@@ -137,6 +165,45 @@ struct MetricsTests {
         // A failed call observes no duration; the failed LLM call added no tokens.
         #expect(!rendered.contains { $0.hasPrefix("keel_llm_call_duration_seconds_count") && $0.hasSuffix(" 2") })
         // Every started turn was evicted at its terminal event.
+        #expect(observer.openTurnCount == 0)
+        #expect(failures.all.isEmpty, "every synthetic event decodes")
+    }
+
+    @Test("an event whose data does not decode is skipped and reported; the rest of the turn is counted")
+    func malformedEventsAreReportedAndSkipped() {
+        let metrics = KeelMetrics()
+        let failures = DecodeFailureRecorder()
+        let observer = metrics.makeEventObserver(decodeFailures: failures.reporter)
+        let noToolName = event(
+            EventType.toolCompleted, turn: "turn_m",
+            toolCompleted("lost", status: "success", durationMS: 5).data.removing("tool_name"))
+        let noMetadata = event(EventType.llmGeneration, turn: "turn_m", generation(turn: "turn_m").data.removing("metadata"))
+        let noUsage = event(
+            EventType.turnCompleted, turn: "turn_m", at: 3,
+            turnCompleted("turn_m", at: 3, durationMS: 99_000).data.removing("usage"))
+        for event in [
+            turnStarted("turn_m"), generation(turn: "turn_m"), noToolName,
+            toolCompleted("math", status: "success", durationMS: 4, turn: "turn_m"), noMetadata, noUsage,
+        ] {
+            observer.observe(event)
+        }
+
+        #expect(failures.all == [
+            .init(consumer: "metrics", eventType: .toolCompleted, eventID: noToolName.id),
+            .init(consumer: "metrics", eventType: .llmGeneration, eventID: noMetadata.id),
+            .init(consumer: "metrics", eventType: .turnCompleted, eventID: noUsage.id),
+        ])
+        let rendered = lines(metrics.render())
+        for line in [
+            #"keel_tool_calls_total{tool="math",outcome="success"} 1"#,
+            #"keel_llm_calls_total{provider="openai",model="gpt-4o",outcome="success"} 1"#,
+            // The unreadable terminal event still ends its turn (by type and context), timed from its start.
+            #"keel_turns_total{outcome="completed"} 1"#,
+            #"keel_turn_duration_seconds_sum{outcome="completed"} 3.0"#,
+        ] {
+            #expect(rendered.contains(line), "missing sample: \(line)")
+        }
+        #expect(!rendered.contains { $0.contains(#"tool="lost""#) || $0.contains(#"tool="unknown""#) })
         #expect(observer.openTurnCount == 0)
     }
 
@@ -204,9 +271,10 @@ struct MetricsTests {
 
     @Test("an open turn that never ends is forgotten once maxOpenTurns is exceeded")
     func openTurnCap() {
-        let observer = EventMetricsObserver(metrics: KeelMetrics(), maxOpenTurns: 2)
+        let observer = EventMetricsObserver(
+            metrics: KeelMetrics(), decodeFailures: DecodeFailureRecorder().reporter, maxOpenTurns: 2)
         for (index, turn) in ["t1", "t2", "t3"].enumerated() {
-            observer.observe(event(EventType.turnStarted, turn: turn, at: Double(index), ["turn_id": .string(turn)]))
+            observer.observe(turnStarted(turn, at: Double(index)))
         }
         #expect(observer.openTurnCount == 2)
     }
@@ -218,7 +286,7 @@ struct MetricsTests {
             "keel_http_requests_total", "keel_http_request_duration_seconds", "keel_turns_total",
             "keel_turn_duration_seconds", "keel_llm_call_duration_seconds", "keel_llm_time_to_first_token_seconds",
             "keel_llm_calls_total", "keel_llm_tokens_total", "keel_tool_calls_total", "keel_tool_duration_seconds",
-            "keel_sse_streams_active", "keel_trace_export_dropped_spans_total",
+            "keel_sse_streams_active", "keel_trace_export_dropped_spans_total", "keel_event_decode_failures_total",
         ]
         let rendered = lines(text)
         for family in families {

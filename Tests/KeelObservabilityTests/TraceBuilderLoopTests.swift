@@ -86,7 +86,7 @@ struct TraceBuilderLoopTests {
         var inputContext = EventContext(inputMessageID: input.id)
         inputContext.traceID = "0af7651916cd43dd8448eb211c80319c"
         inputContext.spanID = "b7ad6b7169203331"
-        _ = sink.record(EventType.inputMessage, context: inputContext, data: ["message": .encoding(input)])
+        _ = sink.record(EventType.inputMessage, context: inputContext, data: .encoding(InputMessagePayload(message: input)))
 
         let plan = TurnPlan(
             sessionID: sessionID, agentID: agentID, inputMessageID: input.id, model: "sim-model",
@@ -97,11 +97,15 @@ struct TraceBuilderLoopTests {
             toolContext: ToolContext(sessionID: sessionID, organizationID: BuiltIn.organizationID, files: TraceLoopNoFiles()),
             logger: Logger(label: "trace-loop-test"))
         _ = try await loop.run(plan, history: [input], inputText: "look up alpha and beta")
-        _ = sink.record(EventType.sessionIdled, context: plan.context, data: ["usage": Usage().json])
+        _ = sink.record(
+            EventType.sessionIdled, context: plan.context,
+            data: .encoding(SessionIdledPayload(turnID: plan.turnID, iterations: 2, usage: Usage())))
         let events = sink.events.withLock { $0 }
 
         for capture in [false, true] {
-            var builder = TurnTraceBuilder(options: TraceOptions(captureContent: capture, agentName: { _ in "Lookup" }))
+            let failures = DecodeFailureRecorder()
+            var builder = TurnTraceBuilder(
+                options: TraceOptions(captureContent: capture, agentName: { _ in "Lookup" }, decodeFailures: failures.reporter))
             let spans = events.flatMap { builder.consume($0) }
             // Parallel tools finish in either order; everything else is in a fixed order.
             #expect(spans.map(\.name).filter { $0 != "execute_tool lookup" } == [
@@ -154,6 +158,7 @@ struct TraceBuilderLoopTests {
                 #expect(!spans.flatMap(\.attributes).contains { "\($0.value)".contains("alpha") })
             }
             #expect(builder.openTurnCount == 0)
+            #expect(failures.all.isEmpty, "every event the loop writes decodes")
         }
     }
 }

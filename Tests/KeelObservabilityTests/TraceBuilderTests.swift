@@ -5,235 +5,6 @@ import Testing
 
 @testable import KeelObservability
 
-// MARK: - Event scripts
-
-/// Writes one session's events the way the runtime does: increasing sequence, increasing ts,
-/// `context{turn_id, input_message_id}` on the turn's events.
-private struct TraceScript {
-    let sessionID: String
-    var turnID = PublicID.make(.turn)
-    var inputMessageID = PublicID.make(.message)
-    var sequence = 0
-    var clock: Date
-    var events: [Event] = []
-
-    init(sessionID: String = PublicID.make(.session), start: Date = Date(timeIntervalSince1970: 1_700_000_000)) {
-        self.sessionID = sessionID
-        self.clock = start
-    }
-
-    var turnContext: EventContext { EventContext(turnID: turnID, inputMessageID: inputMessageID) }
-
-    @discardableResult
-    mutating func emit(_ type: EventType, after milliseconds: Double = 10, context: EventContext? = nil, _ data: JSONValue)
-        -> Event
-    {
-        sequence += 1
-        clock = clock.addingTimeInterval(milliseconds / 1000)
-        let event = Event(
-            type: type, ts: clock, sessionID: sessionID, sequence: sequence, context: context ?? turnContext, data: data)
-        events.append(event)
-        return event
-    }
-
-    /// A new user message, and the ids of the turn it will start.
-    @discardableResult
-    mutating func input(
-        _ text: String, metadata: JSONValue? = nil, traceID: String? = nil, spanID: String? = nil
-    ) -> Event {
-        turnID = PublicID.make(.turn)
-        inputMessageID = PublicID.make(.message)
-        let message = Message(id: inputMessageID, role: .user, content: [.text(text)], metadata: metadata)
-        var context = EventContext(inputMessageID: inputMessageID)
-        context.traceID = traceID
-        context.spanID = spanID
-        return emit(EventType.inputMessage, context: context, ["message": .encoding(message)])
-    }
-
-    @discardableResult
-    mutating func startTurn(_ text: String) -> Event {
-        emit(EventType.sessionActivated, ["turn_id": .string(turnID), "input_message_id": .string(inputMessageID)])
-        return emit(
-            EventType.turnStarted,
-            ["turn_id": .string(turnID), "input_message_id": .string(inputMessageID), "input_content": .string(text)])
-    }
-
-    @discardableResult
-    mutating func reasonStarted(
-        iteration: Int, model: String = "gpt-4o", provider: String = "openai", agentID: String? = nil
-    ) -> Event {
-        emit(
-            EventType.reasonStarted,
-            ["agent_id": JSONValue(agentID), "iteration": .init(iteration),
-             "metadata": ["model": .string(model), "model_id": .string("\(provider)/\(model)"),
-                          "provider_id": .string("provider_x"), "provider": .string(provider)]])
-    }
-
-    /// output.message.started/delta, llm.generation, output.message.completed, reason.completed.
-    @discardableResult
-    mutating func generate(
-        text: String, toolCalls: [ToolCall] = [], model: String = "gpt-4o", provider: String = "openai",
-        usage: Usage = Usage(inputTokens: 100, outputTokens: 20), durationMS: Int = 400, ttftMS: Int? = 120,
-        finishReason: String = "stop", responseID: String = "resp_1"
-    ) -> (generation: Event, message: Message) {
-        let messageID = PublicID.make(.message)
-        emit(EventType.outputMessageStarted, ["turn_id": .string(turnID), "message_id": .string(messageID),
-                                              "model": .string(model)])
-        if !text.isEmpty {
-            emit(EventType.outputMessageDelta, after: 200,
-                 ["turn_id": .string(turnID), "message_id": .string(messageID), "delta": .string(text),
-                  "accumulated": .string(text)])
-        }
-        var metadata: [String: JSONValue] = [
-            "model": .string(model + "-2024"), "provider": .string(provider), "usage": usage.json,
-            "duration_ms": .init(durationMS), "success": true, "finish_reasons": [.string(finishReason)],
-            "response_id": .string(responseID),
-        ]
-        if let ttftMS { metadata["time_to_first_token_ms"] = .init(ttftMS) }
-        let generation = emit(
-            EventType.llmGeneration, after: 200,
-            ["tools": ["read_file", "get_current_time"],
-             "output": ["text": .string(text), "tool_calls": .array(toolCalls.map { .encoding($0) })],
-             "metadata": .object(metadata)])
-        var content: [ContentPart] = text.isEmpty ? [] : [.text(text)]
-        content += toolCalls.map(ContentPart.toolCall)
-        let message = Message(id: messageID, role: .agent, content: content)
-        emit(EventType.outputMessageCompleted,
-             ["message": .encoding(message), "metadata": ["model": .string(model)], "usage": usage.json])
-        emit(EventType.reasonCompleted,
-             ["success": true, "text_preview": .string(String(text.prefix(200))),
-              "has_tool_calls": .bool(!toolCalls.isEmpty), "tool_call_count": .init(toolCalls.count),
-              "duration_ms": .init(durationMS), "usage": usage.json])
-        return (generation, message)
-    }
-
-    @discardableResult
-    mutating func actStarted(_ calls: [ToolCall]) -> Event {
-        emit(EventType.actStarted, ["tool_calls": .array(calls.map { ["id": .string($0.id), "name": .string($0.name)] })])
-    }
-
-    @discardableResult
-    mutating func toolStarted(_ call: ToolCall) -> Event {
-        emit(EventType.toolStarted, after: 1, ["tool_call": .encoding(call)])
-    }
-
-    @discardableResult
-    mutating func toolCompleted(
-        _ call: ToolCall, after milliseconds: Double = 30, result: JSONValue? = nil, error: String? = nil,
-        status: String = "success"
-    ) -> Event {
-        var data: [String: JSONValue] = [
-            "tool_call_id": .string(call.id), "tool_name": .string(call.name), "success": .bool(error == nil),
-            "status": .string(status), "duration_ms": .init(Int(milliseconds)),
-        ]
-        if let result { data["result"] = result }
-        if let error { data["error"] = .string(error) }
-        return emit(EventType.toolCompleted, after: milliseconds, .object(data))
-    }
-
-    @discardableResult
-    mutating func actCompleted(successes: Int, errors: Int) -> Event {
-        emit(EventType.actCompleted, ["completed": true, "success_count": .init(successes),
-                                      "error_count": .init(errors), "duration_ms": 80])
-    }
-
-    @discardableResult
-    mutating func turnCompleted(iterations: Int, usage: Usage, ttftMS: Int? = 120) -> Event {
-        var data: [String: JSONValue] = [
-            "turn_id": .string(turnID), "iterations": .init(iterations), "duration_ms": 1234, "usage": usage.json,
-            "status": "completed",
-        ]
-        if let ttftMS { data["time_to_first_token_ms"] = .init(ttftMS) }
-        return emit(EventType.turnCompleted, .object(data))
-    }
-
-    mutating func idle(usage: Usage = Usage()) {
-        emit(EventType.sessionIdled, ["turn_id": .string(turnID), "iterations": 1, "usage": usage.json])
-    }
-
-    /// A complete one-iteration text turn.
-    mutating func textTurn(_ prompt: String, answer: String, metadata: JSONValue? = nil, agentID: String? = nil) {
-        input(prompt, metadata: metadata)
-        startTurn(prompt)
-        reasonStarted(iteration: 1, agentID: agentID)
-        generate(text: answer)
-        turnCompleted(iterations: 1, usage: Usage(inputTokens: 100, outputTokens: 20))
-        idle()
-    }
-}
-
-/// Runs events through a builder, returning every span in emission order.
-private func trace(_ events: [Event], options: TraceOptions = TraceOptions()) -> [SpanRecord] {
-    var builder = TurnTraceBuilder(options: options)
-    return events.flatMap { builder.consume($0) }
-}
-
-private func idBytes(_ publicID: String, last count: Int) -> [UInt8] {
-    let hex = publicID.split(separator: "_").last!
-    return Array(HexID.bytes(fromHex: hex)!.suffix(count))
-}
-
-private func spans(_ spans: [SpanRecord], named name: String) -> [SpanRecord] {
-    spans.filter { $0.name == name }
-}
-
-private func only(_ all: [SpanRecord], named name: String, sourceLocation: SourceLocation = #_sourceLocation)
-    throws -> SpanRecord
-{
-    let matches = spans(all, named: name)
-    try #require(matches.count == 1, "expected one '\(name)' span, got \(matches.map(\.name))", sourceLocation: sourceLocation)
-    return matches[0]
-}
-
-private func string(_ span: SpanRecord, _ key: String) -> String? {
-    if case .string(let value)? = span[attribute: key] { return value }
-    return nil
-}
-
-private func int(_ span: SpanRecord, _ key: String) -> Int64? {
-    if case .int(let value)? = span[attribute: key] { return value }
-    return nil
-}
-
-private func json(_ span: SpanRecord, _ key: String) -> JSONValue? {
-    string(span, key).flatMap(JSONValue.parse)
-}
-
-/// Structural checks every turn trace must pass: one trace id, one root, parents present,
-/// start ≤ end, children inside their parents, unique keys, session attributes on every span.
-private func checkTree(
-    _ spans: [SpanRecord], sessionID: String, rootParent: [UInt8]? = nil, sourceLocation: SourceLocation = #_sourceLocation
-) throws {
-    try #require(!spans.isEmpty, sourceLocation: sourceLocation)
-    #expect(Set(spans.map(\.traceID)).count == 1, "one trace id per turn", sourceLocation: sourceLocation)
-    #expect(spans.allSatisfy { $0.traceID.count == 16 && $0.spanID.count == 8 }, sourceLocation: sourceLocation)
-    #expect(Set(spans.map(\.spanID)).count == spans.count, "unique span ids", sourceLocation: sourceLocation)
-    let roots = spans.filter { $0.name.hasPrefix("invoke_agent") }
-    try #require(roots.count == 1, sourceLocation: sourceLocation)
-    let root = roots[0]
-    #expect(root.parentSpanID == rootParent, sourceLocation: sourceLocation)
-    #expect(spans.last == root, "the root ends last", sourceLocation: sourceLocation)
-    let byID = Dictionary(uniqueKeysWithValues: spans.map { ($0.spanID, $0) })
-    for span in spans {
-        #expect(span.start <= span.end, "\(span.name) starts before it ends", sourceLocation: sourceLocation)
-        #expect(
-            Set(span.attributes.map(\.key)).count == span.attributes.count, "\(span.name) has unique keys",
-            sourceLocation: sourceLocation)
-        for key in ["gen_ai.conversation.id", "session.id", "langfuse.session.id", "langfuse.trace.metadata.session_id"] {
-            #expect(string(span, key) == sessionID, "\(span.name) \(key)", sourceLocation: sourceLocation)
-        }
-        #expect(string(span, "langfuse.trace.name") == root.name, sourceLocation: sourceLocation)
-        #expect(string(span, "langfuse.trace.metadata.turn_id") == string(root, "turn.id"), sourceLocation: sourceLocation)
-        #expect(span[attribute: "gen_ai.operation.name"] != nil, sourceLocation: sourceLocation)
-        #expect(span[attribute: "openinference.span.kind"] != nil, sourceLocation: sourceLocation)
-        #expect(int(span, "duration_ms") != nil, "\(span.name) duration_ms", sourceLocation: sourceLocation)
-        guard span != root else { continue }
-        let parent = try #require(byID[span.parentSpanID ?? []], "\(span.name) has its parent", sourceLocation: sourceLocation)
-        #expect(parent.start <= span.start && span.end <= parent.end, "\(span.name) inside \(parent.name)",
-                sourceLocation: sourceLocation)
-    }
-}
-
 private final class CollisionRecorder: Sendable {
     let collisions = Mutex<[MetadataCollision]>([])
     var all: [MetadataCollision] { collisions.withLock { $0 } }
@@ -405,25 +176,28 @@ struct TraceBuilderTests {
         script.startTurn("Hello")
         script.reasonStarted(iteration: 1, model: "gemini-2.5-flash", provider: "gemini")
         let messageID = PublicID.make(.message)
-        script.emit(EventType.outputMessageStarted, ["turn_id": .string(script.turnID), "message_id": .string(messageID)])
         script.emit(
-            EventType.llmGeneration, after: 300,
-            ["output": ["text": "", "tool_calls": []],
-             "metadata": ["model": "gemini-2.5-flash", "provider": "gemini", "success": false,
-                          "error": "provider_rate_limited", "duration_ms": 250]])
+            OutputMessageStartedPayload(
+                turnID: script.turnID, messageID: messageID, model: "gemini-2.5-flash", iteration: 1))
         script.emit(
-            EventType.reasonCompleted,
-            ["success": false, "error": "provider_rate_limited", "has_tool_calls": false, "tool_call_count": 0,
-             "duration_ms": 250])
+            LLMGenerationPayload(
+                tools: nil, output: .init(text: "", toolCalls: []),
+                metadata: .init(
+                    model: "gemini-2.5-flash", provider: "gemini", durationMS: 250, success: false,
+                    error: "provider_rate_limited")),
+            after: 300)
+        script.emit(
+            ReasonCompletedPayload(
+                success: false, textPreview: nil, hasToolCalls: false, toolCallCount: 0, error: "provider_rate_limited",
+                durationMS: 250, usage: nil))
         let apology = Message(id: messageID, role: .agent, content: [.text(UserFacingText.llmFailure)])
         script.emit(
-            EventType.outputMessageCompleted,
-            ["message": .encoding(apology), "metadata": ["model": "gemini-2.5-flash"], "usage": Usage().json,
-             "error_code": "provider_rate_limited"])
+            OutputMessageCompletedPayload(
+                message: apology, model: "gemini-2.5-flash", usage: Usage(), errorCode: "provider_rate_limited"))
         script.emit(
-            EventType.turnFailed,
-            ["turn_id": .string(script.turnID), "error": .string(UserFacingText.turnFailure),
-             "error_code": "provider_rate_limited", "iterations": 1])
+            TurnFailedPayload(
+                turnID: script.turnID, error: UserFacingText.turnFailure, errorCode: "provider_rate_limited",
+                iterations: 1))
         script.idle()
 
         let all = trace(script.events)
@@ -458,16 +232,16 @@ struct TraceBuilderTests {
         script.actStarted([call])
         script.toolStarted(call)
         let cancelled = script.emit(
-            EventType.turnCancelled, after: 500,
-            ["turn_id": .string(script.turnID), "reason": "user_requested",
-             "usage": Usage(inputTokens: 40, outputTokens: 8).json])
+            TurnCancelledPayload(
+                turnID: script.turnID, reason: "user_requested", usage: Usage(inputTokens: 40, outputTokens: 8)),
+            after: 500)
         // The runtime then records the notice and the reply under the cancelled turn's id.
         let notice = Message(role: .user, content: [.text(UserFacingText.cancelRequest)])
         script.emit(
-            EventType.inputMessage, context: EventContext(turnID: script.turnID, inputMessageID: notice.id),
-            ["message": .encoding(notice)])
+            InputMessagePayload(message: notice),
+            context: EventContext(turnID: script.turnID, inputMessageID: notice.id))
         let reply = Message(role: .agent, content: [.text(UserFacingText.cancelled)])
-        script.emit(EventType.outputMessageCompleted, ["message": .encoding(reply), "usage": Usage().json])
+        script.emit(OutputMessageCompletedPayload(message: reply, model: "gpt-4o", usage: Usage()))
         script.idle()
 
         var builder = TurnTraceBuilder()
@@ -496,11 +270,10 @@ struct TraceBuilderTests {
             script.input("Think hard: 17 * 23?")
             script.startTurn("Think hard: 17 * 23?")
             script.reasonStarted(iteration: 1, model: "o3", provider: "openai")
-            script.emit(EventType.reasonThinkingStarted, ["turn_id": .string(script.turnID), "model": "o3"])
-            script.emit(EventType.reasonThinkingDelta,
-                        ["turn_id": .string(script.turnID), "delta": "17*20=340", "accumulated": "17*20=340"])
-            script.emit(EventType.reasonThinkingCompleted, after: 100,
-                        ["turn_id": .string(script.turnID), "thinking": "17*20=340, 17*3=51, sum 391"])
+            script.emit(ReasonThinkingStartedPayload(turnID: script.turnID, model: "o3"))
+            script.emit(ReasonThinkingDeltaPayload(turnID: script.turnID, delta: "17*20=340", accumulated: "17*20=340"))
+            script.emit(
+                ReasonThinkingCompletedPayload(turnID: script.turnID, thinking: "17*20=340, 17*3=51, sum 391"), after: 100)
             script.generate(text: "391", model: "o3")
             script.turnCompleted(iterations: 1, usage: Usage(inputTokens: 100, outputTokens: 20))
             return script
@@ -617,8 +390,8 @@ struct TraceBuilderTests {
         script.actCompleted(successes: 2, errors: 0)
         // A message queued mid-turn is not part of this turn's history.
         script.emit(
-            EventType.inputMessage, context: EventContext(inputMessageID: "message_queued"),
-            ["message": .encoding(Message(id: "message_queued", role: .user, content: [.text("queued-later")]))])
+            InputMessagePayload(message: Message(id: "message_queued", role: .user, content: [.text("queued-later")])),
+            context: EventContext(inputMessageID: "message_queued"))
         script.reasonStarted(iteration: 2)
         script.generate(text: "Your file says TOP-SECRET-CONTENT at sol 42.")
         script.turnCompleted(iterations: 2, usage: Usage())
@@ -747,7 +520,8 @@ struct TraceBuilderTests {
         script.startTurn("first")
         script.reasonStarted(iteration: 1)
         // Storage failed mid-turn: the engine idles the session with no turn context.
-        let idled = script.emit(EventType.sessionIdled, context: EventContext(), ["usage": Usage().json])
+        let idled = script.emit(
+            SessionIdledPayload(turnID: script.turnID, iterations: 1, usage: Usage()), context: EventContext())
         var builder = TurnTraceBuilder()
         let ended = script.events.flatMap { builder.consume($0) }
         try checkTree(ended, sessionID: script.sessionID)

@@ -11,8 +11,8 @@ import Testing
 struct TracePublisherQueueTests {
     private func event(_ sequence: Int) -> Event {
         Event(
-            type: .sessionActivated, sessionID: "sess_q", sequence: sequence, context: EventContext(turnID: nil),
-            data: .object([:]))
+            type: .sessionActivated, sessionID: "sess_q", sequence: sequence, context: EventContext(turnID: "turn_q"),
+            data: .encoding(SessionActivatedPayload(turnID: "turn_q", inputMessageID: "message_q")))
     }
 
     @Test("events beyond the capacity are dropped and counted, and /metrics reports them")

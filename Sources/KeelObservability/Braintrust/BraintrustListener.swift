@@ -1,5 +1,6 @@
 import AsyncHTTPClient
 import Foundation
+import KeelCore
 import Logging
 import ServiceLifecycle
 import Synchronization
@@ -69,8 +70,17 @@ final class BraintrustListener: Service, Sendable {
         return await listener.resolveProject() ? listener : nil
     }
 
+    /// The wait after failed project lookup number `attempt` (1-based): `retryBaseDelay` doubling
+    /// per attempt up to `retryMaxDelay`, never under 100 ms however small the base. One process
+    /// looks its project up alone, so there is no jitter.
+    static func lookupRetryDelay(afterAttempt attempt: Int, configuration: BraintrustSettings) -> Duration {
+        let backoff = Backoff(initial: configuration.retryBaseDelay, maximum: configuration.retryMaxDelay)
+        return max(backoff.delay(forRetry: attempt - 1), .milliseconds(100))
+    }
+
     /// Resolves the project (see ``BraintrustClient/resolveProject(timeout:)``), retrying
-    /// connection failures, timeouts, 429 and 5xx for up to `configuration.startupTimeout`, and
+    /// connection failures, timeouts, 429 and 5xx for up to `configuration.startupTimeout` (waits
+    /// double from `retryBaseDelay` up to `retryMaxDelay`, never under 100 ms), and
     /// logs "Braintrust listener initialized" with the project's name and id. Returns false when
     /// the project cannot be resolved — after an error log saying that traces will NOT be sent to
     /// Braintrust and why. Resolves once; later calls return the first outcome.
@@ -94,9 +104,7 @@ final class BraintrustListener: Service, Sendable {
                     timeout: min(configuration.requestTimeout, max(remaining, .milliseconds(1))))
             } catch let error as BraintrustError where error.isRetryable {
                 failure = error
-                let delay = max(
-                    min(configuration.retryBaseDelay * (1 << min(attempts - 1, 20)), configuration.retryMaxDelay),
-                    .milliseconds(100))
+                let delay = Self.lookupRetryDelay(afterAttempt: attempts, configuration: configuration)
                 guard clock.now + delay < deadline else { break }
                 logger.warning(
                     "Braintrust project lookup failed; retrying",

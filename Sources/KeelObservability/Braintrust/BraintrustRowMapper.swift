@@ -35,16 +35,13 @@ struct BraintrustRowMapper: Sendable {
         case task, llm, tool
     }
 
+    /// The row for one span: the fields every row has, then those of its kind (`llm`, `tool`
+    /// or `task`).
     func row(for span: SpanRecord) -> JSONValue {
         let attributes = Attributes(span: span)
         let operation = attributes.string("gen_ai.operation.name") ?? Self.operation(fromSpanName: span.name)
-        let spanID = HexID.hex(span.spanID)
-        let traceID = HexID.hex(span.traceID)
-        // Only the root has `turn.id`; every span has the runtime metadata copy.
-        let turnID = attributes.string("turn.id") ?? attributes.string(Self.requestMetadataPrefix + "turn_id")
         let model = attributes.string("gen_ai.request.model") ?? attributes.string("gen_ai.response.model")
         let toolName = attributes.string("gen_ai.tool.name")
-
         let (type, name): (SpanType, String) =
             switch operation {
             case "invoke_agent": (.task, "agent turn")
@@ -56,23 +53,56 @@ struct BraintrustRowMapper: Sendable {
             default: (.task, span.name)
             }
 
+        var row = Self.identity(of: span, name: name, type: type, operation: operation)
+        let errorMessage: String? =
+            if case .error(let message) = span.status { message.isEmpty ? (attributes.string("error.type") ?? "error") : message } else { nil }
+        if let errorMessage { row["error"] = .string(errorMessage) }
+        var metadata = metadata(of: span, operation: operation, model: model, attributes: attributes)
+        var metrics = Self.timing(of: span, attributes: attributes)
+        let tokens = TokenCounts(attributes)
+        switch type {
+        case .llm:
+            tokens.addMetrics(to: &metrics)
+        case .task, .tool:
+            // Braintrust adds `metrics` up across a trace; totals would count tokens twice.
+            if let usage = tokens.usage { metadata["usage"] = usage }
+        }
+        switch type {
+        case .tool:
+            toolFields(of: attributes, toolName: toolName, errorMessage: errorMessage, row: &row, metadata: &metadata)
+        case .llm, .task:
+            messageFields(of: attributes, row: &row)
+        }
+        row["metadata"] = .object(metadata)
+        row["metrics"] = .object(metrics)
+        return .object(row)
+    }
+
+    /// Ids, tree and name: the same scheme for every row (see the type's documentation).
+    private static func identity(of span: SpanRecord, name: String, type: SpanType, operation: String)
+        -> [String: JSONValue]
+    {
+        let spanID = HexID.hex(span.spanID)
         var row: [String: JSONValue] = [
             "id": .string(spanID),
             "span_id": .string(spanID),
-            "root_span_id": .string(traceID),
+            "root_span_id": .string(HexID.hex(span.traceID)),
             "created": .string(KeelJSON.timestamp(span.start)),
             "span_attributes": ["name": .string(name), "type": .string(type.rawValue)],
         ]
         if operation != "invoke_agent", let parent = span.parentSpanID {
             row["span_parents"] = [.string(HexID.hex(parent))]
         }
+        return row
+    }
 
-        let errorMessage: String? =
-            if case .error(let message) = span.status { message.isEmpty ? (attributes.string("error.type") ?? "error") : message } else { nil }
-        if let errorMessage { row["error"] = .string(errorMessage) }
-
-        // Metadata: identifiers and facts, never content.
-        var metadata: [String: JSONValue] = ["operation": .string(operation), "trace_id": .string(traceID)]
+    /// Identifiers and facts, never content.
+    private func metadata(of span: SpanRecord, operation: String, model: String?, attributes: Attributes)
+        -> [String: JSONValue]
+    {
+        // Only the root has `turn.id`; every span has the runtime metadata copy.
+        let turnID = attributes.string("turn.id") ?? attributes.string(Self.requestMetadataPrefix + "turn_id")
+        var metadata: [String: JSONValue] = ["operation": .string(operation), "trace_id": .string(HexID.hex(span.traceID))]
         metadata["session_id"] = attributes.json("gen_ai.conversation.id")
         metadata["turn_id"] = turnID.map(JSONValue.string)
         metadata["agent_id"] = attributes.json("gen_ai.agent.id")
@@ -95,8 +125,11 @@ struct BraintrustRowMapper: Sendable {
             requestMetadata[name] = attributes.json(key)
         }
         if !requestMetadata.isEmpty { metadata["request_metadata"] = .object(requestMetadata) }
+        return metadata
+    }
 
-        // Metrics: numbers only; times in seconds.
+    /// Start, end and duration (times in seconds), and time to first token when known.
+    private static func timing(of span: SpanRecord, attributes: Attributes) -> [String: JSONValue] {
         let start = span.start.timeIntervalSince1970
         let end = max(start, span.end.timeIntervalSince1970)
         var metrics: [String: JSONValue] = ["start": .number(start), "end": .number(end)]
@@ -104,14 +137,29 @@ struct BraintrustRowMapper: Sendable {
         if let ttft = attributes.double("time_to_first_token_ms") {
             metrics["time_to_first_token"] = .number(ttft / 1000)
         }
-        let input = attributes.double("gen_ai.usage.input_tokens")
-        let output = attributes.double("gen_ai.usage.output_tokens")
-        let cacheRead =
-            attributes.double("gen_ai.usage.cache_read_tokens") ?? attributes.double("gen_ai.usage.cache_read.input_tokens")
-        let cacheCreation =
-            attributes.double("gen_ai.usage.cache_creation_tokens")
-            ?? attributes.double("gen_ai.usage.cache_creation.input_tokens")
-        if type == .llm {
+        return metrics
+    }
+
+    /// A span's token counts, under the seed or the current semconv names.
+    private struct TokenCounts {
+        var input: Double?
+        var output: Double?
+        var cacheRead: Double?
+        var cacheCreation: Double?
+
+        init(_ attributes: Attributes) {
+            input = attributes.double("gen_ai.usage.input_tokens")
+            output = attributes.double("gen_ai.usage.output_tokens")
+            cacheRead =
+                attributes.double("gen_ai.usage.cache_read_tokens")
+                ?? attributes.double("gen_ai.usage.cache_read.input_tokens")
+            cacheCreation =
+                attributes.double("gen_ai.usage.cache_creation_tokens")
+                ?? attributes.double("gen_ai.usage.cache_creation.input_tokens")
+        }
+
+        /// On `llm` rows: the metrics Braintrust sums and prices.
+        func addMetrics(to metrics: inout [String: JSONValue]) {
             metrics["prompt_tokens"] = input.map(JSONValue.number)
             metrics["completion_tokens"] = output.map(JSONValue.number)
             if input != nil || output != nil { metrics["tokens"] = .number((input ?? 0) + (output ?? 0)) }
@@ -120,59 +168,66 @@ struct BraintrustRowMapper: Sendable {
             // The names Braintrust's own SDK wrappers use, so its cost estimates see cached tokens.
             metrics["prompt_cached_tokens"] = cacheRead.map(JSONValue.number)
             metrics["prompt_cache_creation_tokens"] = cacheCreation.map(JSONValue.number)
-        } else if input != nil || output != nil || cacheRead != nil || cacheCreation != nil {
+        }
+
+        /// On other rows: the totals as `metadata.usage`, nil when the span has none.
+        var usage: JSONValue? {
+            guard input != nil || output != nil || cacheRead != nil || cacheCreation != nil else { return nil }
             var usage: [String: JSONValue] = [:]
             usage["input_tokens"] = input.map(JSONValue.number)
             usage["output_tokens"] = output.map(JSONValue.number)
             usage["cache_read_tokens"] = cacheRead.map(JSONValue.number)
             usage["cache_creation_tokens"] = cacheCreation.map(JSONValue.number)
-            metadata["usage"] = .object(usage)
+            return .object(usage)
         }
+    }
 
-        if type == .tool {
-            let success = attributes.bool("tool.success") ?? (errorMessage == nil)
-            let callID = attributes.string("gen_ai.tool.call.id")
-            metadata["success"] = .bool(success)
-            metadata["tool_name"] = toolName.map(JSONValue.string)
-            metadata["tool_call_id"] = callID.map(JSONValue.string)
+    /// A `tool` row's call facts, its input (id, name, arguments) and output (status, result, error).
+    private func toolFields(
+        of attributes: Attributes, toolName: String?, errorMessage: String?, row: inout [String: JSONValue],
+        metadata: inout [String: JSONValue]
+    ) {
+        let success = attributes.bool("tool.success") ?? (errorMessage == nil)
+        let callID = attributes.string("gen_ai.tool.call.id")
+        metadata["success"] = .bool(success)
+        metadata["tool_name"] = toolName.map(JSONValue.string)
+        metadata["tool_call_id"] = callID.map(JSONValue.string)
 
-            var toolInput: [String: JSONValue] = ["tool_call_id": JSONValue(callID), "tool_name": JSONValue(toolName)]
-            if let arguments = attributes.content("gen_ai.tool.call.arguments") {
-                toolInput["arguments"] = recordContent ? arguments : Self.redacted(arguments)
-            }
-            let status = attributes.string("tool.status") ?? (success ? "success" : "error")
-            var toolOutput: [String: JSONValue] = ["status": .string(status)]
-            if let result = attributes.content("gen_ai.tool.call.result") {
-                toolOutput["result"] = recordContent ? result : Self.redacted(result)
-            }
-            if !success { toolOutput["error"] = .string(errorMessage ?? attributes.string("error.type") ?? "tool failed") }
-            row["input"] = .object(toolInput)
-            row["output"] = .object(toolOutput)
-        } else {
-            // Chat spans carry messages; the root carries `input.value` / `output.value`.
-            if let messages = attributes.content("gen_ai.input.messages") {
-                if recordContent {
-                    var converted = BraintrustMessages.openAIShape(messages)
-                    if let instructions = attributes.content("gen_ai.system_instructions") {
-                        converted = BraintrustMessages.prependingSystem(instructions, to: converted)
-                    }
-                    row["input"] = converted
-                } else {
-                    row["input"] = Self.redacted(messages)
+        var toolInput: [String: JSONValue] = ["tool_call_id": JSONValue(callID), "tool_name": JSONValue(toolName)]
+        if let arguments = attributes.content("gen_ai.tool.call.arguments") {
+            toolInput["arguments"] = recordContent ? arguments : Self.redacted(arguments)
+        }
+        let status = attributes.string("tool.status") ?? (success ? "success" : "error")
+        var toolOutput: [String: JSONValue] = ["status": .string(status)]
+        if let result = attributes.content("gen_ai.tool.call.result") {
+            toolOutput["result"] = recordContent ? result : Self.redacted(result)
+        }
+        if !success { toolOutput["error"] = .string(errorMessage ?? attributes.string("error.type") ?? "tool failed") }
+        row["input"] = .object(toolInput)
+        row["output"] = .object(toolOutput)
+    }
+
+    /// Input and output of other rows: chat spans carry messages, the root `input.value` /
+    /// `output.value`.
+    private func messageFields(of attributes: Attributes, row: inout [String: JSONValue]) {
+        if let messages = attributes.content("gen_ai.input.messages") {
+            if recordContent {
+                var converted = BraintrustMessages.openAIShape(messages)
+                if let instructions = attributes.content("gen_ai.system_instructions") {
+                    converted = BraintrustMessages.prependingSystem(instructions, to: converted)
                 }
-            } else if let value = attributes.content("input.value") {
-                row["input"] = recordContent ? value : Self.redacted(value)
+                row["input"] = converted
+            } else {
+                row["input"] = Self.redacted(messages)
             }
-            if let messages = attributes.content("gen_ai.output.messages") {
-                row["output"] = recordContent ? BraintrustMessages.openAIShape(messages) : Self.redacted(messages)
-            } else if let value = attributes.content("output.value") {
-                row["output"] = recordContent ? value : Self.redacted(value)
-            }
+        } else if let value = attributes.content("input.value") {
+            row["input"] = recordContent ? value : Self.redacted(value)
         }
-
-        row["metadata"] = .object(metadata)
-        row["metrics"] = .object(metrics)
-        return .object(row)
+        if let messages = attributes.content("gen_ai.output.messages") {
+            row["output"] = recordContent ? BraintrustMessages.openAIShape(messages) : Self.redacted(messages)
+        } else if let value = attributes.content("output.value") {
+            row["output"] = recordContent ? value : Self.redacted(value)
+        }
     }
 
     /// Where `TurnTraceBuilder` puts the runtime ids and the request's metadata on every span.
@@ -247,85 +302,6 @@ struct BraintrustRowMapper: Sendable {
             case nil: nil
             default: json(key)
             }
-        }
-    }
-}
-
-/// Converts Gen-AI semantic-convention messages (`{role, parts: [...]}`) to the OpenAI chat shape
-/// Braintrust renders: `{role, content, tool_calls: [{id, type: "function", function: {name,
-/// arguments}}]}`, tool results as `{role: "tool", tool_call_id, content}`. Everruns' own role
-/// names map too (`agent` → `assistant`, `tool_result` → `tool`). Anything else is left as is.
-enum BraintrustMessages {
-    static func openAIShape(_ value: JSONValue) -> JSONValue {
-        guard case .array(let messages) = value, !messages.isEmpty,
-            messages.allSatisfy({ $0["role"]?.stringValue != nil })
-        else { return value }
-        var converted: [JSONValue] = []
-        for message in messages {
-            guard case .object(var object) = message else { return value }
-            let role = mapRole(object["role"]?.stringValue ?? "user")
-            object["role"] = .string(role)
-            guard case .array(let parts)? = object.removeValue(forKey: "parts") else {
-                converted.append(.object(object))
-                continue
-            }
-            var texts: [String] = []
-            var reasoning: [String] = []
-            var toolCalls: [JSONValue] = []
-            var others: [JSONValue] = []
-            for part in parts {
-                switch part["type"]?.stringValue {
-                case "text":
-                    texts.append(part["content"]?.stringValue ?? part["text"]?.stringValue ?? "")
-                case "reasoning", "thinking":
-                    reasoning.append(part["content"]?.stringValue ?? part["text"]?.stringValue ?? "")
-                case "tool_call":
-                    let arguments = part["arguments"].map { $0.stringValue ?? $0.jsonString } ?? "{}"
-                    toolCalls.append([
-                        "id": JSONValue(part["id"]?.stringValue), "type": "function",
-                        "function": ["name": JSONValue(part["name"]?.stringValue), "arguments": .string(arguments)],
-                    ])
-                case "tool_call_response":
-                    let response = part["response"] ?? part["result"] ?? .null
-                    converted.append([
-                        "role": "tool", "tool_call_id": JSONValue(part["id"]?.stringValue),
-                        "content": .string(response.stringValue ?? response.jsonString),
-                    ])
-                default:
-                    others.append(part)
-                }
-            }
-            if texts.isEmpty && reasoning.isEmpty && toolCalls.isEmpty && others.isEmpty { continue }
-            if others.isEmpty {
-                object["content"] = texts.isEmpty ? .null : .string(texts.joined(separator: "\n"))
-            } else {
-                object["content"] = .array(texts.map { ["type": "text", "text": .string($0)] } + others)
-            }
-            if !reasoning.isEmpty { object["reasoning"] = .string(reasoning.joined(separator: "\n")) }
-            if !toolCalls.isEmpty { object["tool_calls"] = .array(toolCalls) }
-            converted.append(.object(object))
-        }
-        return .array(converted)
-    }
-
-    /// Adds `gen_ai.system_instructions` (text, or semconv parts) as a leading system message.
-    static func prependingSystem(_ instructions: JSONValue, to messages: JSONValue) -> JSONValue {
-        guard case .array(let list) = messages, list.first?["role"]?.stringValue != "system" else { return messages }
-        let text: String =
-            switch instructions {
-            case .string(let text): text
-            case .array(let parts):
-                parts.map { $0["content"]?.stringValue ?? $0.stringValue ?? $0.jsonString }.joined(separator: "\n")
-            default: instructions.jsonString
-            }
-        return .array([["role": "system", "content": .string(text)]] + list)
-    }
-
-    static func mapRole(_ role: String) -> String {
-        switch role {
-        case "agent": "assistant"
-        case "tool_result": "tool"
-        default: role
         }
     }
 }

@@ -7,22 +7,32 @@ import Synchronization
 /// - `turn.started` remembers the turn's start time (by turn id);
 ///   `turn.completed` / `turn.failed` / `turn.cancelled` count the turn and observe
 ///   terminal `ts` − `turn.started` `ts`, then forget the turn. A terminal event whose start was
-///   not seen (the server restarted mid-turn) is counted, and observes `data.duration_ms` when
-///   the event carries it.
+///   not seen (the server restarted mid-turn) is counted, and observes `duration_ms` when the
+///   event carries it (`turn.completed` does).
 /// - `llm.generation` counts the call, observes `duration_ms` and `time_to_first_token_ms`, and
-///   adds its `usage` tokens (all from `data.metadata`).
+///   adds its `usage` tokens (all from `metadata`).
 /// - `tool.completed` counts the call by `status` and observes `duration_ms`.
+///
+/// Every event is read through its typed payload. One whose data does not decode is reported to
+/// `decodeFailures` (consumer `metrics`) and only what depends on its data is skipped: an
+/// unreadable `llm.generation` or `tool.completed` is not counted, while a turn still starts
+/// and ends by its event's type and context (its ids are there), without the payload's duration.
 ///
 /// Work per event is a few lock-protected updates, so `observe` returns at once. At most
 /// `maxOpenTurns` starts are remembered; past that the oldest is forgotten (a turn whose
 /// terminal event was never written must not leak).
 final class EventMetricsObserver: EventObserver {
     let metrics: KeelMetrics
+    let decodeFailures: EventDecodeFailureReporter
     let maxOpenTurns: Int
     private let openTurns = Mutex([String: Date]())
 
-    init(metrics: KeelMetrics, maxOpenTurns: Int = 10_000) {
+    /// The `consumer` label of this observer's decode failures.
+    static let decodeFailureConsumer = "metrics"
+
+    init(metrics: KeelMetrics, decodeFailures: EventDecodeFailureReporter, maxOpenTurns: Int = 10_000) {
         self.metrics = metrics
+        self.decodeFailures = decodeFailures
         self.maxOpenTurns = maxOpenTurns
     }
 
@@ -32,68 +42,72 @@ final class EventMetricsObserver: EventObserver {
     func observe(_ event: Event) {
         switch event.type {
         case EventType.turnStarted:
-            guard let turnID = Self.turnID(of: event) else { return }
-            openTurns.withLock { turns in
-                turns[turnID] = event.ts
-                if turns.count > maxOpenTurns, let oldest = turns.min(by: { $0.value < $1.value })?.key {
-                    turns[oldest] = nil
-                }
-            }
+            turnStarted(event, payload(of: event, as: TurnStartedPayload.self))
         case EventType.turnCompleted:
-            finishTurn(event, outcome: .completed)
+            let completed = payload(of: event, as: TurnCompletedPayload.self)
+            finishTurn(
+                event, turnID: completed?.turnID, outcome: .completed,
+                reportedDuration: completed.map { .milliseconds($0.durationMS) })
         case EventType.turnFailed:
-            finishTurn(event, outcome: .failed)
+            let failed = payload(of: event, as: TurnFailedPayload.self)
+            finishTurn(event, turnID: failed?.turnID, outcome: .failed, reportedDuration: nil)
         case EventType.turnCancelled:
-            finishTurn(event, outcome: .cancelled)
+            let cancelled = payload(of: event, as: TurnCancelledPayload.self)
+            finishTurn(event, turnID: cancelled?.turnID, outcome: .cancelled, reportedDuration: nil)
         case EventType.llmGeneration:
-            recordGeneration(event)
+            guard let generation = payload(of: event, as: LLMGenerationPayload.self) else { return }
+            recordGeneration(generation)
         case EventType.toolCompleted:
-            let data = event.data
+            guard let completed = payload(of: event, as: ToolCompletedPayload.self) else { return }
             metrics.recordToolCall(
-                tool: data["tool_name"]?.stringValue ?? "unknown",
-                outcome: KeelMetrics.ToolOutcome(status: data["status"]?.stringValue),
-                duration: Self.milliseconds(data["duration_ms"]))
+                tool: completed.toolName, outcome: KeelMetrics.ToolOutcome(status: completed.status),
+                duration: Self.milliseconds(completed.durationMS))
         default:
             return
         }
     }
 
-    private func finishTurn(_ event: Event, outcome: KeelMetrics.TurnOutcome) {
-        let started = Self.turnID(of: event).flatMap { turnID in
+    private func payload<Payload: EventPayload>(of event: Event, as type: Payload.Type) -> Payload? {
+        event.payload(as: type, consumer: Self.decodeFailureConsumer, failures: decodeFailures)
+    }
+
+    private func turnStarted(_ event: Event, _ started: TurnStartedPayload?) {
+        guard let turnID = event.context.turnID ?? started?.turnID else { return }
+        openTurns.withLock { turns in
+            turns[turnID] = event.ts
+            if turns.count > maxOpenTurns, let oldest = turns.min(by: { $0.value < $1.value })?.key {
+                turns[oldest] = nil
+            }
+        }
+    }
+
+    /// Counts the turn; its duration is measured from the remembered start, else the one the
+    /// event reports (nil when it reports none, or its data did not decode).
+    private func finishTurn(
+        _ event: Event, turnID payloadTurnID: String?, outcome: KeelMetrics.TurnOutcome, reportedDuration: Duration?
+    ) {
+        let started = (event.context.turnID ?? payloadTurnID).flatMap { turnID in
             openTurns.withLock { $0.removeValue(forKey: turnID) }
         }
         let duration: Duration?
         if let started {
             duration = .milliseconds(max(0, event.ts.timeIntervalSince(started)) * 1000)
         } else {
-            duration = Self.milliseconds(event.data["duration_ms"])
+            duration = reportedDuration.flatMap { $0 >= .zero ? $0 : nil }
         }
         metrics.recordTurn(outcome: outcome, duration: duration)
     }
 
-    private func recordGeneration(_ event: Event) {
-        let metadata = event.data["metadata"]
-        let usage = metadata?["usage"].map { usage in
-            Usage(
-                inputTokens: usage["input_tokens"]?.intValue ?? 0, outputTokens: usage["output_tokens"]?.intValue ?? 0,
-                cacheReadTokens: usage["cache_read_tokens"]?.intValue ?? 0,
-                cacheCreationTokens: usage["cache_creation_tokens"]?.intValue ?? 0)
-        }
+    private func recordGeneration(_ generation: LLMGenerationPayload) {
+        let metadata = generation.metadata
         metrics.recordLLMCall(
-            provider: metadata?["provider"]?.stringValue ?? "unknown",
-            model: metadata?["model"]?.stringValue ?? "unknown",
-            success: metadata?["success"]?.boolValue ?? true,
-            duration: Self.milliseconds(metadata?["duration_ms"]),
-            timeToFirstToken: Self.milliseconds(metadata?["time_to_first_token_ms"]),
-            usage: usage)
+            provider: metadata.provider, model: metadata.model, success: metadata.success,
+            duration: Self.milliseconds(metadata.durationMS),
+            timeToFirstToken: metadata.timeToFirstTokenMS.flatMap(Self.milliseconds),
+            usage: metadata.usage)
     }
 
-    private static func turnID(of event: Event) -> String? {
-        event.context.turnID ?? event.data["turn_id"]?.stringValue
-    }
-
-    private static func milliseconds(_ value: JSONValue?) -> Duration? {
-        guard let ms = value?.doubleValue, ms.isFinite, ms >= 0 else { return nil }
-        return .milliseconds(ms)
+    private static func milliseconds(_ value: Int) -> Duration? {
+        value >= 0 ? .milliseconds(value) : nil
     }
 }

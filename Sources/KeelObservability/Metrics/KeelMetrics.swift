@@ -20,6 +20,8 @@ import Synchronization
 /// - `keel_sse_streams_active`
 /// - `keel_trace_export_dropped_spans_total{destination}`
 /// - `keel_trace_publisher_dropped_events_total` (events the trace publisher's full queue refused)
+/// - `keel_event_decode_failures_total{consumer,type}` (stored events a reader skipped because
+///   their data did not decode)
 ///
 /// Label values that come from outside (model names, tool names the model asked for, export
 /// destinations) are capped per label at `maxDistinctLabelValues` distinct values; later ones
@@ -41,6 +43,7 @@ public final class KeelMetrics: Sendable {
     private let tools: MetricsLabelBudget
     private let providers: MetricsLabelBudget
     private let destinations: MetricsLabelBudget
+    private let eventTypes: MetricsLabelBudget
     private let droppedSpans = Mutex(DroppedSpansState())
 
     /// - Parameters:
@@ -55,6 +58,7 @@ public final class KeelMetrics: Sendable {
         self.tools = MetricsLabelBudget(limit: maxDistinctLabelValues)
         self.providers = MetricsLabelBudget(limit: maxDistinctLabelValues)
         self.destinations = MetricsLabelBudget(limit: maxDistinctLabelValues)
+        self.eventTypes = MetricsLabelBudget(limit: maxDistinctLabelValues)
         self.sseStreams = registry.makeGauge(descriptor: Family.sseStreamsActive)
     }
 
@@ -248,9 +252,18 @@ public final class KeelMetrics: Sendable {
 
     // MARK: Events
 
-    /// An observer that feeds the turn, LLM, token and tool families from the event log.
-    func makeEventObserver() -> EventMetricsObserver {
-        EventMetricsObserver(metrics: self)
+    /// Counts one stored event that `consumer` skipped because its data did not decode.
+    func recordEventDecodeFailure(type: EventType, consumer: String) {
+        registry.makeCounter(
+            descriptor: Family.eventDecodeFailures,
+            labels: [("consumer", consumer), ("type", eventTypes.admit(type.rawValue))]
+        ).increment()
+    }
+
+    /// An observer that feeds the turn, LLM, token and tool families from the event log; events
+    /// whose data does not decode are reported to `decodeFailures` (consumer `metrics`).
+    func makeEventObserver(decodeFailures: EventDecodeFailureReporter) -> EventMetricsObserver {
+        EventMetricsObserver(metrics: self, decodeFailures: decodeFailures)
     }
 }
 
@@ -323,6 +336,11 @@ extension KeelMetrics {
             MetricNameDescriptor(
                 namespace: "keel", subsystem: "trace_publisher", metricName: "dropped_events", unitName: "total",
                 helpText: "Stored events the trace publisher dropped because its bounded queue was full.")
+        }
+        static var eventDecodeFailures: MetricNameDescriptor {
+            MetricNameDescriptor(
+                namespace: "keel", subsystem: "event", metricName: "decode_failures", unitName: "total",
+                helpText: "Stored events skipped by a reader because their data did not decode, by consumer and event type.")
         }
     }
 

@@ -1,4 +1,5 @@
 import Foundation
+import KeelCore
 
 /// How `TurnTraceBuilder` turns events into spans.
 struct TraceOptions: Sendable {
@@ -25,12 +26,23 @@ struct TraceOptions: Sendable {
     var maxHistoryMessages: Int
     /// Input messages waiting for their turn, per session.
     var maxPendingInputs: Int
+    /// Called with an agent's id and display name when a `turn.started` names it, so the caller
+    /// can answer later `agentName` lookups (the publisher keeps them for every session).
+    var onAgentNamed: (@Sendable (_ agentID: String, _ name: String) -> Void)?
+    /// Where events whose data does not decode are reported (consumer `trace`); the builder skips
+    /// what depends on such an event and carries on with the rest of the turn.
+    var decodeFailures: EventDecodeFailureReporter
+
+    /// The `consumer` label of the trace builder's decode failures.
+    static let decodeFailureConsumer = "trace"
 
     init(
         captureContent: Bool = false, defaultAgentName: String = "keel",
         agentName: (@Sendable (_ agentID: String) -> String?)? = nil,
         onMetadataCollision: (@Sendable (MetadataCollision) -> Void)? = nil, maxSessions: Int = 10_000,
-        maxHistoryMessages: Int = 200, maxPendingInputs: Int = 64
+        maxHistoryMessages: Int = 200, maxPendingInputs: Int = 64,
+        onAgentNamed: (@Sendable (_ agentID: String, _ name: String) -> Void)? = nil,
+        decodeFailures: EventDecodeFailureReporter = .logging(label: "keel.trace")
     ) {
         self.captureContent = captureContent
         self.defaultAgentName = defaultAgentName
@@ -39,6 +51,13 @@ struct TraceOptions: Sendable {
         self.maxSessions = max(1, maxSessions)
         self.maxHistoryMessages = max(1, maxHistoryMessages)
         self.maxPendingInputs = max(1, maxPendingInputs)
+        self.onAgentNamed = onAgentNamed
+        self.decodeFailures = decodeFailures
+    }
+
+    /// The event's typed payload, or nil once its decode failure has been reported.
+    func payload<Payload: EventPayload>(of event: Event, as type: Payload.Type) -> Payload? {
+        event.payload(as: type, consumer: Self.decodeFailureConsumer, failures: decodeFailures)
     }
 
     /// Whether the environment turns content capture on:

@@ -153,15 +153,6 @@ enum TraceIDs {
         provider == "gemini" ? "gcp.gemini" : provider
     }
 
-    /// Usage from an event's `usage` object; `nil` when absent.
-    static func usage(_ value: JSONValue?) -> Usage? {
-        guard let object = value?.objectValue else { return nil }
-        return Usage(
-            inputTokens: object["input_tokens"]?.intValue ?? 0, outputTokens: object["output_tokens"]?.intValue ?? 0,
-            cacheReadTokens: object["cache_read_tokens"]?.intValue ?? 0,
-            cacheCreationTokens: object["cache_creation_tokens"]?.intValue ?? 0)
-    }
-
     static func milliseconds(from start: Date, to end: Date) -> Int {
         max(0, Int((end.timeIntervalSince(start) * 1000).rounded()))
     }
@@ -241,17 +232,18 @@ enum TraceContent {
 
     /// The model's answer from `llm.generation`'s `output{text, tool_calls}`, with the iteration's
     /// thinking as a reasoning part when there was any.
-    static func outputMessages(output: JSONValue?, thinking: String?, finishReasons: [String]) -> String? {
+    static func outputMessages(
+        output: LLMGenerationPayload.Output, thinking: String?, finishReasons: [String]
+    ) -> String? {
         var parts: [JSONValue] = []
         if let thinking, !thinking.isEmpty { parts.append(["type": "reasoning", "content": .string(thinking)]) }
-        if let text = output?["text"]?.stringValue, !text.isEmpty {
-            parts.append(["type": "text", "content": .string(text)])
+        if !output.text.isEmpty {
+            parts.append(["type": "text", "content": .string(output.text)])
         }
-        let calls = output?["tool_calls"]?.arrayValue ?? []
+        let calls = output.toolCalls
         for call in calls {
             parts.append([
-                "type": "tool_call", "id": call["id"] ?? .null, "name": call["name"] ?? .null,
-                "arguments": call["arguments"] ?? [:],
+                "type": "tool_call", "id": .string(call.id), "name": .string(call.name), "arguments": call.arguments,
             ])
         }
         guard !parts.isEmpty else { return nil }
