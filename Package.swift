@@ -129,11 +129,11 @@ let package = Package(
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ], path: "Tests/KeelTestSupport"),
         .testTarget(name: "KeelCoreTests", dependencies: [
-            "KeelCore", .product(name: "Logging", package: "swift-log"),
+            "KeelCore", "KeelTestSupport", .product(name: "Logging", package: "swift-log"),
         ]),
         .testTarget(name: "KeelSecretsTests", dependencies: ["KeelSecrets"]),
         .testTarget(name: "KeelServicesTests", dependencies: [
-            "KeelServices", "KeelCore", "KeelEngine", "KeelSecrets", "KeelStorage",
+            "KeelServices", "KeelCore", "KeelEngine", "KeelSecrets", "KeelStorage", "KeelTestSupport",
         ]),
         .testTarget(name: "KeelWorkerRPCTests", dependencies: [
             "KeelWorkerRPC", "KeelCore",

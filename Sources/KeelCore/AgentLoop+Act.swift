@@ -115,12 +115,16 @@ struct ToolOutcome: Sendable {
 }
 
 extension ToolOutcome {
-    /// The outcome a `tool.completed` event recorded.
+    /// The outcome a `tool.completed` event recorded. A record that does not decode becomes an
+    /// error result for the model rather than running the tool a second time.
     init(recorded data: JSONValue, call: ToolCall) {
+        guard let recorded = try? data.decode(ToolCompletedPayload.self) else {
+            self.init(call: call, result: nil, error: "the recorded result of this tool call is unreadable", status: "error", durationMS: 0)
+            return
+        }
         self.init(
-            call: call, result: data["result"], error: data["error"]?.stringValue,
-            status: data["status"]?.stringValue ?? (data["error"] == nil ? "success" : "error"),
-            durationMS: data["duration_ms"]?.intValue ?? 0)
+            call: call, result: recorded.result, error: recorded.error, status: recorded.status,
+            durationMS: recorded.durationMS)
     }
 }
 

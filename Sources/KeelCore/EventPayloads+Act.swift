@@ -66,6 +66,19 @@ public struct ToolCompletedPayload: EventPayload {
         self.result = result
         self.error = error
     }
+
+    /// `status`, `success` and `duration_ms` are derived when absent, so tool results logged before
+    /// those fields existed still read back as the results they were.
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        toolCallID = try container.decode(String.self, forKey: .toolCallID)
+        toolName = try container.decode(String.self, forKey: .toolName)
+        result = try container.decodeIfPresent(JSONValue.self, forKey: .result)
+        error = try container.decodeIfPresent(String.self, forKey: .error)
+        status = try container.decodeIfPresent(String.self, forKey: .status) ?? (error == nil ? "success" : "error")
+        success = try container.decodeIfPresent(Bool.self, forKey: .success) ?? (status == "success")
+        durationMS = try container.decodeIfPresent(Int.self, forKey: .durationMS) ?? 0
+    }
 }
 
 /// `act.completed`: the batch of tool calls ended (`completed` false when the iteration cap

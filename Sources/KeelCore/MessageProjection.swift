@@ -7,31 +7,51 @@ public enum MessageProjection {
         EventType.inputMessage, EventType.outputMessageCompleted, EventType.toolCompleted,
     ]
 
-    public static func message(from event: Event) -> Message? {
+    /// The message an event carries, or nil when its type carries none. An event of a message
+    /// type whose data does not decode is reported to `failures` (consumer `message_projection`)
+    /// and skipped: one malformed stored row must not make the whole history unreadable.
+    public static func message(from event: Event, failures: EventDecodeFailureReporter) -> Message? {
+        do {
+            return try message(from: event)
+        } catch let failure as EventPayloadError {
+            failures.report(failure, consumer: consumer)
+        } catch {
+            failures.report(
+                EventPayloadError(eventID: event.id, eventType: event.type, detail: String(describing: error)),
+                consumer: consumer)
+        }
+        return nil
+    }
+
+    static let consumer = "message_projection"
+
+    /// The message an event carries, nil when its type carries none; throws `EventPayloadError`
+    /// when the data does not decode.
+    public static func message(from event: Event) throws -> Message? {
+        var message: Message
         switch event.type {
-        case EventType.inputMessage, EventType.outputMessageCompleted:
-            guard var message = try? event.data["message"]?.decode(Message.self) else { return nil }
-            message.sessionID = event.sessionID
-            message.sequence = event.sequence
-            return message
+        case EventType.inputMessage:
+            message = try event.payload(as: InputMessagePayload.self).message
+        case EventType.outputMessageCompleted:
+            message = try event.payload(as: OutputMessageCompletedPayload.self).message
         case EventType.toolCompleted:
-            guard let callID = event.data["tool_call_id"]?.stringValue else { return nil }
-            var message = Message(
+            let completed = try event.payload(as: ToolCompletedPayload.self)
+            message = Message(
                 id: "message_" + String(event.id.dropFirst("event_".count)), role: .toolResult,
-                content: [.toolResult(toolCallID: callID, result: event.data["result"], error: event.data["error"]?.stringValue)],
+                content: [.toolResult(toolCallID: completed.toolCallID, result: completed.result, error: completed.error)],
                 createdAt: event.ts)
-            message.sessionID = event.sessionID
-            message.sequence = event.sequence
-            return message
         default:
             return nil
         }
+        message.sessionID = event.sessionID
+        message.sequence = event.sequence
+        return message
     }
 
     /// Parallel tools finish in any order, but the model saw their results in call order; each
     /// run of tool results is put back in the order of the calls that precede it.
-    public static func messages(from events: [Event]) -> [Message] {
-        var messages = events.compactMap(message(from:))
+    public static func messages(from events: [Event], failures: EventDecodeFailureReporter) -> [Message] {
+        var messages = events.compactMap { message(from: $0, failures: failures) }
         var index = 0
         while index < messages.count {
             guard messages[index].role == .toolResult else {

@@ -18,8 +18,6 @@ public struct EngineConfiguration: Sendable {
     public var maxIterations: Int
     public var toolTimeout: Duration
     public var deltaBatchInterval: Duration
-    /// How long `/cancel` waits for the running turn to stop before answering.
-    public var cancelWaitLimit: Duration
     /// Messages that may wait behind a session's running turn (`MAX_QUEUED_MESSAGES_PER_SESSION`);
     /// one more is refused, so a client cannot queue unbounded work on a busy session.
     public var maxQueuedMessagesPerSession: Int
@@ -28,7 +26,7 @@ public struct EngineConfiguration: Sendable {
         defaultAPIKeys: [ProviderType: String] = [:], baseURLs: [ProviderType: String] = [:],
         defaultModelReference: String = "llmsim/sim", maxIterations: Int = TurnPlan.defaultMaxIterations,
         toolTimeout: Duration = .seconds(60), deltaBatchInterval: Duration = .milliseconds(100),
-        cancelWaitLimit: Duration = .seconds(10), maxQueuedMessagesPerSession: Int = 100,
+        maxQueuedMessagesPerSession: Int = 100,
         baseURLPolicy: ProviderAddressPolicy = .unrestricted
     ) {
         self.defaultAPIKeys = defaultAPIKeys
@@ -38,7 +36,6 @@ public struct EngineConfiguration: Sendable {
         self.maxIterations = maxIterations
         self.toolTimeout = toolTimeout
         self.deltaBatchInterval = deltaBatchInterval
-        self.cancelWaitLimit = cancelWaitLimit
         self.maxQueuedMessagesPerSession = maxQueuedMessagesPerSession
     }
 }

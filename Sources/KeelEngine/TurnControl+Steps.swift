@@ -31,7 +31,7 @@ extension TurnControl {
             sessionID: step.sessionID, EventQuery(types: MessageProjection.sourceTypes))
         let later = try await store.laterInputMessageIDs(sessionID: step.sessionID, after: inputSequence)
         let events = log.filter { $0.type != EventType.inputMessage || !later.contains($0.context.inputMessageID ?? "") }
-        let history = MessageProjection.messages(from: events).filter { $0.role != .system }
+        let history = MessageProjection.messages(from: events, failures: decodeFailures).filter { $0.role != .system }
 
         var recorded: [String: JSONValue] = [:]
         if case .act(_, let message, _) = leased.step {
@@ -133,9 +133,9 @@ extension TurnControl {
                        "attempts": "\(task.attempt)"])
         _ = try await tx.append(
             [EventDraft(
-                type: EventType.turnFailed, context: task.context,
-                data: ["turn_id": .string(task.turnID), "error": .string(message), "error_code": .string(errorCode),
-                       "iterations": .init(task.progress.iterations)])],
+                TurnFailedPayload(
+                    turnID: task.turnID, error: message, errorCode: errorCode, iterations: task.progress.iterations),
+                context: task.context)],
             sessionID: task.sessionID)
         try await finishTurn(
             task.turnID, sessionID: task.sessionID, context: task.context, status: .failed, progress: task.progress,

@@ -18,7 +18,7 @@ extension TurnControl {
                 throw QueuedMessageLimitExceeded(limit: limit)
             }
             let appended = try await tx.append(
-                [EventDraft(type: EventType.inputMessage, context: context, data: ["message": .encoding(message)])],
+                [EventDraft(InputMessagePayload(message: message), context: context)],
                 sessionID: sessionID)
             guard let input = appended.first else { throw StoreError.notFound(kind: "session", id: sessionID) }
             try await tx.insertQueuedTurn(turnID, sessionID: sessionID, input: message, inputSequence: input.sequence)
@@ -68,9 +68,7 @@ extension TurnControl {
         try await tx.markRunning(
             turnID, spec: planned.spec(organizationID: session.organizationID, withKey: false), progress: progress)
         _ = try await tx.append(
-            [EventDraft(
-                type: EventType.sessionActivated, context: plan.context,
-                data: ["turn_id": .string(turnID), "input_message_id": .string(input.id)]),
+            [EventDraft(SessionActivatedPayload(turnID: turnID, inputMessageID: input.id), context: plan.context),
              AgentLoop.startedEvent(plan, inputText: input.text)],
             sessionID: sessionID)
         try await enqueue(.firstReason(), turnID: turnID, sessionID: sessionID, progress: progress, in: tx)
@@ -97,9 +95,8 @@ extension TurnControl {
         }
         _ = try await tx.append(
             [EventDraft(
-                type: EventType.sessionIdled, context: context,
-                data: ["turn_id": .string(turnID), "iterations": .init(progress.iterations),
-                       "usage": session.usage.json])],
+                SessionIdledPayload(turnID: turnID, iterations: progress.iterations, usage: session.usage),
+                context: context)],
             sessionID: sessionID)
         if let next = try await tx.nextQueuedTurn(sessionID: sessionID) {
             try await startTurn(next.turnID, sessionID: sessionID, input: next.input, in: tx)

@@ -18,12 +18,19 @@ public final class TurnControl: TurnRunner, StepChannel, Service, Sendable {
     let planner: TurnPlanner
     let policy: DurableConfiguration
     let signals = StepSignals()
+    /// Where a stored message that does not decode is reported when a step reads the history.
+    let decodeFailures: EventDecodeFailureReporter
     let logger: Logger
 
-    public init(store: any TurnStore, planner: TurnPlanner, policy: DurableConfiguration, logger: Logger) {
+    /// - Parameter decodeFailures: nil logs them only (the server passes its counting reporter).
+    public init(
+        store: any TurnStore, planner: TurnPlanner, policy: DurableConfiguration,
+        decodeFailures: EventDecodeFailureReporter? = nil, logger: Logger
+    ) {
         self.store = store
         self.planner = planner
         self.policy = policy
+        self.decodeFailures = decodeFailures ?? .logging(logger)
         self.logger = logger
     }
 

@@ -21,15 +21,10 @@ public enum CancelledTurn {
         let notice = Message(role: .user, content: [.text(UserFacingText.cancelRequest)])
         let reply = Message(role: .agent, content: [.text(UserFacingText.cancelled)])
         return [
+            EventDraft(TurnCancelledPayload(turnID: turnID, reason: "user_requested", usage: usage), context: context),
             EventDraft(
-                type: EventType.turnCancelled, context: context,
-                data: ["turn_id": .string(turnID), "reason": "user_requested", "usage": usage.json]),
-            EventDraft(
-                type: EventType.inputMessage, context: EventContext(turnID: turnID, inputMessageID: notice.id),
-                data: ["message": .encoding(notice)]),
-            EventDraft(
-                type: EventType.outputMessageCompleted, context: context,
-                data: ["message": .encoding(reply), "metadata": ["model": .string(model)], "usage": Usage().json]),
+                InputMessagePayload(message: notice), context: EventContext(turnID: turnID, inputMessageID: notice.id)),
+            EventDraft(OutputMessageCompletedPayload(message: reply, model: model, usage: Usage()), context: context),
         ]
     }
 }

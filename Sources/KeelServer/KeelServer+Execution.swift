@@ -28,7 +28,7 @@ struct ExecutionAssembly {
     static func make(
         _ configuration: KeelConfiguration, storage: StorageAssembly, engineConfiguration: EngineConfiguration,
         runtime: StepRuntime, fileSystems: SessionFileSystems, cipher: SecretsCipher, observers: [any EventObserver],
-        logger: Logger
+        decodeFailures: EventDecodeFailureReporter, logger: Logger
     ) -> ExecutionAssembly {
         let planner = TurnPlanner(
             store: storage.store, configuration: engineConfiguration, capabilities: runtime.capabilities, cipher: cipher,
@@ -51,7 +51,8 @@ struct ExecutionAssembly {
                 removeFileSystem: { fileSystems.remove(sessionID: $0) })
         }
         let control = TurnControl(
-            store: turnStore, planner: planner, policy: configuration.durableConfiguration, logger: logger)
+            store: turnStore, planner: planner, policy: configuration.durableConfiguration,
+            decodeFailures: decodeFailures, logger: logger)
         var services: [any Service] = [control]
         let concurrency =
             storage.postgres == nil ? max(configuration.embeddedExecutors, devModeStepConcurrency)

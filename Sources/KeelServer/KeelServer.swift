@@ -24,19 +24,16 @@ public enum KeelServer {
         public var driver: (@Sendable (ProviderType) -> any LLMDriver)?
         public var simLatency: Duration
         public var deltaBatchInterval: Duration
-        public var cancelWaitLimit: Duration
         /// DEV_MODE session files, to be inspected by a test; nil gives the server its own.
         public var fileSystems: SessionFileSystems?
 
         public init(
             driver: (@Sendable (ProviderType) -> any LLMDriver)? = nil, simLatency: Duration = .zero,
-            deltaBatchInterval: Duration = .milliseconds(100), cancelWaitLimit: Duration = .seconds(10),
-            fileSystems: SessionFileSystems? = nil
+            deltaBatchInterval: Duration = .milliseconds(100), fileSystems: SessionFileSystems? = nil
         ) {
             self.driver = driver
             self.simLatency = simLatency
             self.deltaBatchInterval = deltaBatchInterval
-            self.cancelWaitLimit = cancelWaitLimit
             self.fileSystems = fileSystems
         }
     }
@@ -65,18 +62,21 @@ public enum KeelServer {
         let engineConfiguration = EngineConfiguration(
             defaultAPIKeys: configuration.defaultAPIKeys, baseURLs: configuration.baseURLs,
             maxIterations: configuration.maxIterations, toolTimeout: .seconds(configuration.toolTimeoutSecs),
-            deltaBatchInterval: overrides.deltaBatchInterval, cancelWaitLimit: overrides.cancelWaitLimit,
+            deltaBatchInterval: overrides.deltaBatchInterval,
             maxQueuedMessagesPerSession: configuration.maxQueuedMessagesPerSession,
             baseURLPolicy: configuration.providerAddressPolicy)
         let execution = ExecutionAssembly.make(
             configuration, storage: storage, engineConfiguration: engineConfiguration,
             runtime: StepRuntime(driver: driver, capabilities: { try catalog.resolve($0) }),
-            fileSystems: fileSystems, cipher: cipher, observers: observability.eventObservers, logger: logger)
+            fileSystems: fileSystems, cipher: cipher, observers: observability.eventObservers,
+            decodeFailures: observability.decodeFailures, logger: logger)
         let engine = execution.runner
 
         let api = KeelAPI(
-            store: store, engine: engine, cipher: cipher,
-            capabilities: CapabilityDirectory(all: { catalog.all }, resolve: { try catalog.resolve($0) }),
+            services: APIServices(
+                store: store, runner: engine, cipher: cipher,
+                capabilities: CapabilityDirectory(all: { catalog.all }, resolve: { try catalog.resolve($0) }),
+                decodeFailures: observability.decodeFailures),
             settings: APISettings(
                 apiPrefix: configuration.apiPrefix, corsAllowedOrigins: configuration.corsAllowedOrigins,
                 sse: SSESettings(

@@ -12,12 +12,18 @@ public struct APIServices: Sendable {
     public let providers: ProviderService
     public let catalog: CatalogService
 
-    public init(store: any KeelStore, runner: any TurnRunner, cipher: SecretsCipher, capabilities: CapabilityDirectory) {
+    /// - Parameter decodeFailures: where the message view reports stored messages that do not
+    ///   decode; nil logs them only (the server passes its counting reporter).
+    public init(
+        store: any KeelStore, runner: any TurnRunner, cipher: SecretsCipher, capabilities: CapabilityDirectory,
+        decodeFailures: EventDecodeFailureReporter? = nil
+    ) {
         let rules = RuntimeSettingsRules(capabilities: capabilities, models: runner.modelResolver)
         agents = AgentService(store: store, rules: rules)
         sessions = SessionService(store: store, runner: runner, rules: rules)
         messages = MessageService(runner: runner)
-        events = EventService(store: store)
+        events = EventService(
+            store: store, decodeFailures: decodeFailures ?? .logging(label: "keel.events"))
         providers = ProviderService(store: store, cipher: cipher, configuration: runner.configuration)
         catalog = CatalogService(store: store, capabilities: capabilities)
     }

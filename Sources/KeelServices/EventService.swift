@@ -4,9 +4,12 @@ import KeelCore
 /// and live wake-ups. A session can hold tens of thousands of events, so every read is a page.
 public struct EventService: Sendable {
     let store: any KeelStore
+    /// Where the message view reports stored messages that do not decode (they are skipped).
+    let decodeFailures: EventDecodeFailureReporter
 
-    public init(store: any KeelStore) {
+    public init(store: any KeelStore, decodeFailures: EventDecodeFailureReporter) {
         self.store = store
+        self.decodeFailures = decodeFailures
     }
 
     /// The sequence number of `eventID`, which must be an event of this session: reads continue
@@ -56,7 +59,7 @@ public struct EventService: Sendable {
             Array(page.events.prefix(limit)),
             nextIsToolResult: page.events.count > limit && page.events[limit].type == EventType.toolCompleted)
         let hasMore = page.hasMore || page.events.count > events.count
-        return (MessageProjection.messages(from: events), hasMore, hasMore ? events.last?.sequence : nil)
+        return (MessageProjection.messages(from: events, failures: decodeFailures), hasMore, hasMore ? events.last?.sequence : nil)
     }
 
     /// A message page must not split an agent message from the tool results that answer it:

@@ -63,8 +63,9 @@ public struct SessionService: Sendable {
         try await store.insertSession(session)
         _ = try await store.appendEvent(
             sessionID: session.id,
-            EventDraft(type: EventType.sessionStarted, context: EventContext(),
-                       data: ["agent_id": JSONValue(agent?.id), "model_id": JSONValue(input.modelID ?? agent?.defaultModelID)]))
+            EventDraft(
+                SessionStartedPayload(agentID: agent?.id, modelID: input.modelID ?? agent?.defaultModelID),
+                context: EventContext()))
         return session
     }
 

@@ -1,4 +1,5 @@
 import Foundation
+import KeelTestSupport
 import Testing
 
 @testable import KeelCore
@@ -28,15 +29,17 @@ struct MessageProjectionTests {
             event(EventType.turnStarted, 2, ["turn_id": "turn_x"]),
             event(EventType.outputMessageStarted, 3, ["message_id": .string(agentWithCall.id)]),
             event(EventType.outputMessageDelta, 4, ["delta": "Let me compute.", "accumulated": "Let me compute."]),
-            event(EventType.outputMessageCompleted, 5, ["message": .encoding(agentWithCall)]),
+            event(EventType.outputMessageCompleted, 5, .encoding(completed(agentWithCall))),
             event(EventType.toolStarted, 6, ["tool_call": .encoding(call)]),
             toolEvent,
             failedToolEvent,
-            event(EventType.outputMessageCompleted, 9, ["message": .encoding(answer)]),
+            event(EventType.outputMessageCompleted, 9, .encoding(completed(answer))),
             event(EventType.turnCompleted, 10, ["turn_id": "turn_x"]),
         ]
 
-        let messages = MessageProjection.messages(from: events)
+        let failures = DecodeFailureLog()
+        let messages = MessageProjection.messages(from: events, failures: failures.reporter)
+        #expect(failures.entries.isEmpty)
         #expect(messages.map(\.role) == [.user, .agent, .toolResult, .toolResult, .agent])
         #expect(messages.map(\.sequence) == [1, 5, 7, 8, 9])
         #expect(messages.allSatisfy { $0.sessionID == sessionID })
@@ -57,12 +60,35 @@ struct MessageProjectionTests {
         #expect(messages[3].content == [.toolResult(toolCallID: "call_2", result: nil, error: "bad expr")])
     }
 
-    @Test("events without a usable payload project to nothing")
-    func malformedEvents() {
-        #expect(MessageProjection.message(from: event(EventType.toolCompleted, 1, ["tool_name": "x"])) == nil)
-        #expect(MessageProjection.message(from: event(EventType.outputMessageCompleted, 2, ["message": "not a message"])) == nil)
-        #expect(MessageProjection.message(from: event(EventType.inputMessage, 3, [:])) == nil)
-        #expect(MessageProjection.message(from: event(EventType.turnStarted, 4, ["message": .encoding(Message(role: .user, content: []))])) == nil)
+    @Test("a message event whose data does not decode is reported and skipped; the rest of the history stays")
+    func malformedEvents() throws {
+        let user = Message(role: .user, content: [.text("hi")])
+        let answer = Message(role: .agent, content: [.text("hello")])
+        let malformed = [
+            event(EventType.toolCompleted, 2, ["tool_name": "x"]),
+            event(EventType.outputMessageCompleted, 3, ["message": "not a message"]),
+            event(EventType.inputMessage, 4, [:]),
+        ]
+        for bad in malformed {
+            #expect(throws: EventPayloadError.self) { try MessageProjection.message(from: bad) }
+        }
+        // A type that carries no message is not a failure.
+        let turnStarted = event(EventType.turnStarted, 5, ["message": .encoding(Message(role: .user, content: []))])
+        #expect(try MessageProjection.message(from: turnStarted) == nil)
+
+        let failures = DecodeFailureLog()
+        let events = [event(EventType.inputMessage, 1, ["message": .encoding(user)])] + malformed
+            + [turnStarted, event(EventType.outputMessageCompleted, 6, .encoding(completed(answer)))]
+        let messages = MessageProjection.messages(from: events, failures: failures.reporter)
+        #expect(messages.map(\.id) == [user.id, answer.id])
+        #expect(failures.entries.map(\.eventID) == malformed.map(\.id))
+        #expect(failures.entries.map(\.eventType) == malformed.map(\.type))
+        #expect(failures.entries.allSatisfy { $0.consumer == "message_projection" })
+    }
+
+    /// The `output.message.completed` data the loop writes for `message`.
+    func completed(_ message: Message) -> OutputMessageCompletedPayload {
+        OutputMessageCompletedPayload(message: message, model: "llmsim/sim", usage: Usage())
     }
 
     @Test("projecting a sequential loop's events reproduces the conversation the model was given")
@@ -75,7 +101,7 @@ struct MessageProjectionTests {
         try await harness.sink.emit(EventType.inputMessage, context: EventContext(), data: ["message": .encoding(harness.input)])
         _ = try await harness.run()
 
-        let projected = MessageProjection.messages(from: harness.sink.events)
+        let projected = MessageProjection.messages(from: harness.sink.events, failures: DecodeFailureLog().reporter)
         #expect(projected.map(\.role) == [.user, .agent, .toolResult, .toolResult, .agent])
         #expect(projected.last?.text == "All done.")
 
@@ -106,7 +132,8 @@ struct MessageProjectionTests {
         #expect(Set(harness.sink.events(EventType.toolCompleted).compactMap { $0.data["tool_call_id"]?.stringValue })
             == ["call_fast", "call_slow"])
 
-        let projected = MessageProjection.messages(from: harness.sink.events).flatMap(\.toolResults).map(\.id)
+        let projected = MessageProjection.messages(from: harness.sink.events, failures: DecodeFailureLog().reporter).flatMap(\.toolResults).map(\.id)
         #expect(projected == ["call_slow", "call_fast"])
     }
 }
+

@@ -3,6 +3,7 @@ import KeelCore
 import KeelEngine
 import KeelSecrets
 import KeelStorage
+import KeelTestSupport
 import Synchronization
 @testable import KeelServices
 
@@ -52,6 +53,9 @@ struct ServiceFixture {
     let services: APIServices
     let organizationID = BuiltIn.organizationID
 
+    /// Stored events the message view skipped as undecodable.
+    let decodeFailures = DecodeFailureLog()
+
     init(configuration: EngineConfiguration = EngineConfiguration(), queueLimit: Int? = nil) async throws {
         for provider in BuiltInProviders.make() { try await store.insertProvider(provider) }
         runner = RecordingRunner(store: store, configuration: configuration, queueLimit: queueLimit)
@@ -63,7 +67,9 @@ struct ServiceFixture {
                 }
                 return []
             })
-        services = APIServices(store: store, runner: runner, cipher: cipher, capabilities: capabilities)
+        services = APIServices(
+            store: store, runner: runner, cipher: cipher, capabilities: capabilities,
+            decodeFailures: decodeFailures.reporter)
     }
 
     struct UnknownCapability: Error, CustomStringConvertible {
