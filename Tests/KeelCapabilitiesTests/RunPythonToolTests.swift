@@ -34,7 +34,7 @@ struct RunPythonToolTests {
         let start = ContinuousClock.now
         let message = await TestSupport.toolErrorMessage { _ = try await TestSupport.call(tool, ["code": "while True: pass"]) }
         #expect(message == "timed out after 1s")
-        #expect(ContinuousClock.now - start < .seconds(6))
+        #expect(ContinuousClock.now - start < .seconds(20))  // the loop never ends; loose for a loaded machine
     }
 
     @Test("caps each stream without deadlocking on large output")
@@ -62,12 +62,14 @@ struct RunPythonToolTests {
     @Test("cancelling the calling task kills the process promptly")
     func cancellation() async throws {
         let tool = RunPythonTool(configuration: PythonConfiguration(timeout: .seconds(30)))
+        let marker = "keel-cancel-\(UUID().uuidString)"
         let start = ContinuousClock.now
-        let task = Task { try await TestSupport.call(tool, ["code": "while True: pass"]) }
-        try await Task.sleep(for: .milliseconds(300))
+        let task = Task { try await TestSupport.call(tool, ["code": .string("# \(marker)\nwhile True: pass")]) }
+        // Cancel a process that runs, not a call still setting up.
+        try await TestSupport.waitForProcess(containing: marker)
         task.cancel()
         let outcome = await task.result
-        #expect(ContinuousClock.now - start < .seconds(6))
+        #expect(ContinuousClock.now - start < .seconds(15))  // the 30 s time limit did not end it; loose for a loaded machine
         #expect(throws: CancellationError.self) { try outcome.get() }
     }
 

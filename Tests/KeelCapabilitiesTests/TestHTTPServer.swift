@@ -30,8 +30,10 @@ enum TestHTTPServer {
             let port = request.uri.queryParameters.get("port") ?? "0"
             return Response(status: .temporaryRedirect, headers: [.location: "http://localhost:\(port)/hello"])
         }
+        // Slow answers (simulated; far beyond the tests' timeouts, so a loose bound still tells a
+        // timeout from waiting them out).
         router.get("slow-head") { _, _ in
-            try await Task.sleep(for: .seconds(6))
+            try await Task.sleep(for: .seconds(30))
             return "late"
         }
         router.get("slow-body") { _, _ in
@@ -39,7 +41,7 @@ enum TestHTTPServer {
                 status: .ok, headers: [.contentType: "text/plain"],
                 body: ResponseBody { writer in
                     try await writer.write(ByteBuffer(string: "start "))
-                    try await Task.sleep(for: .seconds(6))
+                    try await Task.sleep(for: .seconds(30))
                     try await writer.write(ByteBuffer(string: "end"))
                     try await writer.finish(nil)
                 }

@@ -77,7 +77,7 @@ struct WebFetchToolTests {
             let start = ContinuousClock.now
             let message = await TestSupport.toolErrorMessage { _ = try await TestSupport.call(tool, ["url": .string("\(base)/\(path)")]) }
             #expect(message == "timed out after 300ms")
-            #expect(ContinuousClock.now - start < .seconds(4))  // the server answers after 6 s
+            #expect(ContinuousClock.now - start < .seconds(15))  // the server answers after 30 s; loose for a loaded machine
         }
     }
 

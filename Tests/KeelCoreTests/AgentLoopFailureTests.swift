@@ -3,9 +3,10 @@ import Testing
 
 @testable import KeelCore
 
-/// Polls `condition` every millisecond for up to `limit`; records an issue on timeout.
+/// Polls `condition` every millisecond for up to `limit` (a liveness bound for a loaded machine: it
+/// only matters when a test fails); records an issue on timeout.
 func waitUntil(
-    _ limit: Duration = .seconds(2), sourceLocation: SourceLocation = #_sourceLocation,
+    _ limit: Duration = .seconds(30), sourceLocation: SourceLocation = #_sourceLocation,
     _ condition: @Sendable () -> Bool
 ) async throws {
     let deadline = ContinuousClock.now + limit
@@ -91,7 +92,7 @@ struct AgentLoopCancellationTests {
         let result = await task.result
         let elapsed = ContinuousClock.now - cancelledAt
 
-        #expect(seconds(elapsed) < 3.0)  // the driver would hang forever
+        #expect(seconds(elapsed) < 10.0)  // the driver would hang forever; loose for a loaded machine
         switch result {
         case .success(let outcome): Issue.record("expected cancellation, got \(outcome)")
         case .failure(let error): #expect(error is CancellationError, "got \(error)")
@@ -115,7 +116,7 @@ struct AgentLoopCancellationTests {
         task.cancel()
         let result = await task.result
 
-        #expect(seconds(ContinuousClock.now - cancelledAt) < 3.0)  // the tool would run for 10 s
+        #expect(seconds(ContinuousClock.now - cancelledAt) < 10.0)  // the tool would run for an hour; loose for a loaded machine
         #expect(throws: CancellationError.self) { try result.get() }
         #expect(sink.terminalEvents.isEmpty)
         #expect(!sink.types.contains(EventType.toolCompleted))
@@ -125,7 +126,8 @@ struct AgentLoopCancellationTests {
 
     @Test("cancelling while a tool ignores cancellation still ends the turn at once")
     func cancelDuringUncooperativeTool() async throws {
-        let stubborn = UncooperativeTool(delay: .seconds(10))
+        let stubborn = UncooperativeTool(delay: .seconds(60))
+        defer { stubborn.release.signal() }
         let harness = LoopHarness(
             [.tools([toolCall("call_u", "stubborn")]), .text(["never"])], tools: [stubborn], toolTimeout: .seconds(60))
         let sink = harness.sink
@@ -136,7 +138,9 @@ struct AgentLoopCancellationTests {
         task.cancel()
         let result = await task.result
 
-        #expect(seconds(ContinuousClock.now - cancelledAt) < 4.0)  // the tool would hold the turn for 10 s
+        #expect(seconds(ContinuousClock.now - cancelledAt) < 10.0)  // loose for a loaded machine
+        // The tool holds on until released (or for 60 s): the turn ended without waiting for it.
+        #expect(stubborn.finished.count == 0)
         #expect(throws: CancellationError.self) { try result.get() }
         #expect(!sink.types.contains(EventType.toolCompleted))
         #expect(harness.driver.callCount == 1)

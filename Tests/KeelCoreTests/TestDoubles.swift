@@ -193,20 +193,23 @@ struct SlowTool: Tool {
     }
 }
 
-/// Waits `delay` on a continuation that ignores cancellation, like blocking or
-/// cancellation-unaware I/O.
+/// Waits on a continuation that ignores cancellation, like blocking or cancellation-unaware I/O,
+/// until the test signals `release` or `delay` passes; counts the calls that got through.
 struct UncooperativeTool: Tool {
     var delay: Duration
+    var release = Latch()
+    var finished = Counter()
     var definition: ToolDefinition { toolDefinition("stubborn") }
 
     func call(_ arguments: JSONValue, context: ToolContext) async throws -> JSONValue {
-        let delay = self.delay
+        let (delay, release) = (delay, release)
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
             Task.detached {
-                try? await Task.sleep(for: delay)
+                await untilEither({ await release.wait() }, { try? await Task.sleep(for: delay) })
                 continuation.resume()
             }
         }
+        finished.increment()
         return "finally"
     }
 }
@@ -240,10 +243,11 @@ final class ConcurrencyProbe: Sendable {
     var maximumConcurrency: Int { state.withLock { $0.maximum } }
 }
 
-/// Records concurrency in a `ConcurrencyProbe`. With `rendezvous`, each call waits (up to 10 s) until
+/// Records concurrency in a `ConcurrencyProbe`. With `rendezvous`, each call waits (up to 30 s) until
 /// that many calls have entered, so two calls can only both finish quickly if they overlap.
-/// With `after` in its arguments, a call then waits (up to 10 s) until the call with that id has
-/// returned, so finishing order is fixed without racing a timer. Then it sleeps `delay_ms` and
+/// With `after` in its arguments, a call then waits (up to 30 s) until the call with that id has
+/// returned, so finishing order is fixed without racing a timer. (The bounds are liveness bounds
+/// for a loaded machine, where parallel suites can hold the cooperative threads for seconds.) Then it sleeps `delay_ms` and
 /// returns `{"id": arguments.id}`.
 struct ProbeTool: Tool {
     var probe: ConcurrencyProbe
@@ -253,7 +257,7 @@ struct ProbeTool: Tool {
     func call(_ arguments: JSONValue, context: ToolContext) async throws -> JSONValue {
         probe.enter()
         defer { probe.leave() }
-        let deadline = ContinuousClock.now + .seconds(10)
+        let deadline = ContinuousClock.now + .seconds(30)
         if let rendezvous {
             while probe.arrived < rendezvous, ContinuousClock.now < deadline {
                 try await Task.sleep(for: .milliseconds(1))

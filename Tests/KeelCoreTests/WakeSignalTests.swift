@@ -14,6 +14,9 @@ struct WakeSignalTests {
             #expect(ContinuousClock.now - started >= .milliseconds(45))
         }
         let woken = Task { await signal.wait(timeout: .seconds(30)) }
+        // WakeSignal does not expose whether anyone waits, so this pause only makes it likely that
+        // the signal finds the wait blocked. If it comes first, the pending signal wakes the wait at
+        // once instead: the check below holds either way, so the pause cannot make the test fail.
         try? await Task.sleep(for: .milliseconds(20))
         let started = ContinuousClock.now
         signal.signal()

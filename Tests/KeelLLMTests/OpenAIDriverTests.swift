@@ -221,7 +221,7 @@ import Testing
 }
 
 /// Runs `generate` in a child task, cancels it after the first delta and checks that it ends
-/// with `CancellationError` within a second.
+/// with `CancellationError` promptly.
 func expectPromptCancellation(
     _ generate: @escaping @Sendable (@Sendable (LLMDelta) async throws -> Void) async throws -> LLMResponse
 ) async throws {
@@ -242,6 +242,6 @@ func expectPromptCancellation(
         let outcome = await group.next() ?? nil
         return (outcome, ContinuousClock.now - cancelledAt)
     }
-    #expect(elapsed < .seconds(3))  // the fake stalls for 30 s
+    #expect(elapsed < .seconds(10))  // the fake stalls for 30 s; loose for a loaded machine
     #expect(outcome is CancellationError, "ended with \(String(describing: outcome))")
 }

@@ -20,10 +20,20 @@ struct DurableLifecycleTests {
         ["OPENAI_BASE_URL": baseURL + "/v1", "DEFAULT_OPENAI_API_KEY": DurableExecutionTests.providerKey]
     }
 
+    /// An answer whose first words come at once and whose rest trickles in 20-byte pieces half a
+    /// second apart (about 40 s): long enough that a cancellation that did not reach the worker
+    /// cannot pass for a prompt one, however loaded the machine, while a dropped connection shows
+    /// at the fake within a second or so (a write after the close fails).
+    static let trickledReply: FakeReply = {
+        let events = OpenAIWire.finalText
+        let firstWords = ByteBuffer(string: events.prefix(2).joined())
+        return FakeReply(chunks: [firstWords] + FakeReply.split(events.dropFirst(2).joined(), size: 20), gap: .milliseconds(500))
+    }()
+
     @Test("cancel reaches the worker: the turn ends at once and nothing of it is written afterwards")
     func cancelRunningStep() async throws {
         let quickAnswer = FakeReply.stream(OpenAIWire.finalText)
-        try await DurableExecutionTests.withDurableServer(script: [Self.slowReply, quickAnswer]) { server, port, _, _ in
+        try await DurableExecutionTests.withDurableServer(script: [Self.trickledReply, quickAnswer]) { server, port, fake, _ in
             let worker = try WorkerProcess.start(port: port)
             let sessionID = try await server.createSession(["model_id": "openai/gpt-4o-mini"])
             _ = try await server.send(sessionID, "a long answer, please")
@@ -31,12 +41,20 @@ struct DurableLifecycleTests {
             let started = ContinuousClock.now
             let cancel = try await server.request(.post, "/v1/sessions/\(sessionID)/cancel")
             #expect(cancel.status == 200)
-            #expect(ContinuousClock.now - started < .seconds(2))
+            // The rest of the answer takes another 40 s: a cancel waiting for the step would be
+            // slower than this bound, which is loose for a loaded machine.
+            #expect(ContinuousClock.now - started < .seconds(20))
             let events = try await server.waitForIdle(sessionID)
             #expect(DurableExecutionTests.count(events, "turn.cancelled") == 1)
             #expect(DurableExecutionTests.count(events, "turn.completed") == 0)
-            // The worker's stream would have finished within ~3 s: nothing of the turn may follow.
-            try await Task.sleep(for: .seconds(3))
+            // The worker dropped the provider's stream: the fake saw its client leave mid-answer
+            // (an uncancelled worker would read it to its end, 40 s on).
+            let end = try await fake.waitForEnd(ofReply: 0)
+            #expect(end != nil && end != .played, "the slow answer ended \(String(describing: end))")
+            // Nothing of the turn may follow. With the stream gone only work already in flight in
+            // the worker could still write; there is no event for "nothing more", so this is a
+            // window, generous for a write already under way.
+            try await Task.sleep(for: .seconds(2))
             let later = try await server.events(sessionID)
             #expect(later.count == events.count, "no event after the cancellation")
             DurableExecutionTests.expectGapless(later)
@@ -96,8 +114,9 @@ struct DurableLifecycleTests {
     func workerWaitsAndReconnects() async throws {
         try await PostgresPersistenceTests.withDatabase { url in
             let port = try freeLoopbackPort()
-            let worker = try WorkerProcess.start(port: port)
-            try await Task.sleep(for: .seconds(1))
+            let worker = try WorkerProcess.start(port: port, extra: ["LOG_LEVEL": "debug"])
+            // Two refused attempts: the worker is retrying, not giving up at the first.
+            #expect(await worker.waitForLog(WorkerProcess.unreachableLine, count: 2), "\(worker.log)")
             #expect(worker.process.isRunning, "the worker waits for the server")
             let environment = DurableExecutionTests.environment(url, grpcPort: port)
             let sessionID = try await TestServer.run(environment: environment) { server in
@@ -121,11 +140,13 @@ struct DurableLifecycleTests {
     @Test("a worker waiting for its server stops at once on SIGTERM, and gives up after the connect timeout")
     func workerConnectWait() async throws {
         let port = try freeLoopbackPort()
-        let waiting = try WorkerProcess.start(port: port)
-        try await Task.sleep(for: .milliseconds(500))
+        let waiting = try WorkerProcess.start(port: port, extra: ["LOG_LEVEL": "debug"])
+        // SIGTERM only once the worker is in its connect wait (not still starting up).
+        #expect(await waiting.waitForLog(WorkerProcess.unreachableLine), "\(waiting.log)")
         let started = ContinuousClock.now
         #expect(await waiting.terminate() == 0)
-        #expect(ContinuousClock.now - started < .seconds(3))
+        // Its connect timeout is 20 s: stopping well before that is stopping at once.
+        #expect(ContinuousClock.now - started < .seconds(10))
 
         let impatient = try WorkerProcess.start(port: port, extra: ["WORKER_GRPC_CONNECT_TIMEOUT": "1"])
         #expect(await impatient.waitForExit(within: .seconds(10)) == 3)

@@ -70,7 +70,7 @@ struct GracefulStartupTests {
         func output() -> String { (try? String(contentsOf: log, encoding: .utf8)) ?? "" }
 
         // Before the fix the line never came while the lookup or the warm-up was pending.
-        let started = ContinuousClock.now + .seconds(8)
+        let started = ContinuousClock.now + .seconds(30)
         while process.isRunning, !output().contains(line), ContinuousClock.now < started {
             try await Task.sleep(for: .milliseconds(20))
         }
@@ -103,6 +103,8 @@ struct GracefulStartupTests {
             after: "Server started and listening")
         #expect(exit.reason == .exit, "\(exit.stderr)")
         #expect(exit.status == 0, "\(exit.stderr)")
+        // Not held for the rest of the lookup's 10 s of retries (started before the signal):
+        // this bound cannot be much looser and still tell the two apart.
         #expect(exit.afterSignal < .seconds(5), "\(exit.stderr)")
         #expect(!exit.stderr.contains("Braintrust listener initialized"))
     }
@@ -121,7 +123,8 @@ struct GracefulStartupTests {
             after: "connecting to PostgreSQL")
         #expect(exit.reason == .exit, "\(exit.stderr)")
         #expect(exit.status == 0, "\(exit.stderr)")
-        #expect(exit.afterSignal < .seconds(5), "\(exit.stderr)")
+        // A database that never answers would hold it until the SIGKILL at 15 s; loose for a loaded machine.
+        #expect(exit.afterSignal < .seconds(10), "\(exit.stderr)")
         #expect(!exit.beforeSignal.contains("Server started and listening"), "no request is served before the schema")
     }
 }

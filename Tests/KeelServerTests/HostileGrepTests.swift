@@ -24,7 +24,8 @@ struct HostileGrepTests {
                 var status = 0
                 let elapsed = try await clock.measure { status = try await server.request(.get, "/health").status }
                 #expect(status == 200)
-                #expect(elapsed < .seconds(2), "/health took \(elapsed)")
+                // A frozen server would not answer at all; loose for a loaded machine.
+                #expect(elapsed < .seconds(10), "/health took \(elapsed)")
             }
             let events = try await server.waitForIdle(sessionID, turns: 2)
             let greps = events.filter {

@@ -93,7 +93,8 @@ final class RawConnection: Sendable {
     }
 
     /// Waits (bounded) for the next complete response (a `Content-Length` body) and consumes it.
-    func response(timeout: Duration = .seconds(5)) async throws -> Response {
+    /// The default bound is a liveness bound for a loaded machine: it only matters when a test fails.
+    func response(timeout: Duration = .seconds(30)) async throws -> Response {
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {
             if let response = collector.state.withLock({ Self.takeResponse(&$0.bytes) }) { return response }

@@ -14,7 +14,7 @@ enum RawHTTPConnection {
     }
 
     /// Sends `GET path`, reads until one of `markers` appears (or the server closes), then closes.
-    static func get(port: Int, _ path: String, readingUntil markers: [String], timeout: Duration = .seconds(5))
+    static func get(port: Int, _ path: String, readingUntil markers: [String], timeout: Duration = .seconds(30))
         async throws -> Reply
     {
         try await withTimeout(timeout) {

@@ -145,8 +145,9 @@ final class SSEReader: @unchecked Sendable {
         }
     }
 
-    /// The next frame, or nil when the server closed the stream.
-    func next(timeout: Duration = .seconds(10)) async throws -> Frame? {
+    /// The next frame, or nil when the server closed the stream. The timeout is a liveness bound
+    /// (it only matters when a test fails), checked whenever a chunk arrives.
+    func next(timeout: Duration = .seconds(30)) async throws -> Frame? {
         let deadline = ContinuousClock.now + timeout
         while true {
             if let range = pending.range(of: "\n\n") {
@@ -161,7 +162,7 @@ final class SSEReader: @unchecked Sendable {
     }
 
     /// Frames until one satisfies `predicate` (inclusive).
-    func frames(until predicate: (Frame) -> Bool, timeout: Duration = .seconds(10)) async throws -> [Frame] {
+    func frames(until predicate: (Frame) -> Bool, timeout: Duration = .seconds(30)) async throws -> [Frame] {
         var collected: [Frame] = []
         while let frame = try await next(timeout: timeout) {
             collected.append(frame)

@@ -62,6 +62,20 @@ final class WorkerProcess: @unchecked Sendable {
         return process.terminationStatus
     }
 
+    /// What a worker logs (at debug level) each time the control plane does not answer yet.
+    static let unreachableLine = "control plane not reachable yet"
+
+    /// Waits (bounded; the bound only matters when a test fails) until `line` appears `count`
+    /// times in the worker's log; false when it did not in time.
+    func waitForLog(_ line: String, count: Int = 1, timeout: Duration = .seconds(30)) async -> Bool {
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            if log.components(separatedBy: line).count - 1 >= count { return true }
+            try? await Task.sleep(for: .milliseconds(20))
+        }
+        return false
+    }
+
     /// Waits (bounded) for the process to exit by itself.
     func waitForExit(within limit: Duration) async -> Int32? {
         let deadline = ContinuousClock.now + limit

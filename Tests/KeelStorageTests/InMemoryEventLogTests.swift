@@ -18,8 +18,9 @@ struct InMemoryEventLogTests {
             _ = try await store.appendEvent(sessionID: session.id, draft(EventType.inputMessage, ["n": .init(index)]))
         }
         let elapsed = ContinuousClock.now - started
-        // Copying the log on every append made this quadratic: minutes for 20,000 appends.
-        #expect(elapsed < .seconds(5), "20,000 appends took \(elapsed)")
+        // Copying the log on every append made this quadratic: minutes for 20,000 appends. Linear
+        // takes a few seconds in a debug build beside other suites; the bound is loose for that.
+        #expect(elapsed < .seconds(20), "20,000 appends took \(elapsed)")
         let last = try await store.events(sessionID: session.id, EventQuery(limit: 1, lastN: true))
         #expect(last.map(\.sequence) == [count])
     }

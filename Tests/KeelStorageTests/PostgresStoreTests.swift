@@ -36,7 +36,7 @@ struct PostgresStoreTests {
         return result
     }
 
-    @Test("an append on one instance wakes a reader on another (NOTIFY) within 2 s")
+    @Test("an append on one instance wakes a reader on another (NOTIFY)")
     func crossInstanceWakeUp() async throws {
         try await TestDatabase.withDatabase { configuration in
             try await withTwoInstances(configuration) { a, b in
@@ -47,14 +47,14 @@ struct PostgresStoreTests {
                 let signals = b.eventSignals.subscribe(sessionID: session.id)
                 let started = ContinuousClock.now
                 let event = try await a.appendEvent(sessionID: session.id, draft(EventType.inputMessage))
-                #expect(await wakes(signals, within: .seconds(2)))
+                #expect(await wakes(signals, within: .seconds(30)))  // liveness bound; the latency is printed
                 print("◇ cross-instance wake-up after \(ContinuousClock.now - started)")
                 #expect(try await b.events(sessionID: session.id, EventQuery()) == [event])
 
                 // Deleting on B wakes A's readers too.
                 let deletion = a.eventSignals.subscribe(sessionID: session.id)
                 try await b.deleteSession(id: session.id)
-                #expect(await wakes(deletion, within: .seconds(2)))
+                #expect(await wakes(deletion, within: .seconds(30)))
                 #expect(try await a.session(id: session.id) == nil)
             }
         }
@@ -139,13 +139,14 @@ struct PostgresStoreTests {
                     """, on: a)
                 #expect(terminated == 2)
                 // Notifications sent while B has no LISTEN connection are lost; once it is back
-                // (backoff starts at 100 ms), appends on A wake B's readers again.
+                // (backoff starts at 100 ms), appends on A wake B's readers again. Each append is
+                // given a second to arrive before the next try; all of it bounded for a loaded machine.
                 var woke = false
                 let started = ContinuousClock.now
-                while !woke, ContinuousClock.now - started < .seconds(10) {
+                while !woke, ContinuousClock.now - started < .seconds(30) {
                     let signals = b.eventSignals.subscribe(sessionID: session.id)
                     _ = try await a.appendEvent(sessionID: session.id, draft(EventType.outputMessageDelta))
-                    woke = await wakes(signals, within: .milliseconds(300))
+                    woke = await wakes(signals, within: .seconds(1))
                 }
                 #expect(woke)
                 print("◇ LISTEN back after \(ContinuousClock.now - started)")

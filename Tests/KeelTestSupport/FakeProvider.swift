@@ -67,9 +67,18 @@ public struct FakeReply: Sendable {
     }
 }
 
+/// How the body of one reply ended.
+public enum FakeReplyEnd: Sendable, Equatable {
+    /// Every chunk was written and the ending the plan asked for was played.
+    case played
+    /// Writing stopped early: the client went away (or the server was stopped) mid-body.
+    case cutShort(chunksWritten: Int)
+}
+
 /// Records requests; answers with the reply for the request's ordinal (0-based).
 public final class FakeProviderLog: Sendable {
     private let recorded = Mutex<[RecordedRequest]>([])
+    private let endings = Mutex<[Int: FakeReplyEnd]>([:])
 
     public var requests: [RecordedRequest] { recorded.withLock { $0 } }
     public var count: Int { recorded.withLock { $0.count } }
@@ -79,6 +88,27 @@ public final class FakeProviderLog: Sendable {
             $0.append(request)
             return $0.count - 1
         }
+    }
+
+    fileprivate func recordEnd(_ ordinal: Int, _ end: FakeReplyEnd) {
+        endings.withLock { $0[ordinal] = end }
+    }
+
+    /// How the body of the reply to request `ordinal` ended, once it has.
+    public func end(ofReply ordinal: Int) -> FakeReplyEnd? {
+        endings.withLock { $0[ordinal] }
+    }
+
+    /// Waits (bounded) until the body of the reply to request `ordinal` has ended, and says how;
+    /// nil when it is still being written at the deadline. The bound is a liveness bound: it only
+    /// matters when a test fails.
+    public func waitForEnd(ofReply ordinal: Int, timeout: Duration = .seconds(30)) async throws -> FakeReplyEnd? {
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            if let end = end(ofReply: ordinal) { return end }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        return end(ofReply: ordinal)
     }
 }
 
@@ -107,16 +137,30 @@ public func withFakeProvider<Result: Sendable>(
         return Response(
             status: .init(code: plan.status), headers: responseHeaders,
             body: ResponseBody { writer in
+                // A write to a client that went away throws (and a stopped server cancels the
+                // writer): either way the body ends before its plan did, which tests can observe.
+                var written = 0
+                var played = false
+                defer { log.recordEnd(ordinal, played ? .played : .cutShort(chunksWritten: written)) }
                 for (index, chunk) in plan.chunks.enumerated() {
+                    // Simulated network latency between pieces, not synchronisation.
                     if index > 0 { try await Task.sleep(for: plan.gap) }
                     try await writer.write(chunk)
+                    written += 1
                 }
                 switch plan.ending {
-                case .finish: try await writer.finish(nil)
-                case .stall: try await Task.sleep(for: .seconds(30))
+                case .finish:
+                    try await writer.finish(nil)
+                    played = true
+                case .stall:
+                    try await Task.sleep(for: .seconds(30))
+                    played = true
                 case .abort:
                     // Give the client time to receive what was written, then drop the connection.
+                    // Data already written reaches the client before the close in any case; the
+                    // pause only keeps the drop clearly after it.
                     try await Task.sleep(for: .milliseconds(100))
+                    played = true
                     throw FakeProviderAbort()
                 }
             })
