@@ -39,7 +39,7 @@ struct MessageProjectionTests {
 
         let failures = DecodeFailureLog()
         let messages = MessageProjection.messages(from: events, failures: failures.reporter)
-        #expect(failures.entries.isEmpty)
+        #expect(failures.all.isEmpty)
         #expect(messages.map(\.role) == [.user, .agent, .toolResult, .toolResult, .agent])
         #expect(messages.map(\.sequence) == [1, 5, 7, 8, 9])
         #expect(messages.allSatisfy { $0.sessionID == sessionID })
@@ -81,9 +81,9 @@ struct MessageProjectionTests {
             + [turnStarted, event(EventType.outputMessageCompleted, 6, .encoding(completed(answer)))]
         let messages = MessageProjection.messages(from: events, failures: failures.reporter)
         #expect(messages.map(\.id) == [user.id, answer.id])
-        #expect(failures.entries.map(\.eventID) == malformed.map(\.id))
-        #expect(failures.entries.map(\.eventType) == malformed.map(\.type))
-        #expect(failures.entries.allSatisfy { $0.consumer == "message_projection" })
+        #expect(failures.all.map(\.eventID) == malformed.map(\.id))
+        #expect(failures.all.map(\.eventType) == malformed.map(\.type))
+        #expect(failures.all.allSatisfy { $0.consumer == "message_projection" })
     }
 
     /// The `output.message.completed` data the loop writes for `message`.

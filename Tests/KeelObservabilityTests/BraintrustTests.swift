@@ -1,5 +1,6 @@
 import Foundation
 import KeelCore
+import KeelTestSupport
 import Logging
 import Testing
 
@@ -104,7 +105,7 @@ private enum SyntheticTurn {
 /// `tool.completed` lacks its `tool_name` (a malformed stored row), reported to `failures`.
 private func builtTurnSpans(
     captureContent: Bool, unreadableToolResult: Bool = false,
-    failures: EventDecodeFailureReporter = DecodeFailureRecorder().reporter
+    failures: EventDecodeFailureReporter = DecodeFailureLog().reporter
 ) -> (turnID: String, spans: [SpanRecord], toolCompletedID: String) {
     let sessionID = PublicID.make(.session)
     let turnID = PublicID.make(.turn)
@@ -590,7 +591,7 @@ struct BraintrustTests {
 
     @Test("an unreadable tool.completed is reported by the trace; the turn still maps to one consistent row tree")
     func unreadableEventStillMaps() throws {
-        let failures = DecodeFailureRecorder()
+        let failures = DecodeFailureLog()
         let (turnID, spans, toolCompletedID) = builtTurnSpans(
             captureContent: false, unreadableToolResult: true, failures: failures.reporter)
         // Braintrust reads spans, never events: the one reader of the event is the trace builder.

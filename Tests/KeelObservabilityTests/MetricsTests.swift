@@ -1,5 +1,6 @@
 import Foundation
 import KeelCore
+import KeelTestSupport
 import Testing
 
 @testable import KeelObservability
@@ -117,7 +118,7 @@ struct MetricsTests {
     @Test("the observer turns a synthetic event sequence into turn, LLM, token and tool samples")
     func observerUpdatesFromEvents() {
         let metrics = KeelMetrics()
-        let failures = DecodeFailureRecorder()
+        let failures = DecodeFailureLog()
         let observer = EventMetricsObserver(metrics: metrics, decodeFailures: failures.reporter)
         for event in syntheticEvents() { observer.observe(event) }
         let rendered = lines(metrics.render())
@@ -172,7 +173,7 @@ struct MetricsTests {
     @Test("an event whose data does not decode is skipped and reported; the rest of the turn is counted")
     func malformedEventsAreReportedAndSkipped() {
         let metrics = KeelMetrics()
-        let failures = DecodeFailureRecorder()
+        let failures = DecodeFailureLog()
         let observer = metrics.makeEventObserver(decodeFailures: failures.reporter)
         let noToolName = event(
             EventType.toolCompleted, turn: "turn_m",
@@ -272,7 +273,7 @@ struct MetricsTests {
     @Test("an open turn that never ends is forgotten once maxOpenTurns is exceeded")
     func openTurnCap() {
         let observer = EventMetricsObserver(
-            metrics: KeelMetrics(), decodeFailures: DecodeFailureRecorder().reporter, maxOpenTurns: 2)
+            metrics: KeelMetrics(), decodeFailures: DecodeFailureLog().reporter, maxOpenTurns: 2)
         for (index, turn) in ["t1", "t2", "t3"].enumerated() {
             observer.observe(turnStarted(turn, at: Double(index)))
         }

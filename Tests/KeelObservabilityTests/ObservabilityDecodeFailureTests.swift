@@ -1,5 +1,6 @@
 import Foundation
 import KeelCore
+import KeelTestSupport
 import Synchronization
 import Testing
 
@@ -37,7 +38,7 @@ private func turnWithUnreadableToolResult() -> (events: [Event], unreadable: Eve
 struct ObservabilityDecodeFailureTests {
     @Test("the trace publisher hands its reporter to the builder and still publishes the turn, named from turn.started")
     func publisherReportsAndPublishes() async throws {
-        let failures = DecodeFailureRecorder()
+        let failures = DecodeFailureLog()
         let published = Mutex<[SpanRecord]>([])
         let publisher = TracePublisher(
             options: TraceOptions(decodeFailures: failures.reporter),

@@ -1,5 +1,6 @@
 import Foundation
 import KeelCore
+import KeelTestSupport
 import Logging
 import Synchronization
 import Testing
@@ -103,7 +104,7 @@ struct TraceBuilderLoopTests {
         let events = sink.events.withLock { $0 }
 
         for capture in [false, true] {
-            let failures = DecodeFailureRecorder()
+            let failures = DecodeFailureLog()
             var builder = TurnTraceBuilder(
                 options: TraceOptions(captureContent: capture, agentName: { _ in "Lookup" }, decodeFailures: failures.reporter))
             let spans = events.flatMap { builder.consume($0) }

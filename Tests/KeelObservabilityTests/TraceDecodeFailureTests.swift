@@ -1,5 +1,6 @@
 import Foundation
 import KeelCore
+import KeelTestSupport
 import Testing
 
 @testable import KeelObservability
@@ -32,7 +33,7 @@ struct TraceDecodeFailureTests {
         script.turnCompleted(iterations: 2, usage: Usage(inputTokens: 200, outputTokens: 40))
         script.idle()
 
-        let failures = DecodeFailureRecorder()
+        let failures = DecodeFailureLog()
         let all = trace(script.events, options: TraceOptions(captureContent: capture, decodeFailures: failures.reporter))
         #expect(failures.all == [.init(consumer: "trace", eventType: .toolCompleted, eventID: unreadable.id)])
         try checkTree(all, sessionID: script.sessionID)
@@ -71,7 +72,7 @@ struct TraceDecodeFailureTests {
         script.events[index].data = generation.data.removing("metadata")
         script.turnCompleted(iterations: 1, usage: Usage(inputTokens: 100, outputTokens: 20))
 
-        let failures = DecodeFailureRecorder()
+        let failures = DecodeFailureLog()
         let all = trace(script.events, options: TraceOptions(decodeFailures: failures.reporter))
         #expect(failures.all == [.init(consumer: "trace", eventType: .llmGeneration, eventID: generation.id)])
         try checkTree(all, sessionID: script.sessionID)
@@ -89,7 +90,7 @@ struct TraceDecodeFailureTests {
         let payload = script.turnCompletedPayload(iterations: 1, usage: Usage(inputTokens: 70, outputTokens: 7))
         let completed = script.emit(EventType.turnCompleted, JSONValue.encoding(payload).removing("usage"))
 
-        let failures = DecodeFailureRecorder()
+        let failures = DecodeFailureLog()
         var builder = TurnTraceBuilder(options: TraceOptions(decodeFailures: failures.reporter))
         let all = script.events.flatMap { builder.consume($0) }
         #expect(failures.all == [.init(consumer: "trace", eventType: .turnCompleted, eventID: completed.id)])
@@ -119,7 +120,7 @@ struct TraceDecodeFailureTests {
         script.generate(text: "Hello")
         script.turnCompleted(iterations: 1, usage: Usage())
 
-        let failures = DecodeFailureRecorder()
+        let failures = DecodeFailureLog()
         let all = trace(script.events, options: TraceOptions(captureContent: true, decodeFailures: failures.reporter))
         #expect(failures.all == [.init(consumer: "trace", eventType: .inputMessage, eventID: input.id)])
         try checkTree(all, sessionID: script.sessionID, rootParent: HexID.bytes(fromHex: parentID))

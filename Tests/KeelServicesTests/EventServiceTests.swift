@@ -25,7 +25,7 @@ struct EventServiceTests {
         let page = try await fixture.services.events.messagePage(sessionID: session.id, EventQuery(), limit: 50)
         #expect(page.messages.map(\.id) == [question.id, answer.id])
         #expect(page.messages.map(\.text) == ["2 + 2?", "4"])
-        let reported = fixture.decodeFailures.entries
+        let reported = fixture.decodeFailures.all
         #expect(reported.map(\.eventID) == [broken.id])
         #expect(reported.map(\.consumer) == ["message_projection"])
     }

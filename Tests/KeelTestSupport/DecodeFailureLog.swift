@@ -5,21 +5,27 @@ import Synchronization
 /// malformed events.
 public final class DecodeFailureLog: Sendable {
     public struct Entry: Sendable, Hashable {
-        public var eventID: String
-        public var eventType: EventType
         public var consumer: String
+        public var eventType: EventType
+        public var eventID: String
+
+        public init(consumer: String, eventType: EventType, eventID: String) {
+            self.consumer = consumer
+            self.eventType = eventType
+            self.eventID = eventID
+        }
     }
 
     private let log = Mutex<[Entry]>([])
 
     public init() {}
 
-    public var entries: [Entry] { log.withLock { $0 } }
+    public var all: [Entry] { log.withLock { $0 } }
 
     public var reporter: EventDecodeFailureReporter {
         EventDecodeFailureReporter { failure, consumer in
             self.log.withLock {
-                $0.append(Entry(eventID: failure.eventID, eventType: failure.eventType, consumer: consumer))
+                $0.append(Entry(consumer: consumer, eventType: failure.eventType, eventID: failure.eventID))
             }
         }
     }
