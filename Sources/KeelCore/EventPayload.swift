@@ -14,6 +14,12 @@ public struct EventPayloadError: Error, Sendable, Hashable, CustomStringConverti
     public var detail: String
 
     public var description: String { "event \(eventID) (\(eventType)): \(detail)" }
+
+    public init(eventID: String, eventType: EventType, detail: String) {
+        self.eventID = eventID
+        self.eventType = eventType
+        self.detail = detail
+    }
 }
 
 extension EventDraft {
@@ -25,7 +31,7 @@ extension EventDraft {
 
 extension Event {
     /// The typed `data`; throws `EventPayloadError` when the type differs or the data does not decode.
-    public func payload<Payload: EventPayload>(as _: Payload.Type) throws -> Payload {
+    public func payload<Payload: EventPayload>(as _: Payload.Type) throws(EventPayloadError) -> Payload {
         guard type == Payload.eventType else {
             throw EventPayloadError(eventID: id, eventType: type, detail: "expected \(Payload.eventType)")
         }
@@ -33,6 +39,20 @@ extension Event {
             return try data.decode(Payload.self)
         } catch {
             throw EventPayloadError(eventID: id, eventType: type, detail: String(describing: error))
+        }
+    }
+
+    /// The typed `data`, or nil once the failure has been reported to `failures` as `consumer`'s.
+    /// Readers skip an event whose data does not decode instead of failing (one malformed stored
+    /// row must not stop a history read, a trace or the metrics); the report keeps it visible.
+    public func payload<Payload: EventPayload>(
+        as type: Payload.Type, consumer: String, failures: EventDecodeFailureReporter
+    ) -> Payload? {
+        do {
+            return try payload(as: type)
+        } catch {
+            failures.report(error, consumer: consumer)
+            return nil
         }
     }
 }

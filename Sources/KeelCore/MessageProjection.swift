@@ -13,21 +13,17 @@ public enum MessageProjection {
     public static func message(from event: Event, failures: EventDecodeFailureReporter) -> Message? {
         do {
             return try message(from: event)
-        } catch let failure as EventPayloadError {
-            failures.report(failure, consumer: consumer)
         } catch {
-            failures.report(
-                EventPayloadError(eventID: event.id, eventType: event.type, detail: String(describing: error)),
-                consumer: consumer)
+            failures.report(error, consumer: consumer)
+            return nil
         }
-        return nil
     }
 
     static let consumer = "message_projection"
 
     /// The message an event carries, nil when its type carries none; throws `EventPayloadError`
     /// when the data does not decode.
-    public static func message(from event: Event) throws -> Message? {
+    public static func message(from event: Event) throws(EventPayloadError) -> Message? {
         var message: Message
         switch event.type {
         case EventType.inputMessage:

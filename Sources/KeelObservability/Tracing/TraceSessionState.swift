@@ -121,11 +121,8 @@ struct TraceSessionState: Sendable {
         let message: Message?
         do {
             message = try MessageProjection.message(from: event)
-        } catch let failure as EventPayloadError {
-            options.decodeFailures.report(failure, consumer: TraceOptions.decodeFailureConsumer)
-            return
         } catch {
-            // `MessageProjection` throws only `EventPayloadError`.
+            options.decodeFailures.report(error, consumer: TraceOptions.decodeFailureConsumer)
             return
         }
         if let message { TraceContent.append(message, to: &history, limit: options.maxHistoryMessages) }
