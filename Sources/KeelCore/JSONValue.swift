@@ -115,17 +115,14 @@ extension JSONValue {
         try? JSONDecoder().decode(JSONValue.self, from: Data(text.utf8))
     }
 
-    /// Converts any Encodable into a JSONValue through its JSON form.
+    /// Converts any Encodable into the JSONValue of its JSON form (`.null` when it cannot be JSON,
+    /// e.g. a non-finite number).
     public static func encoding<T: Encodable>(_ value: T) -> JSONValue {
-        guard let data = try? KeelJSON.encoder.encode(value),
-            let json = try? JSONDecoder().decode(JSONValue.self, from: data)
-        else { return .null }
-        return json
+        (try? JSONValueEncoding.encode(value)) ?? .null
     }
 
     /// Decodes a Decodable from this JSON value.
     public func decode<T: Decodable>(_ type: T.Type) throws -> T {
-        let data = try KeelJSON.encoder.encode(self)
-        return try KeelJSON.decoder.decode(type, from: data)
+        try JSONValueDecoder(self).decode(type)
     }
 }
