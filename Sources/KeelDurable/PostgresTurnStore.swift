@@ -153,18 +153,18 @@ public final class PostgresTurnStore: TurnStore {
         return recorded
     }
 
-    public func staleTasks(olderThan threshold: Duration, limit: Int) async throws
-        -> [(taskID: String, sessionID: String)]
-    {
+    public func staleTasks(olderThan threshold: Duration, limit: Int) async throws -> [StaleTask] {
         try await store.waitForSchema()
-        var candidates: [(taskID: String, sessionID: String)] = []
+        var candidates: [StaleTask] = []
         let rows = try await store.client.query(
             """
-            SELECT id, session_id FROM durable_tasks
-            WHERE status = 'claimed' AND heartbeat_at < now() - (\(threshold.inSeconds) * interval '1 second')
-            ORDER BY heartbeat_at LIMIT \(limit)
+            SELECT t.id, t.session_id, s.organization_id FROM durable_tasks t JOIN sessions s ON s.id = t.session_id
+            WHERE t.status = 'claimed' AND t.heartbeat_at < now() - (\(threshold.inSeconds) * interval '1 second')
+            ORDER BY t.heartbeat_at LIMIT \(limit)
             """, logger: logger)
-        for try await candidate in rows.decode((String, String).self) { candidates.append(candidate) }
+        for try await (taskID, sessionID, organizationID) in rows.decode((String, String, String).self) {
+            candidates.append(StaleTask(taskID: taskID, sessionID: sessionID, organizationID: organizationID))
+        }
         return candidates
     }
 

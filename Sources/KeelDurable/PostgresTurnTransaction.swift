@@ -26,25 +26,35 @@ final class PostgresTurnTransaction: TurnTransaction {
 
     /// Takes the session's row lock. `NO KEY UPDATE` leaves the key-share locks of concurrent
     /// event appends (foreign keys) free.
-    func lockSession(_ sessionID: String) async throws -> Bool {
+    func lockSession(_ sessionID: String, organizationID: String) async throws -> Bool {
         let rows = try await connection.query(
-            "SELECT 1 FROM sessions WHERE id = \(sessionID) FOR NO KEY UPDATE", logger: logger
+            """
+            SELECT 1 FROM sessions WHERE id = \(sessionID) AND organization_id = \(organizationID)
+            FOR NO KEY UPDATE
+            """, logger: logger
         ).collect()
         return !rows.isEmpty
     }
 
-    func append(_ drafts: [EventDraft], sessionID: String) async throws -> [Event] {
+    func append(_ drafts: [EventDraft], sessionID: String, organizationID: String) async throws -> [Event] {
         var appended: [Event] = []
-        for draft in drafts { appended.append(try await store.appendEvent(sessionID: sessionID, draft, on: connection)) }
+        for draft in drafts {
+            appended.append(
+                try await store.appendEvent(sessionID: sessionID, organizationID: organizationID, draft, on: connection))
+        }
         events.withLock { [appended] in $0 += appended }
         return appended
     }
 
-    func updateSession(id: String, _ change: @Sendable (inout Session) throws -> Void) async throws -> Session {
-        try await store.updateSession(id: id, on: connection, change)
+    func updateSession(id: String, organizationID: String, _ change: @Sendable (inout Session) throws -> Void)
+        async throws -> Session
+    {
+        try await store.updateSession(id: id, organizationID: organizationID, on: connection, change)
     }
 
-    func agent(id: String) async throws -> Agent? { try await store.agent(id: id, on: connection) }
+    func agent(id: String, organizationID: String) async throws -> Agent? {
+        try await store.agent(id: id, organizationID: organizationID, on: connection)
+    }
 
     func providers(organizationID: String) async throws -> [LLMProvider] {
         try await store.listProviders(organizationID: organizationID, on: connection)
@@ -189,48 +199,55 @@ final class PostgresTurnTransaction: TurnTransaction {
     /// may run at once), exclusive to end the task. A cancel or reclaim takes the row exclusively,
     /// so nothing a lease-holder writes can land after the task was taken away. The exclusive form
     /// first takes the session's lock, because ending a task may end the turn.
+    /// The task's session (whose organization its writes are made in) comes from the session's row.
     func leasedTask(_ lease: StepLease, exclusive: Bool) async throws -> LeasedTask? {
         if exclusive {
             let owner = try await connection.query(
-                "SELECT session_id FROM durable_tasks WHERE id = \(lease.taskID)", logger: logger
+                """
+                SELECT s.id, s.organization_id FROM durable_tasks t JOIN sessions s ON s.id = t.session_id
+                WHERE t.id = \(lease.taskID)
+                """, logger: logger
             ).collect()
-            guard let sessionID = try owner.first?.decode(String.self), try await lockSession(sessionID) else {
-                return nil
-            }
+            guard let (sessionID, organizationID) = try owner.first?.decode((String, String).self),
+                try await lockSession(sessionID, organizationID: organizationID)
+            else { return nil }
         }
         let lockMode = exclusive ? "FOR UPDATE OF t" : "FOR SHARE OF t"
         let lock: PostgresQuery = """
-            SELECT t.turn_id, t.session_id, d.input_message_id, t.kind, t.attempt, t.max_attempts, t.progress::text
-            FROM durable_tasks t JOIN durable_turns d ON d.id = t.turn_id
+            SELECT t.turn_id, t.session_id, s.organization_id, d.input_message_id, t.kind, t.attempt, t.max_attempts,
+                t.progress::text
+            FROM durable_tasks t JOIN durable_turns d ON d.id = t.turn_id JOIN sessions s ON s.id = t.session_id
             WHERE t.id = \(lease.taskID) AND t.claimed_by = \(lease.workerID) AND t.status = 'claimed'
             \(unescaped: lockMode)
             """
         let rows = try await connection.query(lock, logger: logger).collect()
         guard let row = rows.first else { return nil }
-        let (turnID, sessionID, inputMessageID, kind, attempt, maxAttempts, progress) = try row.decode(
-            (String, String, String, String, Int, Int, String).self)
+        let (turnID, sessionID, organizationID, inputMessageID, kind, attempt, maxAttempts, progress) = try row.decode(
+            (String, String, String, String, String, Int, Int, String).self)
         return LeasedTask(
-            turnID: turnID, sessionID: sessionID, inputMessageID: inputMessageID, kind: kind, attempt: attempt,
-            maxAttempts: maxAttempts, progress: try PostgresStore.decode(TurnProgress.self, progress))
+            turnID: turnID, sessionID: sessionID, organizationID: organizationID, inputMessageID: inputMessageID,
+            kind: kind, attempt: attempt, maxAttempts: maxAttempts,
+            progress: try PostgresStore.decode(TurnProgress.self, progress))
     }
 
     func staleTask(_ taskID: String, threshold: Duration) async throws -> (task: LeasedTask, holder: String?)? {
         let rows = try await connection.query(
             """
-            SELECT t.claimed_by, t.turn_id, t.session_id, d.input_message_id, t.kind, t.attempt, t.max_attempts,
-                t.progress::text
-            FROM durable_tasks t JOIN durable_turns d ON d.id = t.turn_id
+            SELECT t.claimed_by, t.turn_id, t.session_id, s.organization_id, d.input_message_id, t.kind, t.attempt,
+                t.max_attempts, t.progress::text
+            FROM durable_tasks t JOIN durable_turns d ON d.id = t.turn_id JOIN sessions s ON s.id = t.session_id
             WHERE t.id = \(taskID) AND t.status = 'claimed'
               AND t.heartbeat_at < now() - (\(threshold.inSeconds) * interval '1 second')
             FOR UPDATE OF t SKIP LOCKED
             """, logger: logger
         ).collect()
         guard let row = rows.first else { return nil }
-        let (holder, turnID, sessionID, inputMessageID, kind, attempt, maxAttempts, progress) =
-            try row.decode((String?, String, String, String, String, Int, Int, String).self)
+        let (holder, turnID, sessionID, organizationID, inputMessageID, kind, attempt, maxAttempts, progress) =
+            try row.decode((String?, String, String, String, String, String, Int, Int, String).self)
         let task = LeasedTask(
-            turnID: turnID, sessionID: sessionID, inputMessageID: inputMessageID, kind: kind, attempt: attempt,
-            maxAttempts: maxAttempts, progress: try PostgresStore.decode(TurnProgress.self, progress))
+            turnID: turnID, sessionID: sessionID, organizationID: organizationID, inputMessageID: inputMessageID,
+            kind: kind, attempt: attempt, maxAttempts: maxAttempts,
+            progress: try PostgresStore.decode(TurnProgress.self, progress))
         return (task, holder)
     }
 

@@ -52,10 +52,17 @@ struct TurnTables: Sendable {
     }
 
     func leased(_ task: Task) -> LeasedTask? {
-        guard let turn = turns[task.turnID] else { return nil }
+        guard let turn = turns[task.turnID], let organizationID = organizationID(of: task) else { return nil }
         return LeasedTask(
-            turnID: task.turnID, sessionID: task.sessionID, inputMessageID: turn.inputMessageID, kind: task.step.kind,
-            attempt: task.attempt, maxAttempts: task.maxAttempts, progress: task.progress)
+            turnID: task.turnID, sessionID: task.sessionID, organizationID: organizationID,
+            inputMessageID: turn.inputMessageID, kind: task.step.kind, attempt: task.attempt,
+            maxAttempts: task.maxAttempts, progress: task.progress)
+    }
+
+    /// The organization of the task's session, from its turn's stored plan: steps are queued only
+    /// for running turns, which always have one.
+    func organizationID(of task: Task) -> String? {
+        turns[task.turnID]?.spec?.organizationID
     }
 
     /// Claims up to `limit` visible pending steps, oldest first, each with a new lease epoch.

@@ -58,8 +58,11 @@ public final class InMemoryTurnStore: TurnStore {
 
     public func appendLive(_ draft: EventDraft, sessionID: String, lease: StepLease) async throws -> Bool {
         try await lock.withLock {
-            guard tables.withLock({ $0.task(holding: lease)?.sessionID == sessionID }) else { return false }
-            publish([try await log.appendEvent(sessionID: sessionID, draft)])
+            let organizationID = tables.withLock { tables in
+                tables.task(holding: lease).flatMap { $0.sessionID == sessionID ? tables.organizationID(of: $0) : nil }
+            }
+            guard let organizationID else { return false }
+            publish([try await log.appendEvent(sessionID: sessionID, organizationID: organizationID, draft)])
             return true
         }
     }
@@ -100,13 +103,16 @@ public final class InMemoryTurnStore: TurnStore {
         }
     }
 
-    public func staleTasks(olderThan threshold: Duration, limit: Int) async throws
-        -> [(taskID: String, sessionID: String)]
-    {
+    public func staleTasks(olderThan threshold: Duration, limit: Int) async throws -> [StaleTask] {
         let cutoff = Date().addingTimeInterval(-threshold.inSeconds)
         return tables.withLock { tables in
             tables.tasks.values.filter { $0.status == .claimed && $0.heartbeatAt < cutoff }
-                .sorted { $0.heartbeatAt < $1.heartbeatAt }.prefix(limit).map { ($0.id, $0.sessionID) }
+                .sorted { $0.heartbeatAt < $1.heartbeatAt }.prefix(limit)
+                .compactMap { task in
+                    tables.organizationID(of: task).map {
+                        StaleTask(taskID: task.id, sessionID: task.sessionID, organizationID: $0)
+                    }
+                }
         }
     }
 

@@ -27,23 +27,30 @@ final class InMemoryTurnTransaction: TurnTransaction {
 
     // MARK: Sessions and events
 
-    /// The store's lock already serialises every transaction; the session only has to exist.
-    func lockSession(_ sessionID: String) async throws -> Bool {
-        try await log.session(id: sessionID) != nil
+    /// The store's lock already serialises every transaction; the session only has to exist (in
+    /// the organization).
+    func lockSession(_ sessionID: String, organizationID: String) async throws -> Bool {
+        try await log.session(id: sessionID, organizationID: organizationID) != nil
     }
 
-    func append(_ drafts: [EventDraft], sessionID: String) async throws -> [Event] {
+    func append(_ drafts: [EventDraft], sessionID: String, organizationID: String) async throws -> [Event] {
         var events: [Event] = []
-        for draft in drafts { events.append(try await log.appendEvent(sessionID: sessionID, draft)) }
+        for draft in drafts {
+            events.append(try await log.appendEvent(sessionID: sessionID, organizationID: organizationID, draft))
+        }
         state.withLock { [events] in $0.events += events }
         return events
     }
 
-    func updateSession(id: String, _ change: @Sendable (inout Session) throws -> Void) async throws -> Session {
-        try await log.updateSession(id: id, change)
+    func updateSession(id: String, organizationID: String, _ change: @Sendable (inout Session) throws -> Void)
+        async throws -> Session
+    {
+        try await log.updateSession(id: id, organizationID: organizationID, change)
     }
 
-    func agent(id: String) async throws -> Agent? { try await log.agent(id: id) }
+    func agent(id: String, organizationID: String) async throws -> Agent? {
+        try await log.agent(id: id, organizationID: organizationID)
+    }
 
     func providers(organizationID: String) async throws -> [LLMProvider] {
         try await log.listProviders(organizationID: organizationID)

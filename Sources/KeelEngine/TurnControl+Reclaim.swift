@@ -27,15 +27,16 @@ extension TurnControl {
         // the session's lock before the task's (the order every other transaction uses).
         let candidates = try await store.staleTasks(olderThan: policy.staleThreshold, limit: 100)
         var handled = 0
-        for candidate in candidates where try await reclaim(candidate.taskID, sessionID: candidate.sessionID) {
+        for candidate in candidates where try await reclaim(candidate) {
             handled += 1
         }
         return handled
     }
 
-    private func reclaim(_ taskID: String, sessionID: String) async throws -> Bool {
-        try await store.transaction { tx in
-            guard try await tx.lockSession(sessionID),
+    private func reclaim(_ candidate: StaleTask) async throws -> Bool {
+        let taskID = candidate.taskID
+        return try await store.transaction { tx in
+            guard try await tx.lockSession(candidate.sessionID, organizationID: candidate.organizationID),
                 let (task, holder) = try await tx.staleTask(taskID, threshold: policy.staleThreshold)
             else { return false }
             let reclaims = try await tx.countReclaim(turnID: task.turnID)

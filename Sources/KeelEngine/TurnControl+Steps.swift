@@ -21,14 +21,16 @@ extension TurnControl {
         var spec = storedSpec
         if !spec.unresolvedModel {
             spec.apiKey = try await planner.apiKey(
-                providerID: spec.providerID, providerType: spec.providerType, baseURL: spec.baseURL)
+                providerID: spec.providerID, organizationID: spec.organizationID, providerType: spec.providerType,
+                baseURL: spec.baseURL)
         }
 
         // The conversation is the whole log except the messages of turns queued after this one.
         // The log is read first: a message's turn commits with its event, so every message read
         // here has its turn visible to the next read (the other order races with submit).
         let log = try await planner.store.events(
-            sessionID: step.sessionID, EventQuery(types: MessageProjection.sourceTypes))
+            sessionID: step.sessionID, organizationID: spec.organizationID,
+            EventQuery(types: MessageProjection.sourceTypes))
         let later = try await store.laterInputMessageIDs(sessionID: step.sessionID, after: inputSequence)
         let events = log.filter { $0.type != EventType.inputMessage || !later.contains($0.context.inputMessageID ?? "") }
         let history = MessageProjection.messages(from: events, failures: decodeFailures).filter { $0.role != .system }
@@ -56,7 +58,7 @@ extension TurnControl {
                     turnID: task.turnID, toolCallID: toolCallID, taskID: lease.taskID, data: event.data)
             else { return }
             try await tx.resetNoProgress(turnID: task.turnID)
-            _ = try await tx.append([event], sessionID: task.sessionID)
+            _ = try await tx.append([event], sessionID: task.sessionID, organizationID: task.organizationID)
         }
     }
 
@@ -69,7 +71,7 @@ extension TurnControl {
     public func complete(_ lease: StepLease, _ completion: StepCompletion) async throws {
         try await store.transaction { tx in
             guard let task = try await tx.leasedTask(lease, exclusive: true) else { throw StepChannelError.leaseLost }
-            _ = try await tx.append(completion.events, sessionID: task.sessionID)
+            _ = try await tx.append(completion.events, sessionID: task.sessionID, organizationID: task.organizationID)
             try await tx.completeTask(lease.taskID)
             try await tx.saveProgress(turnID: task.turnID, completion.progress)
             if let next = completion.next {
@@ -78,8 +80,8 @@ extension TurnControl {
             } else {
                 let status: TurnStatus = if case .failed? = completion.outcome { .failed } else { .completed }
                 try await finishTurn(
-                    task.turnID, sessionID: task.sessionID, context: task.context, status: status,
-                    progress: completion.progress, in: tx)
+                    task.turnID, sessionID: task.sessionID, organizationID: task.organizationID,
+                    context: task.context, status: status, progress: completion.progress, in: tx)
             }
         }
     }
@@ -136,9 +138,9 @@ extension TurnControl {
                 TurnFailedPayload(
                     turnID: task.turnID, error: message, errorCode: errorCode, iterations: task.progress.iterations),
                 context: task.context)],
-            sessionID: task.sessionID)
+            sessionID: task.sessionID, organizationID: task.organizationID)
         try await finishTurn(
-            task.turnID, sessionID: task.sessionID, context: task.context, status: .failed, progress: task.progress,
-            in: tx)
+            task.turnID, sessionID: task.sessionID, organizationID: task.organizationID, context: task.context,
+            status: .failed, progress: task.progress, in: tx)
     }
 }

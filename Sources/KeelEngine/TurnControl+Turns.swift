@@ -5,25 +5,29 @@ extension TurnControl {
     /// Records the message and queues its turn; the turn starts at once unless another turn of the
     /// session is running (then it starts when that one ends). All in one transaction. A caller's
     /// trace context (W3C `traceparent`) is kept on the event, so the turn's trace joins it.
-    public func submit(_ message: Message, sessionID: String, traceContext: TraceContext?) async throws -> Event {
+    public func submit(_ message: Message, sessionID: String, organizationID: String, traceContext: TraceContext?)
+        async throws -> Event
+    {
         var context = EventContext(inputMessageID: message.id)
         context.traceID = traceContext?.traceID
         context.spanID = traceContext?.spanID
         let turnID = PublicID.make(.turn)
         let limit = configuration.maxQueuedMessagesPerSession
         return try await store.transaction { tx in
-            guard try await tx.lockSession(sessionID) else { throw StoreError.notFound(kind: "session", id: sessionID) }
+            guard try await tx.lockSession(sessionID, organizationID: organizationID) else {
+                throw StoreError.notFound(kind: "session", id: sessionID)
+            }
             // Under the session lock, so concurrent posts cannot overshoot; a refused message leaves no trace.
             if try await tx.queuedTurnCount(sessionID: sessionID) >= limit {
                 throw QueuedMessageLimitExceeded(limit: limit)
             }
             let appended = try await tx.append(
                 [EventDraft(InputMessagePayload(message: message), context: context)],
-                sessionID: sessionID)
+                sessionID: sessionID, organizationID: organizationID)
             guard let input = appended.first else { throw StoreError.notFound(kind: "session", id: sessionID) }
             try await tx.insertQueuedTurn(turnID, sessionID: sessionID, input: message, inputSequence: input.sequence)
             if try await !tx.hasRunningTurn(sessionID: sessionID) {
-                try await startTurn(turnID, sessionID: sessionID, input: message, in: tx)
+                try await startTurn(turnID, sessionID: sessionID, organizationID: organizationID, input: message, in: tx)
             }
             return input
         }
@@ -32,9 +36,9 @@ extension TurnControl {
     /// Cancels the running turn and every queued one. The cancellation events are recorded here,
     /// at once; executors running the turn's step are told to stop, and anything they send later
     /// is refused (their lease ended with the turn). Returns false when nothing was running.
-    public func cancel(sessionID: String) async throws -> Bool {
+    public func cancel(sessionID: String, organizationID: String) async throws -> Bool {
         try await store.transaction { tx in
-            guard try await tx.lockSession(sessionID) else { return false }
+            guard try await tx.lockSession(sessionID, organizationID: organizationID) else { return false }
             try await tx.cancelQueuedTurns(sessionID: sessionID)
             guard let turn = try await tx.runningTurn(sessionID: sessionID) else { return false }
             try await tx.cancelTasks(turnID: turn.turnID)
@@ -42,10 +46,10 @@ extension TurnControl {
             _ = try await tx.append(
                 CancelledTurn.events(
                     turnID: turn.turnID, context: turnContext, model: turn.model, usage: turn.progress.usage),
-                sessionID: sessionID)
+                sessionID: sessionID, organizationID: organizationID)
             try await finishTurn(
-                turn.turnID, sessionID: sessionID, context: turnContext, status: .cancelled, progress: turn.progress,
-                in: tx)
+                turn.turnID, sessionID: sessionID, organizationID: organizationID, context: turnContext,
+                status: .cancelled, progress: turn.progress, in: tx)
             try await tx.notify(.turnCancelled(turnID: turn.turnID))
             return true
         }
@@ -53,14 +57,19 @@ extension TurnControl {
 
     /// Activates the session, records `session.activated` and `turn.started`, and queues the first
     /// reason step. The stored plan has no provider key: keys are resolved for each step.
-    func startTurn(_ turnID: String, sessionID: String, input: Message, in tx: any TurnTransaction) async throws {
-        let session = try await tx.updateSession(id: sessionID) { session in
+    func startTurn(
+        _ turnID: String, sessionID: String, organizationID: String, input: Message, in tx: any TurnTransaction
+    ) async throws {
+        let session = try await tx.updateSession(id: sessionID, organizationID: organizationID) { session in
             session.status = .active
             if session.startedAt == nil { session.startedAt = Date() }
         }
         // Everything is read inside the transaction (on PostgreSQL, on its connection: asking the
         // pool for another while holding this one would deadlock once every connection does so).
-        let agent: Agent? = if let agentID = session.agentID { try await tx.agent(id: agentID) } else { nil }
+        let agent: Agent? =
+            if let agentID = session.agentID {
+                try await tx.agent(id: agentID, organizationID: session.organizationID)
+            } else { nil }
         let providers = try await tx.providers(organizationID: session.organizationID)
         let planned = planner.makePlan(session: session, agent: agent, providers: providers, input: input, turnID: turnID)
         let plan = planned.turn
@@ -70,7 +79,7 @@ extension TurnControl {
         _ = try await tx.append(
             [EventDraft(SessionActivatedPayload(turnID: turnID, inputMessageID: input.id), context: plan.context),
              AgentLoop.startedEvent(plan, inputText: input.text)],
-            sessionID: sessionID)
+            sessionID: sessionID, organizationID: organizationID)
         try await enqueue(.firstReason(), turnID: turnID, sessionID: sessionID, progress: progress, in: tx)
     }
 
@@ -84,12 +93,12 @@ extension TurnControl {
     /// Ends a turn: records its status, returns the session to idle with the turn's usage added,
     /// records `session.idled`, and starts the session's next queued turn, if any.
     func finishTurn(
-        _ turnID: String, sessionID: String, context: EventContext, status: TurnStatus, progress: TurnProgress,
-        in tx: any TurnTransaction
+        _ turnID: String, sessionID: String, organizationID: String, context: EventContext, status: TurnStatus,
+        progress: TurnProgress, in tx: any TurnTransaction
     ) async throws {
         try await tx.endTurn(turnID, status: status, progress: progress)
         let usage = progress.usage
-        let session = try await tx.updateSession(id: sessionID) { session in
+        let session = try await tx.updateSession(id: sessionID, organizationID: organizationID) { session in
             session.status = .idle
             session.usage = session.usage + usage
         }
@@ -97,9 +106,10 @@ extension TurnControl {
             [EventDraft(
                 SessionIdledPayload(turnID: turnID, iterations: progress.iterations, usage: session.usage),
                 context: context)],
-            sessionID: sessionID)
+            sessionID: sessionID, organizationID: organizationID)
         if let next = try await tx.nextQueuedTurn(sessionID: sessionID) {
-            try await startTurn(next.turnID, sessionID: sessionID, input: next.input, in: tx)
+            try await startTurn(
+                next.turnID, sessionID: sessionID, organizationID: organizationID, input: next.input, in: tx)
         }
     }
 }

@@ -48,7 +48,10 @@ public struct TurnPlanner: Sendable {
     public func makePlan(session: Session, input: Message, turnID: String = PublicID.make(.turn)) async throws
         -> PlannedTurn
     {
-        let agent: Agent? = if let agentID = session.agentID { try await store.agent(id: agentID) } else { nil }
+        let agent: Agent? =
+            if let agentID = session.agentID {
+                try await store.agent(id: agentID, organizationID: session.organizationID)
+            } else { nil }
         let providers = try await store.listProviders(organizationID: session.organizationID)
         var planned = makePlan(session: session, agent: agent, providers: providers, input: input, turnID: turnID)
         let endpoint = planned.turn.endpoint
@@ -103,11 +106,14 @@ public struct TurnPlanner: Sendable {
             turn: turn, capabilityRefs: capabilities.map(\.id), modelResolved: resolved != nil)
     }
 
-    /// The key a spec's provider uses now for calls to the spec's `baseURL` (keys are resolved per
-    /// step, never stored decrypted), under the same rules as an in-process turn.
-    public func apiKey(providerID: String?, providerType: ProviderType, baseURL: String?) async throws -> String? {
+    /// The key a spec's provider (of the spec's organization) uses now for calls to the spec's
+    /// `baseURL` (keys are resolved per step, never stored decrypted), under the same rules as an
+    /// in-process turn.
+    public func apiKey(providerID: String?, organizationID: String, providerType: ProviderType, baseURL: String?)
+        async throws -> String?
+    {
         let key: String? =
-            if let providerID, let provider = try await store.provider(id: providerID) {
+            if let providerID, let provider = try await store.provider(id: providerID, organizationID: organizationID) {
                 apiKey(for: provider, baseURL: baseURL)
             } else {
                 configuration.defaultAPIKey(forEndpoint: baseURL, type: providerType)

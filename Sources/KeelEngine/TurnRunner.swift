@@ -6,10 +6,12 @@ public protocol TurnRunner: Sendable {
     var configuration: EngineConfiguration { get }
     var modelResolver: ModelResolver { get }
     /// Records the user's message as `input.message` and schedules a turn for it (after any turn
-    /// of the session that is running or queued).
-    func submit(_ message: Message, sessionID: String, traceContext: TraceContext?) async throws -> Event
-    /// Cancels the running turn and drops queued ones. Returns false when nothing was running.
-    func cancel(sessionID: String) async throws -> Bool
+    /// of the session that is running or queued). The session must be the organization's.
+    func submit(_ message: Message, sessionID: String, organizationID: String, traceContext: TraceContext?)
+        async throws -> Event
+    /// Cancels the running turn and drops queued ones. Returns false when nothing was running (or
+    /// the session is not the organization's).
+    func cancel(sessionID: String, organizationID: String) async throws -> Bool
     /// Releases what the runner keeps for a session outside the store (its files and steps, in
     /// DEV_MODE); called after the session is deleted.
     func sessionDeleted(sessionID: String) async

@@ -10,6 +10,11 @@ import KeelCore
 /// transaction are published (live readers woken, observers fed) by the store after COMMIT, never
 /// by a caller. Single operations outside a transaction (`claim`, `appendLive`, …) publish
 /// themselves the same way.
+///
+/// Turns and steps are keyed by their own ids and their session's: nothing reaches them except
+/// through a session already found in the caller's organization. What they read or write in the
+/// `KeelStore` (the session, its events, its agent) is named with the session's organization,
+/// which a step's task carries (`LeasedTask.organizationID`).
 public protocol TurnStore: Sendable {
     /// Runs `body` as one transaction; a throw rolls it back (and publishes nothing).
     func transaction<Result: Sendable>(_ body: (any TurnTransaction) async throws -> Result) async throws -> Result
@@ -30,7 +35,7 @@ public protocol TurnStore: Sendable {
     /// `tool.completed` data already recorded for these calls of the turn, by call id.
     func toolResults(turnID: String, callIDs: [String]) async throws -> [String: JSONValue]
     /// Claimed steps whose heartbeat is older than `threshold` (oldest first).
-    func staleTasks(olderThan threshold: Duration, limit: Int) async throws -> [(taskID: String, sessionID: String)]
+    func staleTasks(olderThan threshold: Duration, limit: Int) async throws -> [StaleTask]
 
     /// Hands step notifications (committed by any instance sharing the store) to `deliver` until
     /// the calling task is cancelled.
@@ -47,12 +52,13 @@ public protocol TurnStore: Sendable {
 /// session's before a task's — so concurrent cancels, completions and reclaims cannot deadlock.
 public protocol TurnTransaction: Sendable {
     /// Locks the session (serialising everything that starts or ends its turns); false when the
-    /// session does not exist.
-    func lockSession(_ sessionID: String) async throws -> Bool
+    /// session does not exist in the organization.
+    func lockSession(_ sessionID: String, organizationID: String) async throws -> Bool
     /// Appends events in order; they are published after COMMIT.
-    func append(_ drafts: [EventDraft], sessionID: String) async throws -> [Event]
-    func updateSession(id: String, _ change: @Sendable (inout Session) throws -> Void) async throws -> Session
-    func agent(id: String) async throws -> Agent?
+    func append(_ drafts: [EventDraft], sessionID: String, organizationID: String) async throws -> [Event]
+    func updateSession(id: String, organizationID: String, _ change: @Sendable (inout Session) throws -> Void)
+        async throws -> Session
+    func agent(id: String, organizationID: String) async throws -> Agent?
     func providers(organizationID: String) async throws -> [LLMProvider]
 
     func queuedTurnCount(sessionID: String) async throws -> Int
@@ -132,10 +138,26 @@ public struct LeasedStep: Sendable {
     }
 }
 
+/// A claimed step whose heartbeat stopped, as reclamation finds it (before any lock).
+public struct StaleTask: Sendable, Hashable {
+    public var taskID: String
+    public var sessionID: String
+    /// The session's organization, to lock the session with.
+    public var organizationID: String
+
+    public init(taskID: String, sessionID: String, organizationID: String) {
+        self.taskID = taskID
+        self.sessionID = sessionID
+        self.organizationID = organizationID
+    }
+}
+
 /// A claimed task as the engine sees it when a lease is checked.
 public struct LeasedTask: Sendable {
     public var turnID: String
     public var sessionID: String
+    /// The session's organization: the task's events and session changes are made in it.
+    public var organizationID: String
     public var inputMessageID: String
     public var kind: String
     public var attempt: Int
@@ -144,11 +166,12 @@ public struct LeasedTask: Sendable {
     public var context: EventContext { EventContext(turnID: turnID, inputMessageID: inputMessageID) }
 
     public init(
-        turnID: String, sessionID: String, inputMessageID: String, kind: String, attempt: Int, maxAttempts: Int,
-        progress: TurnProgress
+        turnID: String, sessionID: String, organizationID: String, inputMessageID: String, kind: String, attempt: Int,
+        maxAttempts: Int, progress: TurnProgress
     ) {
         self.turnID = turnID
         self.sessionID = sessionID
+        self.organizationID = organizationID
         self.inputMessageID = inputMessageID
         self.kind = kind
         self.attempt = attempt

@@ -7,7 +7,7 @@ import KeelServices
 struct EventQueryReader: Sendable {
     let events: EventService
 
-    func query(_ request: Request, sessionID: String) async throws -> EventQuery {
+    func query(_ request: Request, for session: Session) async throws -> EventQuery {
         var query = EventQuery(
             types: try RequestDecoding.eventTypes(request, "types"),
             excluded: try RequestDecoding.eventTypes(request, "exclude") ?? [])
@@ -18,7 +18,9 @@ struct EventQueryReader: Sendable {
             query.afterSequence = value
         }
         if let sinceID = RequestDecoding.string(request, "since_id") ?? lastEventID(request) {
-            query.afterSequence = max(query.afterSequence, try await events.sequence(ofCursor: sinceID, sessionID: sessionID))
+            let cursor = try await events.sequence(
+                ofCursor: sinceID, sessionID: session.id, organizationID: session.organizationID)
+            query.afterSequence = max(query.afterSequence, cursor)
         }
         return query
     }

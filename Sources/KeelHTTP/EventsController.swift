@@ -15,15 +15,19 @@ struct EventsController: Sendable {
         let reader = EventQueryReader(events: events)
         v1.get("sessions/{id}/events") { request, context in
             let session = try await sessions.session(request, context)
-            let query = try await reader.query(request, sessionID: session.id)
+            let query = try await reader.query(request, for: session)
             let requested = try EventPaging.requestedLimit(request)
             if let requested, !EventPaging.hasCursor(request) {
                 // A limit without a cursor asks for the latest events (nothing newer follows).
                 return try JSONResponse.make(
-                    EventPageBody(data: try await events.latest(sessionID: session.id, query, limit: requested), hasMore: false))
+                    EventPageBody(
+                        data: try await events.latest(
+                            sessionID: session.id, organizationID: session.organizationID, query, limit: requested),
+                        hasMore: false))
             }
             let page = try await events.forwardPage(
-                sessionID: session.id, query, limit: requested ?? EventPaging.defaultEventLimit)
+                sessionID: session.id, organizationID: session.organizationID, query,
+                limit: requested ?? EventPaging.defaultEventLimit)
             return try JSONResponse.make(
                 EventPageBody(
                     data: page.events, hasMore: page.hasMore,
@@ -36,10 +40,11 @@ struct EventsController: Sendable {
                 throw APIError.badRequest("An event stream request takes no body")
             }
             let session = try await sessions.session(request, context)
-            let query = try await reader.query(request, sessionID: session.id)
+            let query = try await reader.query(request, for: session)
             let permit = try streams.admit(sessionID: session.id, organizationID: session.organizationID)
             let stream = SessionEventStream(
-                events: events, sessionID: session.id, query: query, settings: settings, permit: permit)
+                events: events, sessionID: session.id, organizationID: session.organizationID, query: query,
+                settings: settings, permit: permit)
             return Response(
                 status: .ok,
                 headers: [

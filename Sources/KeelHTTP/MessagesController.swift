@@ -19,9 +19,10 @@ struct MessagesController: Sendable {
         }
         v1.get("sessions/{id}/messages") { request, context in
             let session = try await sessions.session(request, context)
-            let query = try await EventQueryReader(events: events).query(request, sessionID: session.id)
+            let query = try await EventQueryReader(events: events).query(request, for: session)
             let limit = try EventPaging.requestedLimit(request) ?? EventPaging.defaultMessageLimit
-            let page = try await events.messagePage(sessionID: session.id, query, limit: limit)
+            let page = try await events.messagePage(
+                sessionID: session.id, organizationID: session.organizationID, query, limit: limit)
             return try JSONResponse.make(
                 EventPageBody(data: page.messages, hasMore: page.hasMore, nextAfterSequence: page.nextAfterSequence))
         }

@@ -9,6 +9,8 @@ import ServiceLifecycle
 struct SessionEventStream: Sendable {
     let events: EventService
     let sessionID: String
+    /// The session's organization (the caller's): every read of the log names it.
+    let organizationID: String
     let query: EventQuery
     let settings: SSESettings
     let permit: SSEConnectionLimiter.Permit
@@ -51,7 +53,9 @@ struct SessionEventStream: Sendable {
                     let next = try await writeEvents(after: cursor, to: &writer)
                     // Appends always bring events; a wake-up without any is how deletion shows,
                     // so the session is looked up only then, not on every append.
-                    if next == cursor.afterSequence, try await !events.sessionExists(sessionID) { return }
+                    if next == cursor.afterSequence,
+                        try await !events.sessionExists(sessionID, organizationID: organizationID)
+                    { return }
                     cursor.afterSequence = next
                 case .heartbeat:
                     try await writer.write(ByteBuffer(string: ": heartbeat\n\n"))
@@ -84,7 +88,7 @@ struct SessionEventStream: Sendable {
         page.lastN = false
         let encoder = KeelJSON.encoder
         while true {
-            let batch = try await events.events(sessionID: sessionID, page)
+            let batch = try await events.events(sessionID: sessionID, organizationID: organizationID, page)
             guard let last = batch.last else { return page.afterSequence }
             var buffer = ByteBuffer()
             for event in batch where query.matches(event) {

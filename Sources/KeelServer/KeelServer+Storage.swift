@@ -58,9 +58,7 @@ struct StorageAssembly {
 
     /// Built-in providers and seed agents, added only where missing (a restart finds them stored).
     private static func seed(_ store: any KeelStore, grade: DeploymentGrade, logger: Logger) async throws {
-        for provider in BuiltInProviders.make() where try await store.provider(id: provider.id) == nil {
-            try await store.insertProvider(provider)
-        }
+        try await BuiltInProviders.provision(organizationID: BuiltIn.organizationID, in: store)
         try await SeedAgents.install(into: store, grade: grade, logger: logger)
     }
 }

@@ -88,7 +88,8 @@ public enum SecretsReencryption {
                     continue
                 }
                 let resealed = try cipher.reencrypt(envelope, boundTo: binding)
-                if try await store.replaceProviderKey(id: provider.id, expected: envelope, with: resealed) {
+                if try await store.replaceProviderKey(
+                    id: provider.id, organizationID: provider.organizationID, expected: envelope, with: resealed) {
                     report.resealed += 1
                 } else {
                     report.skipped += 1

@@ -24,7 +24,7 @@ public struct AgentService: Sendable {
     public func find(_ key: String, organizationID: String) async throws -> Agent {
         if key.hasPrefix("agent_") {
             try InputRules.validateAgentID(key)
-            guard let agent = try await store.agent(id: key), agent.organizationID == organizationID else {
+            guard let agent = try await store.agent(id: key, organizationID: organizationID) else {
                 throw ServiceError.notFound(kind: "agent", id: key)
             }
             return agent
@@ -51,14 +51,14 @@ public struct AgentService: Sendable {
         }
         let id = pathID ?? input.id
         var existing: Agent?
-        if let id { existing = try await store.agent(id: id) }
+        if let id { existing = try await store.agent(id: id, organizationID: organizationID) }
         if existing == nil { existing = try await store.agent(named: input.name, organizationID: organizationID) }
         if let existing, let id, existing.id != id {
             throw ServiceError.conflict("An agent named '\(input.name)' already exists with id \(existing.id)")
         }
         let capabilities = (input.capabilities ?? []).map(\.value)
         if let existing {
-            let updated = try await store.updateAgent(id: existing.id) { agent in
+            let updated = try await store.updateAgent(id: existing.id, organizationID: organizationID) { agent in
                 agent.name = input.name
                 agent.displayName = input.displayName
                 agent.description = input.description
@@ -87,7 +87,7 @@ public struct AgentService: Sendable {
     /// restores; `deleted` is not a status a caller may set.
     public func update(_ existing: Agent, with patch: AgentPatch) async throws -> Agent {
         try await validate(patch, organizationID: existing.organizationID)
-        return try await store.updateAgent(id: existing.id) { agent in
+        return try await store.updateAgent(id: existing.id, organizationID: existing.organizationID) { agent in
             if let name = patch.name { agent.name = name }
             if let value = patch.displayName { agent.displayName = value }
             if let value = patch.description { agent.description = value }
@@ -109,7 +109,7 @@ public struct AgentService: Sendable {
     /// sessions keep working; new sessions cannot start from it.
     @discardableResult
     public func archive(_ existing: Agent) async throws -> Agent {
-        try await store.updateAgent(id: existing.id) { agent in
+        try await store.updateAgent(id: existing.id, organizationID: existing.organizationID) { agent in
             if agent.status == .active {
                 agent.status = .archived
                 agent.archivedAt = Date()

@@ -15,7 +15,8 @@ public struct MessageService: Sendable {
     public func submit(_ input: MessageInput, to session: Session, traceContext: TraceContext?) async throws -> Message {
         let message = try Self.validated(input)
         do {
-            _ = try await runner.submit(message, sessionID: session.id, traceContext: traceContext)
+            _ = try await runner.submit(
+                message, sessionID: session.id, organizationID: session.organizationID, traceContext: traceContext)
         } catch let refusal as QueuedMessageLimitExceeded {
             throw ServiceError.tooManyQueuedMessages(limit: refusal.limit)
         }
@@ -26,7 +27,7 @@ public struct MessageService: Sendable {
 
     /// Cancels the session's running turn and drops queued ones; false when nothing was running.
     public func cancelTurn(of session: Session) async throws -> Bool {
-        try await runner.cancel(sessionID: session.id)
+        try await runner.cancel(sessionID: session.id, organizationID: session.organizationID)
     }
 
     /// A user message: role `user`, at least one part, no tool parts, bounded text, object

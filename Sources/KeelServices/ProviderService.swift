@@ -23,7 +23,7 @@ public struct ProviderService: Sendable {
 
     /// The provider with this (well-formed) id in the organization.
     public func find(_ id: String, organizationID: String) async throws -> LLMProvider {
-        guard let provider = try await store.provider(id: id), provider.organizationID == organizationID else {
+        guard let provider = try await store.provider(id: id, organizationID: organizationID) else {
             throw ServiceError.notFound(kind: "provider", id: id)
         }
         return provider
@@ -64,7 +64,7 @@ public struct ProviderService: Sendable {
         if let baseURL = patch.baseURL { try await validateBaseURL(baseURL, type: existing.providerType) }
         try Self.validateModels(patch.models)
         let sealedKey: String?? = try patch.apiKey.map { key throws(ServiceError) in try seal(key, for: existing) }
-        return try await store.updateProvider(id: existing.id) { provider in
+        return try await store.updateProvider(id: existing.id, organizationID: existing.organizationID) { provider in
             if let name = patch.name { provider.name = name }
             if let baseURL = patch.baseURL { provider.baseURL = baseURL }
             if let sealedKey { provider.encryptedAPIKey = sealedKey }
@@ -78,7 +78,7 @@ public struct ProviderService: Sendable {
             throw ServiceError.invalid(
                 "Built-in providers cannot be deleted; they are configured by the operator", code: "builtin_provider")
         }
-        try await store.deleteProvider(id: provider.id)
+        try await store.deleteProvider(id: provider.id, organizationID: provider.organizationID)
     }
 
     /// Encrypts a key for storage, bound to the provider's row; empty means no key.

@@ -24,7 +24,7 @@ public struct SessionService: Sendable {
 
     /// The session with this (well-formed) id in the organization.
     public func find(_ id: String, organizationID: String) async throws -> Session {
-        guard let session = try await store.session(id: id), session.organizationID == organizationID else {
+        guard let session = try await store.session(id: id, organizationID: organizationID) else {
             throw ServiceError.notFound(kind: "session", id: id)
         }
         return session
@@ -40,7 +40,7 @@ public struct SessionService: Sendable {
         var agent: Agent?
         if let agentID = input.agentID {
             try InputRules.validateAgentID(agentID)
-            agent = try await store.agent(id: agentID)
+            agent = try await store.agent(id: agentID, organizationID: organizationID)
             if agent == nil { throw ServiceError.notFound(kind: "agent", id: agentID) }
         } else if let name = input.agentName {
             agent = try await store.agent(named: name, organizationID: organizationID)
@@ -62,7 +62,7 @@ public struct SessionService: Sendable {
             maxIterations: input.maxIterations, parallelToolCalls: input.parallelToolCalls)
         try await store.insertSession(session)
         _ = try await store.appendEvent(
-            sessionID: session.id,
+            sessionID: session.id, organizationID: organizationID,
             EventDraft(
                 SessionStartedPayload(agentID: agent?.id, modelID: input.modelID ?? agent?.defaultModelID),
                 context: EventContext()))
@@ -73,7 +73,7 @@ public struct SessionService: Sendable {
         try InputRules.validateSize(patch.title, "title", max: InputLimits.displayNameBytes)
         try InputRules.validateTags(patch.tags)
         try await rules.validateModel(patch.modelID, organizationID: existing.organizationID)
-        return try await store.updateSession(id: existing.id) { session in
+        return try await store.updateSession(id: existing.id, organizationID: existing.organizationID) { session in
             if let value = patch.title { session.title = value }
             if let value = patch.locale { session.locale = value }
             if let value = patch.tags { session.tags = value }
@@ -84,8 +84,8 @@ public struct SessionService: Sendable {
     /// Cancels the running turn, deletes the session with its events, then lets the runner
     /// release what it keeps for the session.
     public func delete(_ session: Session) async throws {
-        _ = try await runner.cancel(sessionID: session.id)
-        try await store.deleteSession(id: session.id)
+        _ = try await runner.cancel(sessionID: session.id, organizationID: session.organizationID)
+        try await store.deleteSession(id: session.id, organizationID: session.organizationID)
         await runner.sessionDeleted(sessionID: session.id)
     }
 }

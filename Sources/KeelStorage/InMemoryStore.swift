@@ -5,6 +5,8 @@ import KeelCore
 ///
 /// `InMemoryStore` backs DEV_MODE: everything lives in one actor and is lost when the process
 /// stops. Event sequences are allocated inside the actor, so they are gapless and ordered.
+/// Rows are found by id and then checked against the caller's organization (`owned`): another
+/// organization's row reads as missing.
 public actor InMemoryStore: KeelStore {
     private var agents: [String: Agent] = [:]
     private var sessions: [String: Session] = [:]
@@ -26,8 +28,8 @@ public actor InMemoryStore: KeelStore {
         agents[agent.id] = agent
     }
 
-    public func agent(id: String) -> Agent? {
-        agents[id].flatMap { $0.status == .deleted ? nil : $0 }
+    public func agent(id: String, organizationID: String) -> Agent? {
+        owned(agents[id], by: organizationID).flatMap { $0.status == .deleted ? nil : $0 }
     }
 
     public func agent(named name: String, organizationID: String) -> Agent? {
@@ -53,9 +55,14 @@ public actor InMemoryStore: KeelStore {
         return page(matching, offset: offset, limit: limit)
     }
 
-    public func updateAgent(id: String, _ change: @Sendable (inout Agent) throws -> Void) throws -> Agent {
-        guard var agent = agent(id: id) else { throw StoreError.notFound(kind: "agent", id: id) }
+    public func updateAgent(id: String, organizationID: String, _ change: @Sendable (inout Agent) throws -> Void) throws
+        -> Agent
+    {
+        guard var agent = agent(id: id, organizationID: organizationID) else {
+            throw StoreError.notFound(kind: "agent", id: id)
+        }
         try change(&agent)
+        agent.organizationID = organizationID
         if let other = liveAgent(named: agent.name, organizationID: agent.organizationID), other.id != id {
             throw StoreError.conflict("an agent named '\(agent.name)' already exists")
         }
@@ -71,7 +78,9 @@ public actor InMemoryStore: KeelStore {
         sessions[session.id] = session
     }
 
-    public func session(id: String) -> Session? { sessions[id] }
+    public func session(id: String, organizationID: String) -> Session? {
+        owned(sessions[id], by: organizationID)
+    }
 
     public func listSessions(organizationID: String, agentID: String?, search: String?, offset: Int, limit: Int)
         -> Page<Session>
@@ -87,16 +96,24 @@ public actor InMemoryStore: KeelStore {
         return page(matching, offset: offset, limit: limit)
     }
 
-    public func updateSession(id: String, _ change: @Sendable (inout Session) throws -> Void) throws -> Session {
-        guard var session = sessions[id] else { throw StoreError.notFound(kind: "session", id: id) }
+    public func updateSession(
+        id: String, organizationID: String, _ change: @Sendable (inout Session) throws -> Void
+    ) throws -> Session {
+        guard var session = session(id: id, organizationID: organizationID) else {
+            throw StoreError.notFound(kind: "session", id: id)
+        }
         try change(&session)
+        session.organizationID = organizationID
         session.updatedAt = Date()
         sessions[id] = session
         return session
     }
 
-    public func deleteSession(id: String) throws {
-        guard sessions.removeValue(forKey: id) != nil else { throw StoreError.notFound(kind: "session", id: id) }
+    public func deleteSession(id: String, organizationID: String) throws {
+        guard session(id: id, organizationID: organizationID) != nil else {
+            throw StoreError.notFound(kind: "session", id: id)
+        }
+        sessions[id] = nil
         for event in eventLogs.removeValue(forKey: id) ?? [] { eventIndex[event.id] = nil }
         eventSignals.notify(sessionID: id)
     }
@@ -108,28 +125,40 @@ public actor InMemoryStore: KeelStore {
         providers[provider.id] = provider
     }
 
-    public func provider(id: String) -> LLMProvider? { providers[id] }
+    public func provider(id: String, organizationID: String) -> LLMProvider? {
+        owned(providers[id], by: organizationID)
+    }
 
     public func listProviders(organizationID: String) -> [LLMProvider] {
         providers.values.filter { $0.organizationID == organizationID }.sorted { ($0.createdAt, $0.id) < ($1.createdAt, $1.id) }
     }
 
-    public func updateProvider(id: String, _ change: @Sendable (inout LLMProvider) throws -> Void) throws -> LLMProvider {
-        guard var provider = providers[id] else { throw StoreError.notFound(kind: "provider", id: id) }
+    public func updateProvider(
+        id: String, organizationID: String, _ change: @Sendable (inout LLMProvider) throws -> Void
+    ) throws -> LLMProvider {
+        guard var provider = provider(id: id, organizationID: organizationID) else {
+            throw StoreError.notFound(kind: "provider", id: id)
+        }
         try change(&provider)
+        provider.organizationID = organizationID
         provider.updatedAt = Date()
         providers[id] = provider
         return provider
     }
 
-    public func deleteProvider(id: String) throws {
-        guard providers.removeValue(forKey: id) != nil else { throw StoreError.notFound(kind: "provider", id: id) }
+    public func deleteProvider(id: String, organizationID: String) throws {
+        guard provider(id: id, organizationID: organizationID) != nil else {
+            throw StoreError.notFound(kind: "provider", id: id)
+        }
+        providers[id] = nil
     }
 
     // MARK: Events
 
-    public func appendEvent(sessionID: String, _ draft: EventDraft) throws -> Event {
-        guard sessions[sessionID] != nil else { throw StoreError.notFound(kind: "session", id: sessionID) }
+    public func appendEvent(sessionID: String, organizationID: String, _ draft: EventDraft) throws -> Event {
+        guard session(id: sessionID, organizationID: organizationID) != nil else {
+            throw StoreError.notFound(kind: "session", id: sessionID)
+        }
         let position = eventLogs[sessionID]?.count ?? 0
         let event = Event(
             type: draft.type, sessionID: sessionID, sequence: position + 1, context: draft.context, data: draft.data,
@@ -142,8 +171,10 @@ public actor InMemoryStore: KeelStore {
         return event
     }
 
-    public func events(sessionID: String, _ query: EventQuery) -> [Event] {
-        guard let log = eventLogs[sessionID] else { return [] }
+    public func events(sessionID: String, organizationID: String, _ query: EventQuery) -> [Event] {
+        guard session(id: sessionID, organizationID: organizationID) != nil, let log = eventLogs[sessionID] else {
+            return []
+        }
         // Sequences start at 1 and are gapless, so the position of `afterSequence` is known.
         // A limited read stops scanning once it has its page instead of filtering the whole tail.
         let start = min(max(query.afterSequence, 0), log.count)
@@ -153,9 +184,16 @@ public actor InMemoryStore: KeelStore {
         return Array(tail.lazy.filter(query.matches).prefix(limit))
     }
 
-    public func event(id: String) -> Event? {
-        guard let (sessionID, position) = eventIndex[id] else { return nil }
+    public func event(id: String, organizationID: String) -> Event? {
+        guard let (sessionID, position) = eventIndex[id], session(id: sessionID, organizationID: organizationID) != nil
+        else { return nil }
         return eventLogs[sessionID]?[position]
+    }
+
+    /// The row if it belongs to the organization: another organization's row reads as missing.
+    private func owned<Row: OrganizationOwned>(_ row: Row?, by organizationID: String) -> Row? {
+        guard let row, row.organizationID == organizationID else { return nil }
+        return row
     }
 
     private func page<T>(_ items: [T], offset: Int, limit: Int) -> Page<T> {
@@ -163,3 +201,12 @@ public actor InMemoryStore: KeelStore {
         return Page(items: Array(slice), total: items.count, offset: offset, limit: limit)
     }
 }
+
+/// The rows an organization owns, for the one ownership check above.
+private protocol OrganizationOwned {
+    var organizationID: String { get }
+}
+
+extension Agent: OrganizationOwned {}
+extension Session: OrganizationOwned {}
+extension LLMProvider: OrganizationOwned {}

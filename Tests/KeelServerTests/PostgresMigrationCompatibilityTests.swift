@@ -146,7 +146,7 @@ struct PostgresMigrationCompatibilityTests {
                         let expectedCarried = [("durable 1", 2), ("durable 2", 3), ("durable 3", 4), ("storage 1", 1)]
                             .filter { $0.1 <= lastVersion }.map(\.0)
                         #expect(carried == expectedCarried, "start \(attempt)")
-                        #expect(try await store.session(id: session.id) == session)
+                        #expect(try await store.session(id: session.id, organizationID: session.organizationID) == session)
                         let turns = try await Self.rows("SELECT id FROM durable_turns", store)
                         #expect(turns == (lastVersion >= 2 ? ["turn_old"] : []))
                     }

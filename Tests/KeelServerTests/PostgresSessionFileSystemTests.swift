@@ -374,7 +374,7 @@ struct PostgresSessionFileSystemTests {
             _ = try await files.write("a/b.txt", content: "x")
             _ = try await files.write("c.txt", content: "y")
             #expect(try await Self.rowCount(store) == 2)
-            try await store.deleteSession(id: files.sessionID)
+            try await store.deleteSession(id: files.sessionID, organizationID: BuiltIn.organizationID)
             #expect(try await Self.rowCount(store) == 0, "ON DELETE CASCADE")
             #expect(await Self.toolError { _ = try await files.read("c.txt") } == "no such session: '\(files.sessionID)'")
         }

@@ -152,7 +152,8 @@ struct ProviderKeyResolutionTests {
             let provider = LLMProvider(name: "mine", providerType: .openai, encryptedAPIKey: envelope)
             try await setup.store.insertProvider(provider)
             #expect(setup.planner.apiKey(for: provider, baseURL: nil) == nil)
-            let stepKey = try await setup.planner.apiKey(providerID: provider.id, providerType: .openai, baseURL: nil)
+            let stepKey = try await setup.planner.apiKey(
+                providerID: provider.id, organizationID: provider.organizationID, providerType: .openai, baseURL: nil)
             #expect(stepKey == nil, "durable steps follow the same rule")
         }
         // The envelope in its own row decrypts.
@@ -168,13 +169,19 @@ struct ProviderKeyResolutionTests {
         try await setup.store.insertProvider(elsewhere)
         #expect(setup.planner.apiKey(for: elsewhere, baseURL: elsewhere.baseURL) == nil)
         #expect(
-            try await setup.planner.apiKey(providerID: elsewhere.id, providerType: .openai, baseURL: elsewhere.baseURL)
+            try await setup.planner.apiKey(
+                providerID: elsewhere.id, organizationID: elsewhere.organizationID, providerType: .openai,
+                baseURL: elsewhere.baseURL)
                 == nil)
         // A deleted provider's step falls back only for the operator's endpoint.
-        #expect(try await setup.planner.apiKey(providerID: "provider_gone", providerType: .openai, baseURL: nil) == Self.operatorKey)
         #expect(
             try await setup.planner.apiKey(
-                providerID: "provider_gone", providerType: .openai, baseURL: "https://proxy.example/v1") == nil)
+                providerID: "provider_gone", organizationID: BuiltIn.organizationID, providerType: .openai, baseURL: nil)
+                == Self.operatorKey)
+        #expect(
+            try await setup.planner.apiKey(
+                providerID: "provider_gone", organizationID: BuiltIn.organizationID, providerType: .openai,
+                baseURL: "https://proxy.example/v1") == nil)
     }
 
     @Test("a base_url that fails the address policy at turn time gets no key, so no request is sent")
@@ -192,7 +199,8 @@ struct ProviderKeyResolutionTests {
         #expect(plan.turn.endpoint.baseURL == "http://10.9.9.9/v1")
         #expect(plan.turn.endpoint.apiKey == nil)
         let stepKey = try await setup.planner.apiKey(
-            providerID: provider.id, providerType: .openai, baseURL: provider.baseURL)
+            providerID: provider.id, organizationID: provider.organizationID, providerType: .openai,
+            baseURL: provider.baseURL)
         #expect(stepKey == nil)
     }
 }

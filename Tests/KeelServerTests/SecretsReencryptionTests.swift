@@ -48,11 +48,11 @@ struct SecretsReencryptionTests {
             let newOnly = try SecretsCipher(primary: fresh)
             try await PostgresStore(url: url, maxConnections: 2, logger: logger).withRunning { store in
                 for (provider, plaintext) in zip(providers, ["sk-zero", "sk-one", "sk-two"]) {
-                    let stored = try #require(try await store.provider(id: provider.id)?.encryptedAPIKey)
+                    let stored = try #require(try await store.provider(id: provider.id, organizationID: provider.organizationID)?.encryptedAPIKey)
                     #expect(try newOnly.decrypt(stored, boundTo: binding(provider)) == plaintext)
                     #expect(!newOnly.needsReencryption(stored))
                 }
-                #expect(try await store.provider(id: keyless.id)?.encryptedAPIKey == nil)
+                #expect(try await store.provider(id: keyless.id, organizationID: keyless.organizationID)?.encryptedAPIKey == nil)
             }
 
             let second = try await SecretsReencryption.run(setup, logger: logger)

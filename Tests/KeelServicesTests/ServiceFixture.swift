@@ -23,16 +23,18 @@ final class RecordingRunner: TurnRunner {
         self.queueLimit = queueLimit
     }
 
-    func submit(_ message: Message, sessionID: String, traceContext: TraceContext?) async throws -> Event {
+    func submit(_ message: Message, sessionID: String, organizationID: String, traceContext: TraceContext?)
+        async throws -> Event
+    {
         if let queueLimit { throw QueuedMessageLimitExceeded(limit: queueLimit) }
         calls.withLock { $0.append("submit:\(sessionID)") }
         return try await store.appendEvent(
-            sessionID: sessionID, EventDraft(type: EventType.inputMessage, context: EventContext(), data: ["message": .encoding(message)]))
+            sessionID: sessionID, organizationID: organizationID, EventDraft(type: EventType.inputMessage, context: EventContext(), data: ["message": .encoding(message)]))
     }
 
-    func cancel(sessionID: String) async throws -> Bool {
+    func cancel(sessionID: String, organizationID: String) async throws -> Bool {
         // Deletion must cancel while the session still exists.
-        let exists = try await store.session(id: sessionID) != nil
+        let exists = try await store.session(id: sessionID, organizationID: organizationID) != nil
         calls.withLock { $0.append("cancel:\(sessionID):\(exists ? "exists" : "gone")") }
         return false
     }

@@ -16,7 +16,8 @@ struct SessionServiceTests {
         input.agentName = "support"
         let session = try await fixture.services.sessions.create(input, organizationID: fixture.organizationID)
         #expect(session.agentID == agent.id)
-        let events = try await fixture.services.events.events(sessionID: session.id, EventQuery())
+        let events = try await fixture.services.events.events(
+            sessionID: session.id, organizationID: session.organizationID, EventQuery())
         #expect(events.map(\.type) == [EventType.sessionStarted])
         #expect(events.first?.data["model_id"] == "llmsim/sim")
 

@@ -15,13 +15,16 @@ struct InMemoryEventLogTests {
         let count = 20_000
         let started = ContinuousClock.now
         for index in 0..<count {
-            _ = try await store.appendEvent(sessionID: session.id, draft(EventType.inputMessage, ["n": .init(index)]))
+            _ = try await store.appendEvent(
+                sessionID: session.id, organizationID: session.organizationID,
+                draft(EventType.inputMessage, ["n": .init(index)]))
         }
         let elapsed = ContinuousClock.now - started
         // Copying the log on every append made this quadratic: minutes for 20,000 appends. Linear
         // takes a few seconds in a debug build beside other suites; the bound is loose for that.
         #expect(elapsed < .seconds(20), "20,000 appends took \(elapsed)")
-        let last = try await store.events(sessionID: session.id, EventQuery(limit: 1, lastN: true))
+        let last = try await store.events(
+            sessionID: session.id, organizationID: session.organizationID, EventQuery(limit: 1, lastN: true))
         #expect(last.map(\.sequence) == [count])
     }
 
@@ -32,12 +35,15 @@ struct InMemoryEventLogTests {
         try await store.insertSession(session)
         for index in 0..<1_234 {
             let type = index.isMultiple(of: 3) ? EventType.toolCompleted : EventType.inputMessage
-            _ = try await store.appendEvent(sessionID: session.id, draft(type, ["n": .init(index)]))
+            _ = try await store.appendEvent(
+                sessionID: session.id, organizationID: session.organizationID, draft(type, ["n": .init(index)]))
         }
         var seen: [Int] = []
         var cursor = 0
         while true {
-            let page = try await store.events(sessionID: session.id, EventQuery(afterSequence: cursor, limit: 100))
+            let page = try await store.events(
+                sessionID: session.id, organizationID: session.organizationID,
+                EventQuery(afterSequence: cursor, limit: 100))
             guard let last = page.last else { break }
             #expect(page.count <= 100)
             seen += page.map(\.sequence)
@@ -50,14 +56,16 @@ struct InMemoryEventLogTests {
         cursor = 0
         while true {
             let page = try await store.events(
-                sessionID: session.id, EventQuery(afterSequence: cursor, types: [EventType.toolCompleted], limit: 50))
+                sessionID: session.id, organizationID: session.organizationID,
+                EventQuery(afterSequence: cursor, types: [EventType.toolCompleted], limit: 50))
             guard let last = page.last else { break }
             matched += page.map(\.sequence)
             cursor = last.sequence
         }
         #expect(matched == Array(stride(from: 1, through: 1_234, by: 3)))
         let tail = try await store.events(
-            sessionID: session.id, EventQuery(types: [EventType.toolCompleted], limit: 2, lastN: true))
+            sessionID: session.id, organizationID: session.organizationID,
+            EventQuery(types: [EventType.toolCompleted], limit: 2, lastN: true))
         #expect(tail.map(\.sequence) == [1_231, 1_234])
     }
 }

@@ -42,20 +42,23 @@ struct PostgresStoreTests {
             try await withTwoInstances(configuration) { a, b in
                 let session = Session(now: day(0))
                 try await a.insertSession(session)
-                #expect(try await b.session(id: session.id) == session)
+                #expect(try await b.session(id: session.id, organizationID: session.organizationID) == session)
 
                 let signals = b.eventSignals.subscribe(sessionID: session.id)
                 let started = ContinuousClock.now
-                let event = try await a.appendEvent(sessionID: session.id, draft(EventType.inputMessage))
+                let event = try await a.appendEvent(
+                    sessionID: session.id, organizationID: session.organizationID, draft(EventType.inputMessage))
                 #expect(await wakes(signals, within: .seconds(30)))  // liveness bound; the latency is printed
                 print("◇ cross-instance wake-up after \(ContinuousClock.now - started)")
-                #expect(try await b.events(sessionID: session.id, EventQuery()) == [event])
+                #expect(
+                    try await b.events(sessionID: session.id, organizationID: session.organizationID, EventQuery())
+                        == [event])
 
                 // Deleting on B wakes A's readers too.
                 let deletion = a.eventSignals.subscribe(sessionID: session.id)
-                try await b.deleteSession(id: session.id)
+                try await b.deleteSession(id: session.id, organizationID: session.organizationID)
                 #expect(await wakes(deletion, within: .seconds(30)))
-                #expect(try await a.session(id: session.id) == nil)
+                #expect(try await a.session(id: session.id, organizationID: session.organizationID) == nil)
             }
         }
     }
@@ -70,13 +73,18 @@ struct PostgresStoreTests {
                     for index in 0..<40 {
                         let store = index.isMultiple(of: 2) ? a : b
                         group.addTask {
-                            try await store.appendEvent(sessionID: session.id, draft(EventType.outputMessageDelta)).sequence
+                            try await store.appendEvent(
+                                sessionID: session.id, organizationID: session.organizationID,
+                                draft(EventType.outputMessageDelta)
+                            ).sequence
                         }
                     }
                     return try await group.reduce(into: [Int]()) { $0.append($1) }
                 }
                 #expect(sequences.sorted() == Array(1...40))
-                #expect(try await b.events(sessionID: session.id, EventQuery()).map(\.sequence) == Array(1...40))
+                let stored = try await b.events(
+                    sessionID: session.id, organizationID: session.organizationID, EventQuery())
+                #expect(stored.map(\.sequence) == Array(1...40))
             }
         }
     }
@@ -90,13 +98,15 @@ struct PostgresStoreTests {
                 #expect(try await count("SELECT count(*) FROM module_migrations", on: a) == 1)
                 #expect(try await count("SELECT max(version) FROM module_migrations WHERE module = 'storage'", on: a) == 1)
                 try await a.insertSession(session)
-                _ = try await a.appendEvent(sessionID: session.id, draft(EventType.inputMessage))
+                _ = try await a.appendEvent(
+                    sessionID: session.id, organizationID: session.organizationID, draft(EventType.inputMessage))
             }
             // A restart finds the schema in place and the data intact.
             try await makeStore(configuration).withRunning { store in
                 #expect(try await count("SELECT count(*) FROM module_migrations", on: store) == 1)
-                #expect(try await store.session(id: session.id) == session)
-                let next = try await store.appendEvent(sessionID: session.id, draft(EventType.turnStarted))
+                #expect(try await store.session(id: session.id, organizationID: session.organizationID) == session)
+                let next = try await store.appendEvent(
+                    sessionID: session.id, organizationID: session.organizationID, draft(EventType.turnStarted))
                 #expect(next.sequence == 2)
             }
         }
@@ -108,7 +118,9 @@ struct PostgresStoreTests {
             try await makeStore(configuration).withRunning { store in
                 let session = Session(now: day(0))
                 try await store.insertSession(session)
-                let event = try await store.appendEvent(sessionID: session.id, draft(EventType.inputMessage, "original"))
+                let event = try await store.appendEvent(
+                    sessionID: session.id, organizationID: session.organizationID,
+                    draft(EventType.inputMessage, "original"))
                 await #expect(throws: PSQLError.self) {
                     try await store.client.query("UPDATE events SET data = '\"forged\"'::jsonb WHERE id = \(event.id)")
                 }
@@ -118,8 +130,8 @@ struct PostgresStoreTests {
                 await #expect(throws: PSQLError.self) {
                     try await store.client.query("UPDATE events SET sequence = 7 WHERE id = \(event.id)")
                 }
-                #expect(try await store.event(id: event.id) == event)
-                try await store.deleteSession(id: session.id)
+                #expect(try await store.event(id: event.id, organizationID: session.organizationID) == event)
+                try await store.deleteSession(id: session.id, organizationID: session.organizationID)
                 #expect(try await count("SELECT count(*) FROM events", on: store) == 0)
                 #expect(try await count("SELECT count(*) FROM event_sequences", on: store) == 0)
             }
@@ -145,7 +157,8 @@ struct PostgresStoreTests {
                 let started = ContinuousClock.now
                 while !woke, ContinuousClock.now - started < .seconds(30) {
                     let signals = b.eventSignals.subscribe(sessionID: session.id)
-                    _ = try await a.appendEvent(sessionID: session.id, draft(EventType.outputMessageDelta))
+                    _ = try await a.appendEvent(
+                        sessionID: session.id, organizationID: session.organizationID, draft(EventType.outputMessageDelta))
                     woke = await wakes(signals, within: .seconds(1))
                 }
                 #expect(woke)
@@ -170,7 +183,7 @@ struct PostgresStoreTests {
             try await store.withRunning { _ in }
         }
         await #expect(throws: PSQLError.self) {
-            try await store.session(id: "session_x")
+            try await store.session(id: "session_x", organizationID: BuiltIn.organizationID)
         }
     }
 
@@ -189,7 +202,7 @@ struct PostgresStoreTests {
             try await makeStore(socket).withRunning { store in
                 let session = Session(now: day(0))
                 try await store.insertSession(session)
-                #expect(try await store.session(id: session.id) == session)
+                #expect(try await store.session(id: session.id, organizationID: session.organizationID) == session)
             }
         }
     }

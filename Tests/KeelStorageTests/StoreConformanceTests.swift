@@ -3,6 +3,10 @@ import KeelCore
 import KeelStorage
 import Testing
 
+/// The organization of the rows these tests read and change by id (the models' default one);
+/// calls across organizations are `StoreOrganizationScopeTests`.
+private let orgA = BuiltIn.organizationID
+
 /// The storage contract, run identically against every `KeelStore` implementation.
 @Suite("Store conformance", .timeLimit(.minutes(2)))
 struct StoreConformanceTests {
@@ -17,11 +21,11 @@ struct StoreConformanceTests {
                 tools: [ToolDefinition(type: "client_side", name: "lookup", description: "d", parameters: ["type": "object"])],
                 tags: ["a", "b"], maxIterations: 7, parallelToolCalls: false, now: day(0))
             try await store.insertAgent(agent)
-            #expect(try await store.agent(id: agent.id) == agent)
+            #expect(try await store.agent(id: agent.id, organizationID: orgA) == agent)
             #expect(try await store.agent(named: "writer", organizationID: agent.organizationID) == agent)
             #expect(try await store.agent(named: "writer", organizationID: "org_other") == nil)
             #expect(try await store.agent(named: "Writer", organizationID: agent.organizationID) == nil)
-            #expect(try await store.agent(id: PublicID.make(.agent)) == nil)
+            #expect(try await store.agent(id: PublicID.make(.agent), organizationID: orgA) == nil)
         }
     }
 
@@ -44,11 +48,11 @@ struct StoreConformanceTests {
                 try await store.insertAgent(Agent(name: "alpha", systemPrompt: "p", status: .deleted, now: day(3)))
             }
 
-            try await store.updateAgent(id: first.id) { $0.status = .deleted }
-            #expect(try await store.agent(id: first.id) == nil)
+            try await store.updateAgent(id: first.id, organizationID: orgA) { $0.status = .deleted }
+            #expect(try await store.agent(id: first.id, organizationID: orgA) == nil)
             #expect(try await store.agent(named: "alpha", organizationID: first.organizationID) == nil)
             await #expect(throws: StoreError.notFound(kind: "agent", id: first.id)) {
-                try await store.updateAgent(id: first.id) { $0.status = .active }
+                try await store.updateAgent(id: first.id, organizationID: orgA) { $0.status = .active }
             }
             // The deleted agent's id stays taken, its name is free.
             await #expect(throws: StoreError.conflict("agent \(first.id) already exists")) {
@@ -68,7 +72,7 @@ struct StoreConformanceTests {
             try await store.insertAgent(agent)
             try await store.insertAgent(other)
 
-            let updated = try await store.updateAgent(id: agent.id) {
+            let updated = try await store.updateAgent(id: agent.id, organizationID: orgA) {
                 $0.name = "uno"
                 $0.tags = ["x"]
                 $0.status = .archived
@@ -76,33 +80,33 @@ struct StoreConformanceTests {
             #expect(updated.name == "uno" && updated.tags == ["x"] && updated.status == .archived)
             #expect(updated.updatedAt > agent.updatedAt)
             #expect(updated.createdAt == agent.createdAt)
-            #expect(try await store.agent(id: agent.id) == updated)
+            #expect(try await store.agent(id: agent.id, organizationID: orgA) == updated)
             #expect(try await store.agent(named: "uno", organizationID: agent.organizationID) == updated)
             #expect(try await store.agent(named: "one", organizationID: agent.organizationID) == nil)
 
             // Keeping one's own name is fine.
-            let same = try await store.updateAgent(id: agent.id) { $0.description = "same name" }
+            let same = try await store.updateAgent(id: agent.id, organizationID: orgA) { $0.description = "same name" }
             #expect(same.name == "uno")
 
             await #expect(throws: StoreError.conflict("an agent named 'two' already exists")) {
-                try await store.updateAgent(id: agent.id) { $0.name = "two" }
+                try await store.updateAgent(id: agent.id, organizationID: orgA) { $0.name = "two" }
             }
             // Even when the renamed agent is being deleted in the same change.
             await #expect(throws: StoreError.conflict("an agent named 'two' already exists")) {
-                try await store.updateAgent(id: agent.id) {
+                try await store.updateAgent(id: agent.id, organizationID: orgA) {
                     $0.name = "two"
                     $0.status = .deleted
                 }
             }
             await #expect(throws: Refused.self) {
-                try await store.updateAgent(id: agent.id) {
+                try await store.updateAgent(id: agent.id, organizationID: orgA) {
                     $0.name = "changed"
                     throw Refused()
                 }
             }
-            #expect(try await store.agent(id: agent.id) == same)
+            #expect(try await store.agent(id: agent.id, organizationID: orgA) == same)
             await #expect(throws: StoreError.notFound(kind: "agent", id: "agent_missing")) {
-                try await store.updateAgent(id: "agent_missing") { $0.name = "x" }
+                try await store.updateAgent(id: "agent_missing", organizationID: orgA) { $0.name = "x" }
             }
         }
     }
@@ -120,7 +124,7 @@ struct StoreConformanceTests {
                 Agent(organizationID: "org_other", name: "zeta", systemPrompt: "p", now: day(60)),
             ]
             for agent in agents { try await store.insertAgent(agent) }
-            try await store.updateAgent(id: agents[4].id) { $0.status = .deleted }
+            try await store.updateAgent(id: agents[4].id, organizationID: orgA) { $0.status = .deleted }
 
             let active = try await store.listAgents(
                 organizationID: org, includeArchived: false, search: nil, offset: 0, limit: 10)
@@ -171,8 +175,8 @@ struct StoreConformanceTests {
             session.usage = Usage(inputTokens: 5, outputTokens: 6, cacheReadTokens: 7, cacheCreationTokens: 8)
             session.startedAt = day(1)
             try await store.insertSession(session)
-            #expect(try await store.session(id: session.id) == session)
-            #expect(try await store.session(id: PublicID.make(.session)) == nil)
+            #expect(try await store.session(id: session.id, organizationID: orgA) == session)
+            #expect(try await store.session(id: PublicID.make(.session), organizationID: orgA) == nil)
             await #expect(throws: StoreError.conflict("session \(session.id) already exists")) {
                 try await store.insertSession(session)
             }
@@ -217,23 +221,23 @@ struct StoreConformanceTests {
         try await withStore(kind) { store in
             let session = Session(title: "before", now: day(0))
             try await store.insertSession(session)
-            let updated = try await store.updateSession(id: session.id) {
+            let updated = try await store.updateSession(id: session.id, organizationID: orgA) {
                 $0.title = "after"
                 $0.status = .active
                 $0.usage = $0.usage + Usage(inputTokens: 10, outputTokens: 2)
             }
             #expect(updated.title == "after" && updated.status == .active && updated.usage.inputTokens == 10)
             #expect(updated.updatedAt > session.updatedAt)
-            #expect(try await store.session(id: session.id) == updated)
+            #expect(try await store.session(id: session.id, organizationID: orgA) == updated)
             await #expect(throws: Refused.self) {
-                try await store.updateSession(id: session.id) {
+                try await store.updateSession(id: session.id, organizationID: orgA) {
                     $0.title = "never"
                     throw Refused()
                 }
             }
-            #expect(try await store.session(id: session.id) == updated)
+            #expect(try await store.session(id: session.id, organizationID: orgA) == updated)
             await #expect(throws: StoreError.notFound(kind: "session", id: "session_missing")) {
-                try await store.updateSession(id: "session_missing") { $0.title = "x" }
+                try await store.updateSession(id: "session_missing", organizationID: orgA) { $0.title = "x" }
             }
             // The title change is visible to search.
             let found = try await store.listSessions(
@@ -250,12 +254,12 @@ struct StoreConformanceTests {
             try await withThrowingTaskGroup(of: Void.self) { group in
                 for _ in 0..<20 {
                     group.addTask {
-                        try await store.updateSession(id: session.id) { $0.usage.inputTokens += 1 }
+                        try await store.updateSession(id: session.id, organizationID: orgA) { $0.usage.inputTokens += 1 }
                     }
                 }
                 try await group.waitForAll()
             }
-            #expect(try await store.session(id: session.id)?.usage.inputTokens == 20)
+            #expect(try await store.session(id: session.id, organizationID: orgA)?.usage.inputTokens == 20)
         }
     }
 
@@ -266,24 +270,26 @@ struct StoreConformanceTests {
             let kept = Session(now: day(1))
             try await store.insertSession(doomed)
             try await store.insertSession(kept)
-            let doomedEvent = try await store.appendEvent(sessionID: doomed.id, draft(EventType.inputMessage))
-            _ = try await store.appendEvent(sessionID: doomed.id, draft(EventType.turnStarted))
-            let keptEvent = try await store.appendEvent(sessionID: kept.id, draft(EventType.inputMessage))
+            let doomedEvent = try await store.appendEvent(
+                sessionID: doomed.id, organizationID: orgA, draft(EventType.inputMessage))
+            _ = try await store.appendEvent(sessionID: doomed.id, organizationID: orgA, draft(EventType.turnStarted))
+            let keptEvent = try await store.appendEvent(
+                sessionID: kept.id, organizationID: orgA, draft(EventType.inputMessage))
 
             let signals = store.eventSignals.subscribe(sessionID: doomed.id)
-            try await store.deleteSession(id: doomed.id)
+            try await store.deleteSession(id: doomed.id, organizationID: orgA)
             #expect(await wakes(signals, within: .seconds(30)))  // liveness bound for a loaded machine
-            #expect(try await store.session(id: doomed.id) == nil)
-            #expect(try await store.events(sessionID: doomed.id, EventQuery()).isEmpty)
-            #expect(try await store.event(id: doomedEvent.id) == nil)
+            #expect(try await store.session(id: doomed.id, organizationID: orgA) == nil)
+            #expect(try await store.events(sessionID: doomed.id, organizationID: orgA, EventQuery()).isEmpty)
+            #expect(try await store.event(id: doomedEvent.id, organizationID: orgA) == nil)
             await #expect(throws: StoreError.notFound(kind: "session", id: doomed.id)) {
-                try await store.deleteSession(id: doomed.id)
+                try await store.deleteSession(id: doomed.id, organizationID: orgA)
             }
             await #expect(throws: StoreError.notFound(kind: "session", id: doomed.id)) {
-                try await store.appendEvent(sessionID: doomed.id, draft(EventType.inputMessage))
+                try await store.appendEvent(sessionID: doomed.id, organizationID: orgA, draft(EventType.inputMessage))
             }
-            #expect(try await store.event(id: keptEvent.id) == keptEvent)
-            #expect(try await store.events(sessionID: kept.id, EventQuery()) == [keptEvent])
+            #expect(try await store.event(id: keptEvent.id, organizationID: orgA) == keptEvent)
+            #expect(try await store.events(sessionID: kept.id, organizationID: orgA, EventQuery()) == [keptEvent])
             let list = try await store.listSessions(
                 organizationID: kept.organizationID, agentID: nil, search: nil, offset: 0, limit: 10)
             #expect(list.items == [kept] && list.total == 1)
@@ -304,8 +310,8 @@ struct StoreConformanceTests {
             let foreign = LLMProvider(organizationID: "org_other", name: "Sim", providerType: .llmsim, now: day(5))
             for provider in [second, first, foreign] { try await store.insertProvider(provider) }
 
-            #expect(try await store.provider(id: second.id) == second)
-            #expect(try await store.provider(id: "provider_missing") == nil)
+            #expect(try await store.provider(id: second.id, organizationID: orgA) == second)
+            #expect(try await store.provider(id: "provider_missing", organizationID: orgA) == nil)
             #expect(try await store.listProviders(organizationID: BuiltIn.organizationID) == [first, second])
             #expect(try await store.listProviders(organizationID: "org_other") == [foreign])
             #expect(try await store.listProviders(organizationID: "org_none").isEmpty)
@@ -313,30 +319,30 @@ struct StoreConformanceTests {
                 try await store.insertProvider(first)
             }
 
-            let updated = try await store.updateProvider(id: second.id) {
+            let updated = try await store.updateProvider(id: second.id, organizationID: orgA) {
                 $0.encryptedAPIKey = nil
                 $0.status = .disabled
                 $0.models.append("claude-2")
             }
             #expect(updated.encryptedAPIKey == nil && updated.status == .disabled && updated.models == ["claude", "claude-2"])
             #expect(updated.updatedAt > second.updatedAt)
-            #expect(try await store.provider(id: second.id) == updated)
+            #expect(try await store.provider(id: second.id, organizationID: orgA) == updated)
             await #expect(throws: Refused.self) {
-                try await store.updateProvider(id: second.id) {
+                try await store.updateProvider(id: second.id, organizationID: orgA) {
                     $0.name = "never"
                     throw Refused()
                 }
             }
-            #expect(try await store.provider(id: second.id) == updated)
+            #expect(try await store.provider(id: second.id, organizationID: orgA) == updated)
             await #expect(throws: StoreError.notFound(kind: "provider", id: "provider_missing")) {
-                try await store.updateProvider(id: "provider_missing") { $0.name = "x" }
+                try await store.updateProvider(id: "provider_missing", organizationID: orgA) { $0.name = "x" }
             }
 
-            try await store.deleteProvider(id: first.id)
-            #expect(try await store.provider(id: first.id) == nil)
+            try await store.deleteProvider(id: first.id, organizationID: orgA)
+            #expect(try await store.provider(id: first.id, organizationID: orgA) == nil)
             #expect(try await store.listProviders(organizationID: BuiltIn.organizationID) == [updated])
             await #expect(throws: StoreError.notFound(kind: "provider", id: first.id)) {
-                try await store.deleteProvider(id: first.id)
+                try await store.deleteProvider(id: first.id, organizationID: orgA)
             }
         }
     }
@@ -362,12 +368,14 @@ struct StoreConformanceTests {
                     "nothing": nil, "list": [1, "two", [3], ["k": "v"]], "empty": [:],
                 ],
                 metadata: ["source": "test"], tags: ["t1", "t2"])
-            let first = try await store.appendEvent(sessionID: a.id, rich)
+            let first = try await store.appendEvent(sessionID: a.id, organizationID: orgA, rich)
             let nullMetadata = try await store.appendEvent(
-                sessionID: a.id,
+                sessionID: a.id, organizationID: orgA,
                 EventDraft(type: EventType.turnStarted, context: EventContext(), data: .null, metadata: .null, tags: []))
-            let plain = try await store.appendEvent(sessionID: b.id, draft(EventType.inputMessage, "just a string"))
-            let third = try await store.appendEvent(sessionID: a.id, draft(EventType.turnCompleted, [1, 2, 3]))
+            let plain = try await store.appendEvent(
+                sessionID: b.id, organizationID: orgA, draft(EventType.inputMessage, "just a string"))
+            let third = try await store.appendEvent(
+                sessionID: a.id, organizationID: orgA, draft(EventType.turnCompleted, [1, 2, 3]))
 
             #expect([first, nullMetadata, third].map(\.sequence) == [1, 2, 3])
             #expect(plain.sequence == 1)
@@ -378,14 +386,16 @@ struct StoreConformanceTests {
             #expect(third.metadata == nil && third.tags == nil)
             #expect(PublicID.isValid(first.id, prefix: .event))
 
-            #expect(try await store.events(sessionID: a.id, EventQuery()) == [first, nullMetadata, third])
-            #expect(try await store.events(sessionID: b.id, EventQuery()) == [plain])
-            #expect(try await store.event(id: first.id) == first)
-            #expect(try await store.event(id: nullMetadata.id) == nullMetadata)
-            #expect(try await store.event(id: PublicID.make(.event)) == nil)
-            #expect(try await store.events(sessionID: "session_missing", EventQuery()).isEmpty)
+            #expect(
+                try await store.events(sessionID: a.id, organizationID: orgA, EventQuery()) == [first, nullMetadata, third])
+            #expect(try await store.events(sessionID: b.id, organizationID: orgA, EventQuery()) == [plain])
+            #expect(try await store.event(id: first.id, organizationID: orgA) == first)
+            #expect(try await store.event(id: nullMetadata.id, organizationID: orgA) == nullMetadata)
+            #expect(try await store.event(id: PublicID.make(.event), organizationID: orgA) == nil)
+            #expect(try await store.events(sessionID: "session_missing", organizationID: orgA, EventQuery()).isEmpty)
             await #expect(throws: StoreError.notFound(kind: "session", id: "session_missing")) {
-                try await store.appendEvent(sessionID: "session_missing", draft(EventType.inputMessage))
+                try await store.appendEvent(
+                    sessionID: "session_missing", organizationID: orgA, draft(EventType.inputMessage))
             }
         }
     }
@@ -395,15 +405,15 @@ struct StoreConformanceTests {
         try await withStore(kind) { store in
             let session = Session(title: "nul\u{0}title", now: day(0))
             try await store.insertSession(session)
-            let stored = try #require(try await store.session(id: session.id))
+            let stored = try #require(try await store.session(id: session.id, organizationID: orgA))
             #expect(stored.title?.hasPrefix("nul") == true && stored.title?.hasSuffix("title") == true)
             let event = try await store.appendEvent(
-                sessionID: session.id,
+                sessionID: session.id, organizationID: orgA,
                 EventDraft(
                     type: EventType.toolCompleted, context: EventContext(turnID: "t\u{0}"),
                     data: ["output": "binary\u{0}\u{0}data", "literal": "\\u0000 stays text", "\u{0}key": 1],
                     metadata: ["m": "\u{0}"]))
-            #expect(try await store.event(id: event.id) == event)
+            #expect(try await store.event(id: event.id, organizationID: orgA) == event)
             // An escaped backslash followed by "u0000" is ordinary text and comes back unchanged.
             #expect(event.data["literal"] == "\\u0000 stays text")
             #expect(event.data["output"]?.stringValue?.hasPrefix("binary") == true)
@@ -422,10 +432,12 @@ struct StoreConformanceTests {
             ]
             var all: [Event] = []
             for (index, type) in types.enumerated() {
-                all.append(try await store.appendEvent(sessionID: session.id, draft(type, ["i": JSONValue(index)])))
+                all.append(
+                    try await store.appendEvent(
+                        sessionID: session.id, organizationID: orgA, draft(type, ["i": JSONValue(index)])))
             }
             func query(_ query: EventQuery) async throws -> [Int] {
-                try await store.events(sessionID: session.id, query).map(\.sequence)
+                try await store.events(sessionID: session.id, organizationID: orgA, query).map(\.sequence)
             }
             #expect(try await query(EventQuery()) == Array(1...10))
             #expect(try await query(EventQuery(afterSequence: 7)) == [8, 9, 10])
@@ -451,7 +463,9 @@ struct StoreConformanceTests {
                 try await query(EventQuery(afterSequence: 1, excluded: [EventType.outputMessageDelta], limit: 2, lastN: true))
                     == [8, 10])
             #expect(try await query(EventQuery(types: [EventType.outputMessageDelta], limit: 2, lastN: true)) == [4, 9])
-            #expect(try await store.events(sessionID: session.id, EventQuery(afterSequence: 8)) == Array(all[8...]))
+            #expect(
+                try await store.events(sessionID: session.id, organizationID: orgA, EventQuery(afterSequence: 8))
+                    == Array(all[8...]))
         }
     }
 
@@ -464,7 +478,7 @@ struct StoreConformanceTests {
             try await store.insertSession(other)
             let signals = store.eventSignals.subscribe(sessionID: session.id)
             let quiet = store.eventSignals.subscribe(sessionID: other.id)
-            _ = try await store.appendEvent(sessionID: session.id, draft(EventType.inputMessage))
+            _ = try await store.appendEvent(sessionID: session.id, organizationID: orgA, draft(EventType.inputMessage))
             #expect(await wakes(signals, within: .seconds(30)))  // liveness bound for a loaded machine
             // Nothing to wait for when nothing should happen: a window. A wrong wake-up would come
             // from the same delivery that just woke `signals`, so half a second is generous.
@@ -483,12 +497,14 @@ struct StoreConformanceTests {
                 for index in 0..<20 {
                     group.addTask {
                         let event = try await store.appendEvent(
-                            sessionID: session.id, draft(EventType.outputMessageDelta, ["i": JSONValue(index)]))
+                            sessionID: session.id, organizationID: orgA,
+                            draft(EventType.outputMessageDelta, ["i": JSONValue(index)]))
                         return (event.sessionID, event.sequence)
                     }
                     if index % 2 == 0 {
                         group.addTask {
-                            let event = try await store.appendEvent(sessionID: other.id, draft(EventType.outputMessageDelta))
+                            let event = try await store.appendEvent(
+                                sessionID: other.id, organizationID: orgA, draft(EventType.outputMessageDelta))
                             return (event.sessionID, event.sequence)
                         }
                     }
@@ -499,12 +515,13 @@ struct StoreConformanceTests {
             }
             #expect(sequences[session.id]?.sorted() == Array(1...20))
             #expect(sequences[other.id]?.sorted() == Array(1...10))
-            let stored = try await store.events(sessionID: session.id, EventQuery())
+            let stored = try await store.events(sessionID: session.id, organizationID: orgA, EventQuery())
             #expect(stored.map(\.sequence) == Array(1...20))
             #expect(Set(stored.map(\.id)).count == 20)
             #expect(Set(stored.compactMap { $0.data["i"]?.doubleValue }).count == 20)
             // The log carries on from where the concurrent appends left it.
-            let next = try await store.appendEvent(sessionID: session.id, draft(EventType.turnCompleted))
+            let next = try await store.appendEvent(
+                sessionID: session.id, organizationID: orgA, draft(EventType.turnCompleted))
             #expect(next.sequence == 21)
         }
     }

@@ -2,7 +2,8 @@ import Foundation
 import KeelCore
 import PostgresNIO
 
-/// Agents: JSONB documents; names unique among an organization's live agents.
+/// Agents: JSONB documents; names unique among an organization's live agents. Every statement on
+/// one agent names its organization, so another organization's agent is never read or written.
 extension PostgresStore {
     public func insertAgent(_ agent: Agent) async throws {
         let (json, stored) = try Self.normalise(agent)
@@ -28,15 +29,18 @@ extension PostgresStore {
         }
     }
 
-    public func agent(id: String) async throws -> Agent? {
-        try await withPooledConnection { try await agent(id: id, on: $0) }
+    public func agent(id: String, organizationID: String) async throws -> Agent? {
+        try await withPooledConnection { try await agent(id: id, organizationID: organizationID, on: $0) }
     }
 
     /// An agent read on `connection` (inside the caller's transaction).
-    package func agent(id: String, on connection: PostgresConnection) async throws -> Agent? {
+    package func agent(id: String, organizationID: String, on connection: PostgresConnection) async throws -> Agent? {
         try await Self.document(
-            Agent.self, "SELECT doc::text FROM agents WHERE id = \(id) AND status <> 'deleted'", on: connection,
-            logger: logger)
+            Agent.self,
+            """
+            SELECT doc::text FROM agents
+            WHERE id = \(id) AND organization_id = \(organizationID) AND status <> 'deleted'
+            """, on: connection, logger: logger)
     }
 
     public func agent(named name: String, organizationID: String) async throws -> Agent? {
@@ -74,15 +78,22 @@ extension PostgresStore {
             """, offset: offset, limit: limit)
     }
 
-    public func updateAgent(id: String, _ change: @Sendable (inout Agent) throws -> Void) async throws -> Agent {
+    public func updateAgent(id: String, organizationID: String, _ change: @Sendable (inout Agent) throws -> Void)
+        async throws -> Agent
+    {
         try await transaction { connection in
             guard
                 var agent = try await Self.document(
                     Agent.self,
-                    "SELECT doc::text FROM agents WHERE id = \(id) AND status <> 'deleted' FOR UPDATE",
+                    """
+                    SELECT doc::text FROM agents
+                    WHERE id = \(id) AND organization_id = \(organizationID) AND status <> 'deleted'
+                    FOR UPDATE
+                    """,
                     on: connection, logger: logger)
             else { throw StoreError.notFound(kind: "agent", id: id) }
             try change(&agent)
+            agent.organizationID = organizationID
             agent.updatedAt = Date()
             let (json, stored) = try Self.normalise(agent)
             if try await liveAgentNameTaken(stored, excluding: id, on: connection) {
@@ -91,10 +102,10 @@ extension PostgresStore {
             do {
                 try await connection.query(
                     """
-                    UPDATE agents SET organization_id = \(stored.organizationID), name = \(stored.name),
+                    UPDATE agents SET name = \(stored.name),
                         display_name = \(stored.displayName), status = \(stored.status.rawValue),
                         created_at = \(stored.createdAt), doc = \(json)::jsonb
-                    WHERE id = \(id)
+                    WHERE id = \(id) AND organization_id = \(organizationID)
                     """, logger: logger)
             } catch where Self.sqlState(error) == "23505" {
                 throw Self.agentConflict(error, stored)

@@ -3,27 +3,34 @@ import KeelCore
 import PostgresNIO
 
 /// The append-only event log: gapless per-session sequences allocated in the appending statement.
+/// Events have no organization of their own: every statement reaches them through their session's
+/// row, checked against the caller's organization.
 extension PostgresStore {
     /// One statement: the sequence upsert and the insert commit together, so sequences have no gaps
     /// (a failed insert rolls the allocation back) and concurrent appends serialise on the
-    /// `event_sequences` row. A missing session fails the foreign key → `StoreError.notFound`.
-    public func appendEvent(sessionID: String, _ draft: EventDraft) async throws -> Event {
-        let event = try await withPooledConnection { try await appendEvent(sessionID: sessionID, draft, on: $0) }
+    /// `event_sequences` row. The sequence is allocated only from the session's row in the
+    /// organization, so a session of another organization appends nothing, like a missing one
+    /// (a session deleted meanwhile fails the foreign key): `StoreError.notFound`.
+    public func appendEvent(sessionID: String, organizationID: String, _ draft: EventDraft) async throws -> Event {
+        let event = try await withPooledConnection {
+            try await appendEvent(sessionID: sessionID, organizationID: organizationID, draft, on: $0)
+        }
         eventSignals.notify(sessionID: sessionID)
         return event
     }
 
     /// Appends on `connection` (inside the caller's transaction, if any). Local readers are not
     /// woken: call `eventSignals.notify` after the commit.
-    package func appendEvent(sessionID: String, _ draft: EventDraft, on connection: PostgresConnection) async throws
-        -> Event
-    {
+    package func appendEvent(
+        sessionID: String, organizationID: String, _ draft: EventDraft, on connection: PostgresConnection
+    ) async throws -> Event {
         let row = try EventRow(draft, sessionID: sessionID)
         let event = try await insert(
             row,
             """
             WITH allocated AS (
-                INSERT INTO event_sequences AS s (session_id, last_sequence) VALUES (\(sessionID), 1)
+                INSERT INTO event_sequences AS s (session_id, last_sequence)
+                SELECT id, 1 FROM sessions WHERE id = \(sessionID) AND organization_id = \(organizationID)
                 ON CONFLICT (session_id) DO UPDATE SET last_sequence = s.last_sequence + 1
                 RETURNING last_sequence
             )
@@ -33,7 +40,7 @@ extension PostgresStore {
             FROM allocated
             RETURNING sequence
             """, on: connection)
-        guard let event else { throw PostgresStoreError.corruptRow("no sequence returned for an append") }
+        guard let event else { throw StoreError.notFound(kind: "session", id: sessionID) }
         return event
     }
 
@@ -108,18 +115,21 @@ extension PostgresStore {
         }
     }
 
-    public func events(sessionID: String, _ query: EventQuery) async throws -> [Event] {
+    /// The session's ownership check does not depend on the event rows, so it runs once per read.
+    public func events(sessionID: String, organizationID: String, _ query: EventQuery) async throws -> [Event] {
         try await schemaReady.wait()
         var binds = PostgresBindings()
         binds.append(sessionID)
         binds.append(query.afterSequence)
         binds.append(query.types.map { $0.map(\.rawValue) })
         binds.append(query.excluded.map(\.rawValue))
+        binds.append(organizationID)
         let select = """
             SELECT \(Self.eventColumns) FROM events
             WHERE session_id = $1 AND sequence > $2
               AND ($3::text[] IS NULL OR type = ANY($3::text[]))
               AND NOT (type = ANY($4::text[]))
+              AND EXISTS (SELECT 1 FROM sessions WHERE id = $1 AND organization_id = $5)
             """
         let sql =
             switch query.limit {
@@ -131,9 +141,16 @@ extension PostgresStore {
         return try await readEvents(PostgresQuery(unsafeSQL: sql, binds: binds))
     }
 
-    public func event(id: String) async throws -> Event? {
+    public func event(id: String, organizationID: String) async throws -> Event? {
         try await schemaReady.wait()
-        return try await readEvents("SELECT \(unescaped: Self.eventColumns) FROM events WHERE id = \(id)").first
+        return try await readEvents(
+            """
+            SELECT \(unescaped: Self.eventColumns) FROM events
+            WHERE id = \(id)
+              AND EXISTS (
+                  SELECT 1 FROM sessions WHERE sessions.id = events.session_id AND organization_id = \(organizationID))
+            """
+        ).first
     }
 
     package static let eventColumns =

@@ -18,11 +18,13 @@ extension PostgresStore {
     }
 
     /// Replaces a provider's stored key with `replacement` if it is still `expected`; false when the
-    /// provider is gone or its key changed since it was read.
-    public func replaceProviderKey(id: String, expected: String, with replacement: String) async throws -> Bool {
+    /// provider is gone (from `organizationID`) or its key changed since it was read.
+    public func replaceProviderKey(id: String, organizationID: String, expected: String, with replacement: String)
+        async throws -> Bool
+    {
         struct KeyChanged: Error {}
         do {
-            _ = try await updateProvider(id: id) { provider in
+            _ = try await updateProvider(id: id, organizationID: organizationID) { provider in
                 guard provider.encryptedAPIKey == expected else { throw KeyChanged() }
                 provider.encryptedAPIKey = replacement
             }

@@ -2,7 +2,8 @@ import Foundation
 import KeelCore
 import PostgresNIO
 
-/// LLM providers: JSONB documents, listed oldest first.
+/// LLM providers: JSONB documents, listed oldest first. Every statement on one provider names its
+/// organization.
 extension PostgresStore {
     public func insertProvider(_ provider: LLMProvider) async throws {
         let (json, stored) = try Self.normalise(provider)
@@ -18,8 +19,10 @@ extension PostgresStore {
         guard !inserted.isEmpty else { throw StoreError.conflict("provider \(stored.id) already exists") }
     }
 
-    public func provider(id: String) async throws -> LLMProvider? {
-        try await document(LLMProvider.self, "SELECT doc::text FROM providers WHERE id = \(id)")
+    public func provider(id: String, organizationID: String) async throws -> LLMProvider? {
+        try await document(
+            LLMProvider.self,
+            "SELECT doc::text FROM providers WHERE id = \(id) AND organization_id = \(organizationID)")
     }
 
     /// An organization's providers read on `connection` (inside the caller's transaction), oldest first.
@@ -37,32 +40,37 @@ extension PostgresStore {
         try await withPooledConnection { try await listProviders(organizationID: organizationID, on: $0) }
     }
 
-    public func updateProvider(id: String, _ change: @Sendable (inout LLMProvider) throws -> Void) async throws
-        -> LLMProvider
-    {
+    public func updateProvider(
+        id: String, organizationID: String, _ change: @Sendable (inout LLMProvider) throws -> Void
+    ) async throws -> LLMProvider {
         try await transaction { connection in
             guard
                 var provider = try await Self.document(
-                    LLMProvider.self, "SELECT doc::text FROM providers WHERE id = \(id) FOR UPDATE",
+                    LLMProvider.self,
+                    """
+                    SELECT doc::text FROM providers WHERE id = \(id) AND organization_id = \(organizationID)
+                    FOR UPDATE
+                    """,
                     on: connection, logger: logger)
             else { throw StoreError.notFound(kind: "provider", id: id) }
             try change(&provider)
+            provider.organizationID = organizationID
             provider.updatedAt = Date()
             let (json, stored) = try Self.normalise(provider)
             try await connection.query(
                 """
-                UPDATE providers SET organization_id = \(stored.organizationID), created_at = \(stored.createdAt),
-                    doc = \(json)::jsonb
-                WHERE id = \(id)
+                UPDATE providers SET created_at = \(stored.createdAt), doc = \(json)::jsonb
+                WHERE id = \(id) AND organization_id = \(organizationID)
                 """, logger: logger)
             return stored
         }
     }
 
-    public func deleteProvider(id: String) async throws {
+    public func deleteProvider(id: String, organizationID: String) async throws {
         try await schemaReady.wait()
-        let deleted = try await client.query("DELETE FROM providers WHERE id = \(id) RETURNING 1", logger: logger)
-            .collect()
+        let deleted = try await client.query(
+            "DELETE FROM providers WHERE id = \(id) AND organization_id = \(organizationID) RETURNING 1", logger: logger
+        ).collect()
         guard !deleted.isEmpty else { throw StoreError.notFound(kind: "provider", id: id) }
     }
 }

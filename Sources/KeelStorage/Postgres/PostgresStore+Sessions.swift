@@ -3,6 +3,7 @@ import KeelCore
 import PostgresNIO
 
 /// Sessions: JSONB documents; deleting one deletes its events (the only way they are ever deleted).
+/// Every statement on one session names its organization.
 extension PostgresStore {
     public func insertSession(_ session: Session) async throws {
         let (json, stored) = try Self.normalise(session)
@@ -19,8 +20,9 @@ extension PostgresStore {
         guard !inserted.isEmpty else { throw StoreError.conflict("session \(stored.id) already exists") }
     }
 
-    public func session(id: String) async throws -> Session? {
-        try await document(Session.self, "SELECT doc::text FROM sessions WHERE id = \(id)")
+    public func session(id: String, organizationID: String) async throws -> Session? {
+        try await document(
+            Session.self, "SELECT doc::text FROM sessions WHERE id = \(id) AND organization_id = \(organizationID)")
     }
 
     public func listSessions(organizationID: String, agentID: String?, search: String?, offset: Int, limit: Int)
@@ -46,37 +48,46 @@ extension PostgresStore {
             """, offset: offset, limit: limit)
     }
 
-    public func updateSession(id: String, _ change: @Sendable (inout Session) throws -> Void) async throws -> Session {
-        try await transaction { try await updateSession(id: id, on: $0, change) }
+    public func updateSession(id: String, organizationID: String, _ change: @Sendable (inout Session) throws -> Void)
+        async throws -> Session
+    {
+        try await transaction { try await updateSession(id: id, organizationID: organizationID, on: $0, change) }
     }
 
     /// Updates a session on `connection`, inside the caller's transaction (the row stays locked).
     package func updateSession(
-        id: String, on connection: PostgresConnection, _ change: @Sendable (inout Session) throws -> Void
+        id: String, organizationID: String, on connection: PostgresConnection,
+        _ change: @Sendable (inout Session) throws -> Void
     ) async throws -> Session {
         guard
             var session = try await Self.document(
-                Session.self, "SELECT doc::text FROM sessions WHERE id = \(id) FOR NO KEY UPDATE",
+                Session.self,
+                """
+                SELECT doc::text FROM sessions WHERE id = \(id) AND organization_id = \(organizationID)
+                FOR NO KEY UPDATE
+                """,
                 on: connection, logger: logger)
         else { throw StoreError.notFound(kind: "session", id: id) }
         try change(&session)
+        session.organizationID = organizationID
         session.updatedAt = Date()
         let (json, stored) = try Self.normalise(session)
         try await connection.query(
             """
-            UPDATE sessions SET organization_id = \(stored.organizationID), agent_id = \(stored.agentID),
+            UPDATE sessions SET agent_id = \(stored.agentID),
                 title = \(stored.title), created_at = \(stored.createdAt), doc = \(json)::jsonb
-            WHERE id = \(id)
+            WHERE id = \(id) AND organization_id = \(organizationID)
             """, logger: logger)
         return stored
     }
 
     /// Deletes the session with its events (the only way events are ever deleted) and wakes its
     /// readers here and, through NOTIFY, on the other instances.
-    public func deleteSession(id: String) async throws {
+    public func deleteSession(id: String, organizationID: String) async throws {
         try await transaction { connection in
             let deleted = try await connection.query(
-                "DELETE FROM sessions WHERE id = \(id) RETURNING 1", logger: logger
+                "DELETE FROM sessions WHERE id = \(id) AND organization_id = \(organizationID) RETURNING 1",
+                logger: logger
             ).collect()
             guard !deleted.isEmpty else { throw StoreError.notFound(kind: "session", id: id) }
             try await connection.query("SELECT pg_notify(\(Self.eventChannel), \(id))", logger: logger)
