@@ -3,7 +3,7 @@ import Foundation
 /// Public identifiers are `{prefix}_{32 lowercase hex}`: a UUIDv7 without dashes, so ids sort by
 /// creation time and can be validated by shape before any lookup.
 public enum IDPrefix: String, Sendable, CaseIterable {
-    case agent, session, message, event, turn, provider, model, org, harness, exec, task
+    case agent, session, message, event, turn, provider, model, org, harness, exec, task, user, apikey
 }
 
 public enum PublicID {

@@ -97,6 +97,7 @@ struct PostgresMigrationCompatibilityTests {
 
     static let tracks = "SELECT module || ' ' || version || ' ' || name FROM module_migrations ORDER BY module, version"
     static let allTracks = [
+        "auth 1 organizations, users, memberships, API keys, refresh tokens",
         "durable 1 durable turns: step task queue, tool-result checkpoints, dead letters", "durable 2 session files",
         "durable 3 lease epoch", "storage 1 agents, sessions, providers, append-only events",
     ]

@@ -94,16 +94,17 @@ struct PostgresStoreTests {
         try await TestDatabase.withDatabase { configuration in
             let session = Session(now: day(0))
             try await withTwoInstances(configuration) { a, _ in
-                // Storage's own track (other modules' sets are not given): the core schema, once.
-                #expect(try await count("SELECT count(*) FROM module_migrations", on: a) == 1)
+                // The store's own tracks, storage and auth (other modules' sets are not given), once each.
+                #expect(try await count("SELECT count(*) FROM module_migrations", on: a) == 2)
                 #expect(try await count("SELECT max(version) FROM module_migrations WHERE module = 'storage'", on: a) == 1)
+                #expect(try await count("SELECT max(version) FROM module_migrations WHERE module = 'auth'", on: a) == 1)
                 try await a.insertSession(session)
                 _ = try await a.appendEvent(
                     sessionID: session.id, organizationID: session.organizationID, draft(EventType.inputMessage))
             }
             // A restart finds the schema in place and the data intact.
             try await makeStore(configuration).withRunning { store in
-                #expect(try await count("SELECT count(*) FROM module_migrations", on: store) == 1)
+                #expect(try await count("SELECT count(*) FROM module_migrations", on: store) == 2)
                 #expect(try await store.session(id: session.id, organizationID: session.organizationID) == session)
                 let next = try await store.appendEvent(
                     sessionID: session.id, organizationID: session.organizationID, draft(EventType.turnStarted))

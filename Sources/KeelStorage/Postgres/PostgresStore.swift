@@ -43,7 +43,7 @@ public final class PostgresStore: KeelStore, Service, Sendable {
         logger: Logger = Logger(label: "keel.storage.postgres")
     ) throws {
         self.configuration = configuration
-        self.migrationSets = [.storage] + migrations
+        self.migrationSets = [.storage, .auth] + migrations
         self.logger = logger
         self.client = PostgresClient(configuration: try configuration.clientConfiguration(), backgroundLogger: logger)
     }
