@@ -23,6 +23,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-protobuf.git", from: "1.39.0"),
         // Already in the graph through Hummingbird; declared for the tests that build HTTP fields.
         .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
+        .package(url: "https://github.com/vapor/jwt-kit.git", from: "5.8.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird-auth.git", from: "2.5.0"),
     ],
     targets: [
         // Domain and agent loop: no I/O.
@@ -96,12 +98,25 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ]),
+        // Users, organizations, sign-in, access and refresh tokens, API keys, OAuth.
+        .target(name: "KeelAuth", dependencies: [
+            "KeelCore",
+            .product(name: "JWTKit", package: "jwt-kit"),
+            .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
+            .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOHTTP1", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
         // The resources' rules (agents, sessions, messages, events, providers, catalogue), for every API.
         .target(name: "KeelServices", dependencies: ["KeelCore", "KeelEngine", "KeelSecrets"]),
         // HTTP API, SSE, errors, CORS, OpenAPI document.
         .target(name: "KeelHTTP", dependencies: [
-            "KeelCore", "KeelEngine", "KeelSecrets", "KeelServices", "KeelObservability",
+            "KeelCore", "KeelEngine", "KeelSecrets", "KeelServices", "KeelObservability", "KeelAuth",
             .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "HTTPTypes", package: "swift-http-types"),
             .product(name: "HummingbirdCore", package: "hummingbird"),
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -111,7 +126,7 @@ let package = Package(
         // Configuration and application assembly.
         .target(name: "KeelServer", dependencies: [
             "KeelCore", "KeelEngine", "KeelHTTP", "KeelServices", "KeelStorage", "KeelSecrets", "KeelCapabilities", "KeelLLM",
-            "KeelObservability", "KeelDurable", "KeelWorker", "KeelWorkerRPC",
+            "KeelObservability", "KeelDurable", "KeelWorker", "KeelWorkerRPC", "KeelAuth",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -176,7 +191,8 @@ let package = Package(
         .testTarget(name: "KeelServerTests", dependencies: [
             "KeelTestSupport",
             "KeelServer", "KeelHTTP", "KeelServices", "KeelEngine", "KeelCore", "KeelStorage", "KeelLLM", "KeelWorkerRPC", "KeelDurable",
-            "KeelCapabilities", "KeelSecrets",
+            "KeelCapabilities", "KeelSecrets", "KeelAuth",
+            .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HummingbirdTesting", package: "hummingbird"),
             .product(name: "Logging", package: "swift-log"),

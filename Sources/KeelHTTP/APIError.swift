@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import KeelAuth
 import KeelCore
 import KeelServices
 
@@ -14,11 +15,14 @@ public struct APIError: Error, Sendable {
     public var status: HTTPResponse.Status
     public var code: String
     public var message: String
+    /// For 429s and 503s: when to retry, as `Retry-After` and `retry_after_seconds`.
+    public var retryAfterSeconds: Int?
 
-    public init(_ status: HTTPResponse.Status, code: String, _ message: String) {
+    public init(_ status: HTTPResponse.Status, code: String, _ message: String, retryAfterSeconds: Int? = nil) {
         self.status = status
         self.code = code
         self.message = message
+        self.retryAfterSeconds = retryAfterSeconds
     }
 
     static func badRequest(_ message: String, code: String = "invalid_request") -> APIError {
@@ -43,6 +47,8 @@ public struct APIError: Error, Sendable {
         case let error as APIError:
             return error
         case let error as ServiceError:
+            return from(error)
+        case let error as AuthError:
             return from(error)
         case let error as StoreError:
             switch error {
@@ -87,15 +93,39 @@ public struct APIError: Error, Sendable {
         }
     }
 
+    /// Authentication and account errors. Another organization's resource is never a 403: the
+    /// services report it as not found.
+    static func from(_ error: AuthError) -> APIError {
+        switch error {
+        case .unauthenticated(let message):
+            return APIError(.unauthorized, code: "unauthorized", message)
+        case .forbidden(let message):
+            return APIError(.forbidden, code: "forbidden", message)
+        case .invalid(let code, let message):
+            return .badRequest(message, code: code)
+        case .emailTaken:
+            return APIError(.conflict, code: "email_taken", "An account with this email already exists")
+        case .rateLimited(let seconds):
+            return APIError(
+                .tooManyRequests, code: "rate_limited", "Too many attempts; retry in \(seconds) s", retryAfterSeconds: seconds)
+        case .unavailable(let message):
+            return APIError(.notFound, code: "not_available", message)
+        case .identityProviderFailed(let message):
+            return APIError(.badGateway, code: "identity_provider_failed", message)
+        }
+    }
+
     var envelope: ErrorEnvelope {
         ErrorEnvelope(
             error: .init(code: code, message: message), title: status.reasonPhrase, status: status.code,
-            detail: message, code: code)
+            detail: message, code: code, retryAfterSeconds: retryAfterSeconds)
     }
 
     func response(headers: HTTPFields = [:]) -> Response {
         var headers = headers
         headers[.contentType] = "application/json"
+        if let retryAfterSeconds { headers[.retryAfter] = String(retryAfterSeconds) }
+        if status == .unauthorized { headers[.wwwAuthenticate] = "Bearer" }
         let body = (try? JSONEncoder().encode(envelope)) ?? Data(#"{"error":{"code":"internal_error"}}"#.utf8)
         return Response(status: status, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: body)))
     }
@@ -113,6 +143,12 @@ struct ErrorEnvelope: Codable, Sendable {
     var status: Int
     var detail: String
     var code: String
+    var retryAfterSeconds: Int?
+
+    enum CodingKeys: String, CodingKey {
+        case error, title, status, detail, code
+        case retryAfterSeconds = "retry_after_seconds"
+    }
 }
 
 /// Turns every thrown error, and the router's own 404/405, into the error envelope.

@@ -7,8 +7,8 @@ import KeelServices
 struct CatalogController: Sendable {
     let catalog: CatalogService
 
-    func addRoutes(to v1: RouterGroup<BasicRequestContext>) {
-        v1.get("capabilities") { request, _ in
+    func addRoutes(to v1: RouterGroup<KeelRequestContext>) {
+        v1.get("capabilities") { request, context in
             let offset = try RequestDecoding.integer(request, "offset", default: 0, range: 0...Int(Int32.max))
             let limit = try RequestDecoding.integer(request, "limit", default: 100, range: 1...100)
             let page = catalog.capabilities(search: RequestDecoding.string(request, "search"), offset: offset, limit: limit)
@@ -18,8 +18,8 @@ struct CatalogController: Sendable {
         v1.get("capabilities/{id}") { _, context in
             try JSONResponse.make(CapabilityBody(try catalog.capability(id: context.parameters.get("id") ?? "")))
         }
-        v1.get("models") { request, _ in
-            let models = try await catalog.models(organizationID: RequestScope.organizationID(request))
+        v1.get("models") { request, context in
+            let models = try await catalog.models(organizationID: try RequestScope.organizationID(context))
             return try JSONResponse.make(ListBody(data: models.map(ModelBody.init)))
         }
         // Model ids contain a slash (`openai/gpt-4o-mini`), so the id is the rest of the path.
@@ -27,7 +27,7 @@ struct CatalogController: Sendable {
             let raw = context.parameters.getCatchAll().joined(separator: "/")
             let id = raw.removingPercentEncoding ?? raw
             return try JSONResponse.make(
-                ModelBody(try await catalog.model(id: id, organizationID: RequestScope.organizationID(request))))
+                ModelBody(try await catalog.model(id: id, organizationID: try RequestScope.organizationID(context))))
         }
     }
 }

@@ -11,7 +11,7 @@ struct EventsController: Sendable {
     let streams: SSEConnectionLimiter
     let gauge: StreamGauge
 
-    func addRoutes(to v1: RouterGroup<BasicRequestContext>) {
+    func addRoutes(to v1: RouterGroup<KeelRequestContext>) {
         let reader = EventQueryReader(events: events)
         v1.get("sessions/{id}/events") { request, context in
             let session = try await sessions.session(request, context)

@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import KeelAuth
 import KeelCore
 import KeelEngine
 import KeelObservability
@@ -30,39 +31,42 @@ public struct APISettings: Sendable {
 /// The API: the services it is built on and the router of its controllers.
 public struct KeelAPI: Sendable {
     public let services: APIServices
+    public let auth: AuthService
+    public let oauthClient: OAuthClient
     public let settings: APISettings
     /// Prometheus metrics; nil (the default) installs neither `GET /metrics` nor the middleware.
     public let metrics: KeelMetrics?
     let streams: SSEConnectionLimiter
 
-    public init(services: APIServices, settings: APISettings, metrics: KeelMetrics? = nil) {
+    public init(
+        services: APIServices, auth: AuthService, oauthClient: OAuthClient, settings: APISettings,
+        metrics: KeelMetrics? = nil
+    ) {
         self.services = services
+        self.auth = auth
+        self.oauthClient = oauthClient
         self.settings = settings
         self.metrics = metrics
         self.streams = SSEConnectionLimiter(limits: settings.sse)
     }
 
-    public init(
-        store: any KeelStore, engine: any TurnRunner, cipher: SecretsCipher, capabilities: CapabilityDirectory,
-        settings: APISettings, metrics: KeelMetrics? = nil
-    ) {
-        self.init(
-            services: APIServices(store: store, runner: engine, cipher: cipher, capabilities: capabilities),
-            settings: settings, metrics: metrics)
-    }
-
     /// Builds the router: `/health`, `/api-doc/openapi.json` (and `/metrics` when metrics are on) at the root, everything else
-    /// under `API_PREFIX` + `/v1`.
-    public func makeRouter() -> Router<BasicRequestContext> {
-        let router = Router(context: BasicRequestContext.self)
+    /// under `API_PREFIX` + `/v1`. Every `/v1` route needs a credential except the sign-in routes
+    /// of `/v1/auth` (config, register, login, refresh, logout, OAuth).
+    public func makeRouter() -> Router<KeelRequestContext> {
+        let router = Router(context: KeelRequestContext.self)
         let metrics = MetricsController(metrics: metrics)
         metrics.addRoutes(to: router)  // first: see MetricsController
         router.add(middleware: ErrorEnvelopeMiddleware())
         if !settings.corsAllowedOrigins.isEmpty {
             router.add(middleware: CORSPolicyMiddleware(allowedOrigins: Set(settings.corsAllowedOrigins)))
         }
-        MetaController(settings: settings).addRoutes(to: router)
-        let v1 = router.group(RouterPath(settings.apiPrefix + "/v1"))
+        MetaController(settings: settings, authMode: auth.settings.mode.rawValue).addRoutes(to: router)
+        let authRoutes = AuthController(auth: auth, oauthClient: oauthClient, apiPrefix: settings.apiPrefix)
+        authRoutes.addPublicRoutes(to: router.group(RouterPath(settings.apiPrefix + "/v1/auth")))
+        let v1 = router.group(RouterPath(settings.apiPrefix + "/v1")).add(middleware: AuthenticationMiddleware(auth: auth))
+        authRoutes.addAuthenticatedRoutes(to: v1.group("auth"))
+        OrganizationsController(auth: auth).addRoutes(to: v1)
         let sessions = SessionLookup(sessions: services.sessions)
         AgentsController(agents: services.agents).addRoutes(to: v1)
         SessionsController(sessions: services.sessions).addRoutes(to: v1)

@@ -8,7 +8,7 @@ struct MessagesController: Sendable {
     let messages: MessageService
     let events: EventService
 
-    func addRoutes(to v1: RouterGroup<BasicRequestContext>) {
+    func addRoutes(to v1: RouterGroup<KeelRequestContext>) {
         v1.post("sessions/{id}/messages") { request, context in
             let session = try await sessions.session(request, context)
             let input = try await RequestDecoding.decodeBody(MessageInput.self, from: request)

@@ -5,12 +5,13 @@ import KeelCore
 /// Routes that never move under `API_PREFIX`: `/health` and the OpenAPI document.
 struct MetaController: Sendable {
     let settings: APISettings
+    let authMode: String
 
-    func addRoutes(to router: Router<BasicRequestContext>) {
+    func addRoutes(to router: Router<KeelRequestContext>) {
         router.get("health") { _, _ in
             try JSONResponse.make(
                 HealthBody(status: "ok", version: KeelCore.version, storage: settings.storageKind,
-                           deploymentGrade: settings.deploymentGrade, authMode: "none"))
+                           deploymentGrade: settings.deploymentGrade, authMode: authMode))
         }
         router.get("api-doc/openapi.json") { _, _ in
             Response(

@@ -11,7 +11,7 @@ struct MetricsController: Sendable {
     /// after it, so `/metrics` itself, registered before any middleware, is not counted (scrapes
     /// would otherwise dominate the request counts) and gets no CORS or error envelope (it cannot
     /// fail).
-    func addRoutes(to router: Router<BasicRequestContext>) {
+    func addRoutes(to router: Router<KeelRequestContext>) {
         guard let metrics else { return }
         router.get("metrics") { _, _ in
             Response(

@@ -7,17 +7,18 @@ enum RequestDecoding {
     /// Largest accepted JSON body; system prompts may be up to 1 MB.
     static let maxBodyBytes = 2 * 1024 * 1024
 
+    /// Like `decodeBody`, but an empty body is nil rather than an error.
+    static func decodeOptionalBody<T: Decodable>(_ type: T.Type, from request: Request) async throws -> T? {
+        var request = request
+        let buffer = try await collectBody(of: &request)
+        guard buffer.readableBytes > 0 else { return nil }
+        request.body = RequestBody(buffer: buffer)
+        return try await decodeBody(type, from: request)
+    }
+
     static func decodeBody<T: Decodable>(_ type: T.Type, from request: Request) async throws -> T {
-        // A declared length over the limit is refused before a byte of the body is read.
-        if let declared = request.headers[.contentLength].flatMap({ Int($0) }), declared > maxBodyBytes {
-            throw APIError(.contentTooLarge, code: "payload_too_large", "Request body exceeds \(maxBodyBytes) bytes")
-        }
-        let buffer: ByteBuffer
-        do {
-            buffer = try await request.body.collect(upTo: maxBodyBytes)
-        } catch {
-            throw APIError(.contentTooLarge, code: "payload_too_large", "Request body exceeds \(maxBodyBytes) bytes")
-        }
+        var request = request
+        let buffer = try await collectBody(of: &request)
         guard buffer.readableBytes > 0 else { throw APIError.badRequest("Request body must be a JSON object") }
         let data = Data(buffer.readableBytesView)
         try checkNesting(data)
@@ -31,6 +32,19 @@ enum RequestDecoding {
             throw error
         } catch {
             throw APIError.badRequest("Request body is not valid JSON", code: "invalid_body")
+        }
+    }
+
+    /// The whole body, at most `maxBodyBytes`; a declared or actual larger body is a 413. A declared
+    /// length over the limit is refused before a byte of the body is read.
+    private static func collectBody(of request: inout Request) async throws -> ByteBuffer {
+        if let declared = request.headers[.contentLength].flatMap({ Int($0) }), declared > maxBodyBytes {
+            throw APIError(.contentTooLarge, code: "payload_too_large", "Request body exceeds \(maxBodyBytes) bytes")
+        }
+        do {
+            return try await request.collectBody(upTo: maxBodyBytes)
+        } catch {
+            throw APIError(.contentTooLarge, code: "payload_too_large", "Request body exceeds \(maxBodyBytes) bytes")
         }
     }
 

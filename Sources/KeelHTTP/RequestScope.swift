@@ -1,10 +1,16 @@
 import Hummingbird
+import KeelAuth
 import KeelCore
 
-/// Who a request acts for. There is one organization until authentication arrives; every
-/// controller asks here, so that issue has one place to change.
+/// Who a request acts for, as `AuthenticationMiddleware` established it. Every controller asks
+/// here; a route outside the authenticated group has no principal and fails closed.
 enum RequestScope {
-    static func organizationID(_ request: Request) -> String {
-        BuiltIn.organizationID
+    static func principal(_ context: KeelRequestContext) throws -> AuthPrincipal {
+        guard let principal = context.principal else { throw AuthError.unauthenticated("Authentication required") }
+        return principal
+    }
+
+    static func organizationID(_ context: KeelRequestContext) throws -> String {
+        try principal(context).organizationID
     }
 }

@@ -7,8 +7,8 @@ import KeelServices
 struct SessionLookup: Sendable {
     let sessions: SessionService
 
-    func session(_ request: Request, _ context: some RequestContext) async throws -> Session {
+    func session(_ request: Request, _ context: KeelRequestContext) async throws -> Session {
         let id = try RequestDecoding.requireID(context, "id", prefix: .session)
-        return try await sessions.find(id, organizationID: RequestScope.organizationID(request))
+        return try await sessions.find(id, organizationID: try RequestScope.organizationID(context))
     }
 }

@@ -1,3 +1,4 @@
+import KeelAuth
 import KeelCore
 
 /// Startup policy and the settings summary logged when the server starts.
@@ -23,9 +24,14 @@ extension KeelConfiguration {
                     variable: "WORKER_GRPC_AUTH_TOKEN",
                     message: "must be set unless DEV_MODE=true (the same secret on the server and every worker)")
             }
-            return []
+            try auth.checkForProduction()
+            return auth.mode == .none ? [Self.openAPIWarning] : []
         }
         var warnings = ["DEV_MODE: in-memory storage, data is not persisted and is lost when the server stops"]
+        if auth.mode != .none, auth.jwtSecret == nil {
+            warnings.append(
+                "AUTH_JWT_SECRET: unset, so access tokens are signed with a per-process secret and end at restart")
+        }
         if secretsEncryptionKey == nil {
             warnings.append(
                 "SECRETS_ENCRYPTION_KEY: unset, so an ephemeral key (kek-ephemeral) is generated; stored provider keys will not survive a restart"
@@ -33,6 +39,10 @@ extension KeelConfiguration {
         }
         return warnings
     }
+
+    static let openAPIWarning =
+        "AUTH_MODE=none outside DEV_MODE: every request acts as the administrator of the default organization; "
+        + "anyone who reaches the port can read and change everything"
 
     /// Every setting keyed by its environment variable, for one startup log line.
     ///
@@ -83,6 +93,13 @@ extension KeelConfiguration {
             "WORKER_SHUTDOWN_GRACE_SECS": Self.seconds(shutdownGraceSecs),
             "LOG_FORMAT": logFormat.rawValue,
             "LOG_LEVEL": logLevel.rawValue,
+            "AUTH_MODE": auth.mode.rawValue,
+            "AUTH_ADMIN_EMAIL": auth.adminEmail ?? "unset",
+            "AUTH_ADMIN_PASSWORD": Self.presence(auth.adminPassword),
+            "AUTH_JWT_SECRET": Self.presence(auth.jwtSecret),
+            "AUTH_DISABLE_SIGNUP": String(!auth.signupEnabled),
+            "AUTH_OAUTH_PROVIDERS": auth.oauthProviders.map(\.name).joined(separator: ","),
+            "AUTH_PUBLIC_URL": Self.displayURL(auth.publicURL),
         ]
     }
 

@@ -1,3 +1,4 @@
+import KeelAuth
 import KeelCore
 import KeelObservability
 import KeelSecrets
@@ -139,6 +140,8 @@ public struct KeelConfiguration: Sendable {
 
     /// Traces, Braintrust and Prometheus (see `ObservabilitySettings`).
     public var observability: ObservabilitySettings
+    /// `AUTH_*`: the mode, the administrator account, token lifetimes, rate limits, OAuth providers.
+    public var auth: AuthSettings
 
     /// Parses and validates the environment.
     public init(environment: [String: String]) throws(ConfigurationError) {
@@ -204,6 +207,7 @@ public struct KeelConfiguration: Sendable {
         logLevel = try env.choice("LOG_LEVEL", default: LogLevel.info)
 
         observability = try ObservabilitySettings(environment: environment, deploymentGrade: deploymentGrade.rawValue)
+        auth = try AuthSettings(environment: environment, devMode: devMode, port: port)
 
         try validateKeyPair()
     }

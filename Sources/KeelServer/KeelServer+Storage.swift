@@ -1,4 +1,5 @@
 import Foundation
+import KeelAuth
 import KeelCore
 import KeelDurable
 import KeelEngine
@@ -9,6 +10,8 @@ import ServiceLifecycle
 /// The store the configuration asks for: in memory with DEV_MODE, PostgreSQL with DATABASE_URL.
 struct StorageAssembly {
     var store: any KeelStore
+    /// Users, organizations, API keys and refresh tokens: the same database as `store`.
+    var authStore: any AuthStore
     /// The PostgreSQL store in durable mode (turns then run on the durable step queue).
     var postgres: PostgresStore?
     /// Services that must outlive the rest (the PostgreSQL pool): registered first, stopped last.
@@ -22,6 +25,7 @@ struct StorageAssembly {
         -> StorageAssembly
     {
         let base: any KeelStore
+        let authStore: any AuthStore
         var postgresStore: PostgresStore?
         var services: [any Service] = []
         let kind: String
@@ -34,31 +38,39 @@ struct StorageAssembly {
                 DatabaseWarmUp(ready: ready, logger: logger) {
                     let migrator = try PostgresStore(url: url, maxConnections: 2, migrations: [.durable], logger: logger)
                     try await migrator.withRunning { store in
-                        try await seed(store, grade: configuration.deploymentGrade, logger: logger)
+                        try await seed(store, auth: store, configuration, logger: logger)
                     }
                 })
             // Durable mode: KeelDurable's tables (step queue, session files) live in the same database.
             let postgres = try PostgresStore(
                 url: url, maxConnections: configuration.databaseMaxConnections, migrations: [.durable], logger: logger)
             base = postgres
+            authStore = postgres
             postgresStore = postgres
             // The pool migrates too (a no-op by then, under the same advisory lock); it starts after the warm-up.
             services.append(postgres.waitingForDatabase(ready))
             kind = "postgres"
         } else {
             let memory = InMemoryStore()
-            try await seed(memory, grade: configuration.deploymentGrade, logger: logger)
+            let memoryAuth = InMemoryAuthStore()
+            try await seed(memory, auth: memoryAuth, configuration, logger: logger)
             ready.signal()
             base = memory
+            authStore = memoryAuth
             kind = "memory"
         }
         let store: any KeelStore = observers.isEmpty ? base : ObservedStore(base: base, observers: observers)
-        return StorageAssembly(store: store, postgres: postgresStore, services: services, kind: kind, ready: ready)
+        return StorageAssembly(
+            store: store, authStore: authStore, postgres: postgresStore, services: services, kind: kind, ready: ready)
     }
 
-    /// Built-in providers and seed agents, added only where missing (a restart finds them stored).
-    private static func seed(_ store: any KeelStore, grade: DeploymentGrade, logger: Logger) async throws {
+    /// Built-in providers, seed agents and the accounts AUTH_MODE needs, added only where missing
+    /// (a restart finds them stored).
+    private static func seed(
+        _ store: any KeelStore, auth: any AuthStore, _ configuration: KeelConfiguration, logger: Logger
+    ) async throws {
+        try await AuthService.bootstrap(configuration.auth, store: auth, logger: logger)
         try await BuiltInProviders.provision(organizationID: BuiltIn.organizationID, in: store)
-        try await SeedAgents.install(into: store, grade: grade, logger: logger)
+        try await SeedAgents.install(into: store, grade: configuration.deploymentGrade, logger: logger)
     }
 }

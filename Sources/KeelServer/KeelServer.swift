@@ -1,5 +1,7 @@
 import Foundation
 import Hummingbird
+import AsyncHTTPClient
+import KeelAuth
 import KeelCapabilities
 import KeelCore
 import KeelDurable
@@ -43,7 +45,47 @@ public enum KeelServer {
     ) async throws -> some ApplicationProtocol {
         for warning in try configuration.startupCheck() { logger.warning("\(warning)") }
         logger.info("starting keel", metadata: configuration.redactedSummary.mapValues { .string($0) })
+        let parts = try await assemble(configuration: configuration, logger: logger, overrides: overrides)
+        let storage = parts.storage
 
+        prepareConnectionLimits(configuration, logger: logger)
+        var application = Application(
+            router: parts.api.makeRouter(),
+            server: .keel(configuration.httpConnectionSettings, logger: logger),
+            configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "keel"),
+            // Stopped in reverse order: executors finish or hand back their steps, then traces drain
+            // and flush, then the database pool closes.
+            services: storage.services + parts.observability.services
+                + parts.execution.services.map { $0.waitingForDatabase(storage.ready) },
+            logger: logger)
+        // No request is served before the schema and the seed data are in place. A SIGTERM while
+        // waiting ends the wait; the listener then starts and stops at once.
+        application.beforeServerStarts { [ready = storage.ready] in
+            await cancelWhenGracefulShutdown { await ready.wait() }
+        }
+        return application
+    }
+
+    /// Every route the API serves, as `METHOD /path` with `{name}` captures: what the route-driven
+    /// tests (the OpenAPI document check, the tenant isolation matrix) enumerate, so a new route
+    /// cannot be forgotten by them. Builds the parts without starting them.
+    public static func routeList(configuration: KeelConfiguration) async throws -> [String] {
+        let parts = try await assemble(
+            configuration: configuration, logger: Logger(label: "keel.routes", factory: { _ in SwiftLogNoOpLogHandler() }),
+            overrides: Overrides())
+        return parts.api.makeRouter().routes.map { "\($0.method.rawValue) \($0.path)" }
+    }
+
+    private struct Parts {
+        var api: KeelAPI
+        var storage: StorageAssembly
+        var observability: Observability
+        var execution: ExecutionAssembly
+    }
+
+    private static func assemble(
+        configuration: KeelConfiguration, logger: Logger, overrides: Overrides
+    ) async throws -> Parts {
         let cipher = try configuration.makeSecretsCipher()
         let observability = Observability(settings: configuration.observability, logger: logger)
         let storage = try await StorageAssembly.make(configuration, observers: observability.eventObservers, logger: logger)
@@ -72,11 +114,17 @@ public enum KeelServer {
             decodeFailures: observability.decodeFailures, logger: logger)
         let engine = execution.runner
 
+        let auth = try await AuthService(
+            settings: configuration.auth, store: storage.authStore, logger: logger,
+            provisionOrganization: { [store] organizationID in
+                _ = try await BuiltInProviders.provision(organizationID: organizationID, in: store)
+            })
         let api = KeelAPI(
             services: APIServices(
                 store: store, runner: engine, cipher: cipher,
                 capabilities: CapabilityDirectory(all: { catalog.all }, resolve: { try catalog.resolve($0) }),
                 decodeFailures: observability.decodeFailures),
+            auth: auth, oauthClient: OAuthClient(http: .shared),
             settings: APISettings(
                 apiPrefix: configuration.apiPrefix, corsAllowedOrigins: configuration.corsAllowedOrigins,
                 sse: SSESettings(
@@ -87,22 +135,7 @@ public enum KeelServer {
                 deploymentGrade: configuration.deploymentGrade.rawValue, storageKind: storage.kind),
             metrics: observability.metrics)
 
-        prepareConnectionLimits(configuration, logger: logger)
-        var application = Application(
-            router: api.makeRouter(),
-            server: .keel(configuration.httpConnectionSettings, logger: logger),
-            configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "keel"),
-            // Stopped in reverse order: executors finish or hand back their steps, then traces drain
-            // and flush, then the database pool closes.
-            services: storage.services + observability.services
-                + execution.services.map { $0.waitingForDatabase(storage.ready) },
-            logger: logger)
-        // No request is served before the schema and the seed data are in place. A SIGTERM while
-        // waiting ends the wait; the listener then starts and stops at once.
-        application.beforeServerStarts { [ready = storage.ready] in
-            await cancelWhenGracefulShutdown { await ready.wait() }
-        }
-        return application
+        return Parts(api: api, storage: storage, observability: observability, execution: execution)
     }
 }
 

@@ -79,7 +79,13 @@ public struct AgentService: Sendable {
             displayName: input.displayName, description: input.description, systemPrompt: input.systemPrompt,
             defaultModelID: input.defaultModelID, capabilities: capabilities, tools: input.tools ?? [],
             tags: input.tags ?? [], maxIterations: input.maxIterations, parallelToolCalls: input.parallelToolCalls)
-        try await store.insertAgent(agent)
+        do {
+            try await store.insertAgent(agent)
+        } catch StoreError.conflict where id != nil {
+            // The name is free here, so the chosen id belongs to another organization's agent,
+            // which must look exactly like one that does not exist.
+            throw ServiceError.notFound(kind: "agent", id: agent.id)
+        }
         return (agent, true)
     }
 

@@ -379,8 +379,11 @@ struct ConfigurationTests {
     func startupProduction() throws {
         let config = try KeelConfiguration(environment: [
             "DATABASE_URL": "postgres://db/keel", "SECRETS_ENCRYPTION_KEY": Self.key, "WORKER_GRPC_AUTH_TOKEN": "s3cret-token",
+            "AUTH_JWT_SECRET": "jwt-secret-jwt-secret-jwt-secret-jwt",
         ])
         #expect(try config.startupCheck().isEmpty)
+        #expect(config.redactedSummary["AUTH_JWT_SECRET"] == "set")
+        #expect(!config.redactedSummary.values.joined().contains("jwt-secret"))
         #expect(config.databaseMaxConnections == 20)
         #expect(config.workerGRPCBind == HostAndPort(host: "127.0.0.1", port: 9001))
         #expect(config.embeddedExecutors == 4)

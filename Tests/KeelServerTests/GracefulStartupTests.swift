@@ -118,7 +118,7 @@ struct GracefulStartupTests {
             [
                 "DATABASE_URL": "postgres://keel:keel@127.0.0.1:\(database.port)/keel?sslmode=disable",
                 "SECRETS_ENCRYPTION_KEY": key, "WORKER_GRPC_AUTH_TOKEN": "token", "WORKER_GRPC_ADDR": "127.0.0.1:0",
-                "DURABLE_EMBEDDED_EXECUTORS": "0",
+                "DURABLE_EMBEDDED_EXECUTORS": "0", "AUTH_MODE": "none",
             ],
             after: "connecting to PostgreSQL")
         #expect(exit.reason == .exit, "\(exit.stderr)")

@@ -1,4 +1,5 @@
 import Foundation
+import KeelServer
 import Testing
 
 /// Checks the OpenAPI document shipped in `Sources/KeelHTTP/Resources/openapi.json`: it parses,
@@ -6,39 +7,17 @@ import Testing
 /// without documentation (or documentation left behind by a removed route) fails here.
 @Suite("OpenAPI document")
 struct OpenAPIDocumentTests {
-    /// Every `(METHOD, path)` the router serves, with `{id}` for path parameters.
-    static let expectedRoutes: Set<String> = {
-        var routes: Set<String> = [
-            "GET /health",
-            "GET /api-doc/openapi.json",
-            "GET /v1/agents",
-            "POST /v1/agents",
-            "GET /v1/agents/{id}",
-            "PUT /v1/agents/{id}",
-            "PATCH /v1/agents/{id}",
-            "DELETE /v1/agents/{id}",
-            "GET /v1/sessions",
-            "POST /v1/sessions",
-            "GET /v1/sessions/{id}",
-            "PATCH /v1/sessions/{id}",
-            "DELETE /v1/sessions/{id}",
-            "POST /v1/sessions/{id}/messages",
-            "GET /v1/sessions/{id}/messages",
-            "GET /v1/sessions/{id}/events",
-            "GET /v1/sessions/{id}/sse",
-            "POST /v1/sessions/{id}/cancel",
-            "GET /v1/capabilities",
-            "GET /v1/capabilities/{id}",
-            "GET /v1/models",
-            "GET /v1/models/{model_id}",
-        ]
-        for base in ["/v1/llm-providers", "/v1/providers"] {
-            routes.formUnion([
-                "GET \(base)", "POST \(base)", "GET \(base)/{id}", "PATCH \(base)/{id}", "DELETE \(base)/{id}",
-            ])
-        }
-        return routes
-    }()
+    /// Every `METHOD /path` the router serves (from the router itself), with the catch-all model id
+    /// written as the document's `{model_id}`. `/metrics` is documented only as the Prometheus
+    /// text, outside the JSON API, so it is left out.
+    static func servedRoutes() async throws -> Set<String> {
+        let configuration = try KeelConfiguration(environment: ["DEV_MODE": "1", "AUTH_MODE": "full"])
+        return Set(
+            try await KeelServer.routeList(configuration: configuration)
+                .map { $0.replacingOccurrences(of: "/**", with: "/{model_id}") }
+                .map { route in route.contains(" /") ? route : route.replacingOccurrences(of: " ", with: " /") }
+                .filter { $0 != "GET /metrics" })
+    }
 
     static let httpMethods: Set<String> = ["get", "put", "post", "delete", "options", "head", "patch", "trace"]
 
@@ -77,10 +56,12 @@ struct OpenAPIDocumentTests {
     }
 
     @Test("documents exactly the served routes")
-    func documentsExactlyTheServedRoutes() throws {
+    func documentsExactlyTheServedRoutes() async throws {
         let documented = Set(try Self.operations(Self.loadDocument()).map { "\($0.method) \($0.path)" })
-        let undocumented = Self.expectedRoutes.subtracting(documented)
-        let unknown = documented.subtracting(Self.expectedRoutes)
+        let served = try await Self.servedRoutes()
+        #expect(served.contains("GET /v1/agents/{id}") && served.contains("POST /v1/auth/login"), "\(served.sorted())")
+        let undocumented = served.subtracting(documented)
+        let unknown = documented.subtracting(served)
         #expect(undocumented.isEmpty, "routes served but not documented: \(undocumented.sorted())")
         #expect(unknown.isEmpty, "routes documented but not served: \(unknown.sorted())")
     }

@@ -43,7 +43,7 @@ struct PostgresPersistenceTests {
     }
 
     static func environment(_ url: String) -> [String: String] {
-        ["DEV_MODE": "false", "DATABASE_URL": url, "SECRETS_ENCRYPTION_KEY": key, "DATABASE_MAX_CONNECTIONS": "5",
+        ["DEV_MODE": "false", "AUTH_MODE": "none", "DATABASE_URL": url, "SECRETS_ENCRYPTION_KEY": key, "DATABASE_MAX_CONNECTIONS": "5",
          "WORKER_GRPC_AUTH_TOKEN": "test-worker-token", "WORKER_GRPC_ADDR": "127.0.0.1:0"]
     }
 

@@ -1,0 +1,34 @@
+import HTTPTypes
+import Hummingbird
+import KeelAuth
+
+/// Establishes the principal of every request in its group: the `Authorization` header (`Bearer
+/// <jwt>`, `ApiKey <key>` or a raw key) or else the `access_token` cookie, and `X-Org-Id` to pick
+/// among the user's organizations. A request without a valid credential ends here with 401.
+struct AuthenticationMiddleware: RouterMiddleware {
+    typealias Context = KeelRequestContext
+    let auth: AuthService
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws
+        -> Response
+    {
+        var context = context
+        context.principal = try await auth.authenticate(
+            Self.credential(of: request), organizationHeader: request.headers[.xOrgID])
+        return try await next(request, context)
+    }
+
+    static func credential(of request: Request) throws -> PresentedCredential? {
+        if let header = request.headers[.authorization] {
+            guard let credential = PresentedCredential.fromAuthorization(header) else {
+                throw AuthError.unauthenticated("Unsupported Authorization header; use Bearer <token> or an API key")
+            }
+            return credential
+        }
+        return AuthCookies.value(of: AuthCookies.accessToken, in: request).map(PresentedCredential.cookie)
+    }
+}
+
+extension HTTPField.Name {
+    static let xOrgID = Self("X-Org-Id")!
+}
