@@ -55,7 +55,11 @@ extension AuthService {
         guard let membership = memberships.first(where: { $0.organizationID == record.organizationID }) else {
             throw AuthError.invalidCredential
         }
-        try await store.recordAPIKeyUse(id: record.id, at: Date())
+        // `last_used_at` to the minute: a write per request would double the cost of every call.
+        let now = Date()
+        if record.lastUsedAt.map({ now.timeIntervalSince($0) >= 60 }) ?? true {
+            try await store.recordAPIKeyUse(id: record.id, at: now)
+        }
         return AuthPrincipal(
             userID: record.userID, organizationID: record.organizationID, role: membership.role, credential: .apiKey)
     }

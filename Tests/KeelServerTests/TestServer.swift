@@ -47,13 +47,14 @@ struct TestServer: SessionEventReader {
 
     static func run<T: Sendable>(
         environment: [String: String] = [:], overrides: KeelServer.Overrides = KeelServer.Overrides(deltaBatchInterval: .zero),
-        _ body: @Sendable (TestServer) async throws -> T
+        logger capturedLogger: Logger? = nil, _ body: @Sendable (TestServer) async throws -> T
     ) async throws -> T {
         var env = ["DEV_MODE": "1", "HOST": "127.0.0.1", "PORT": "0", "LOG_LEVEL": "warning"]
         env.merge(environment) { _, new in new }
         let configuration = try KeelConfiguration(environment: env)
         var logger = Logger(label: "keel-test")
         logger.logLevel = .warning
+        if let capturedLogger { logger = capturedLogger }
         let app = try await KeelServer.makeApplication(configuration: configuration, logger: logger, overrides: overrides)
         return try await app.test(.live) { client in
             try await body(TestServer(client: client, port: client.port ?? 0))
