@@ -5,7 +5,7 @@ extension AuthService {
     /// Creates an API key for the principal's user in the principal's organization. The key is in
     /// the result once; afterwards only its prefix is shown.
     public func createAPIKey(
-        for principal: AuthPrincipal, name: String, scopes: [String]?, expiresInDays: Int?
+        for principal: AuthPrincipal, name: String, scopes: [String]?, expiresInDays: Int?, clientAddress: String? = nil
     ) async throws -> (record: APIKeyRecord, key: String) {
         try requireAccounts()
         let name = name.trimmingCharacters(in: .whitespacesAndNewlines)
@@ -19,6 +19,7 @@ extension AuthService {
         if let expiresInDays, !(1...3650).contains(expiresInDays) {
             throw AuthError.invalid(code: "invalid_request", message: "expires_in_days must be from 1 to 3650")
         }
+        try await admit(address: clientAddress)
         try await admitKeyCreation(userID: principal.userID)
         let key = APIKeyFormat.make()
         let now = Date()

@@ -101,7 +101,8 @@ struct AuthController: Sendable {
             let principal = try RequestScope.principal(context)
             let input = try await RequestDecoding.decodeBody(APIKeyInput.self, from: request)
             let (record, key) = try await auth.createAPIKey(
-                for: principal, name: input.name, scopes: input.scopes, expiresInDays: input.expiresInDays)
+                for: principal, name: input.name, scopes: input.scopes, expiresInDays: input.expiresInDays,
+                clientAddress: context.clientAddress)
             return try JSONResponse.make(APIKeyBody(record, key: key), status: .created)
         }
         group.delete("api-keys/{key_id}") { _, context in

@@ -195,27 +195,28 @@ struct AuthFlowTests {
         }
     }
 
-    @Test("login attempts are limited per account and per client address, with Retry-After")
+    @Test("login, sign-up and key creation are limited per account and per client address, with Retry-After")
     func rateLimits() async throws {
         let environment = AuthTest.environment([
-            "AUTH_LOGIN_ATTEMPTS_PER_ACCOUNT": "3", "AUTH_LOGIN_ATTEMPTS_PER_ADDRESS": "6", "AUTH_API_KEY_CREATIONS_PER_ACCOUNT": "2",
+            "AUTH_LOGIN_ATTEMPTS_PER_ACCOUNT": "3", "AUTH_LOGIN_ATTEMPTS_PER_ADDRESS": "9", "AUTH_API_KEY_CREATIONS_PER_ACCOUNT": "2",
         ])
         try await TestServer.run(environment: environment) { server in
-            let account = try await server.register("hal@example.com")  // address attempt 1
-            for _ in 0..<3 { #expect(try await server.login("hal@example.com", password: "wrong password").status == 401) }
-            let limited = try await server.login("hal@example.com")
+            // The client address's attempts are counted in the comments: the limit is 9.
+            let account = try await server.register("hal@example.com")  // 1
+            _ = try await server.createKey(account)  // 2
+            _ = try await server.createKey(account)  // 3
+            let third = try await server.request(.post, "/v1/auth/api-keys", json: ["name": "x"], headers: account.headers)  // 4
+            #expect(third.status == 429, "the account's key creations are used up")
+            for _ in 0..<3 { #expect(try await server.login("hal@example.com", password: "wrong password").status == 401) }  // 5-7
+            let limited = try await server.login("hal@example.com")  // 8
             #expect(limited.status == 429, "the right password too, once the account's window is full")
             #expect(limited.json["error"]?["code"] == "rate_limited")
             #expect(Int(limited.headers[.retryAfter] ?? "") ?? 0 >= 1)
             #expect(limited.json["retry_after_seconds"]?.intValue ?? 0 >= 1)
-            // Other accounts from the same address: attempts 6 and then the address limit.
-            #expect(try await server.login("other@example.com").status == 401)
+            #expect(try await server.login("other@example.com").status == 401)  // 9
             #expect(try await server.login("third@example.com").status == 429, "the address's window is full")
-
-            _ = try await server.createKey(account)
-            _ = try await server.createKey(account)
-            let third = try await server.request(.post, "/v1/auth/api-keys", json: ["name": "x"], headers: account.headers)
-            #expect(third.status == 429)
+            let signUp = try await server.request(.post, "/v1/auth/register", json: ["email": "new@example.com", "password": "long enough"])
+            #expect(signUp.status == 429)
         }
     }
 

@@ -124,3 +124,36 @@ struct CredentialSecrecyTests {
         }
     }
 }
+
+/// Issue 10: accounts, keys and refresh tokens live in PostgreSQL and survive a restart.
+@Suite("Authentication on PostgreSQL", .serialized)
+struct AuthPersistenceTests {
+    @Test("after a restart the password, the API key and the refresh token still work, and a revoked key stays revoked")
+    func survivesRestart() async throws {
+        try await PostgresPersistenceTests.withDatabase { url in
+            let environment = PostgresPersistenceTests.environment(url).merging([
+                "AUTH_MODE": "full", "AUTH_JWT_SECRET": String(repeating: "r", count: 40), "AUTH_BCRYPT_COST": "4",
+            ]) { $1 }
+            let (account, kept, revoked) = try await TestServer.run(environment: environment) { server in
+                let account = try await server.register("restart@example.com")
+                let kept = try await server.createKey(account, name: "kept")
+                let revoked = try await server.createKey(account, name: "revoked")
+                #expect(try await server.request(.delete, "/v1/auth/api-keys/\(revoked.id)", headers: account.headers).status == 204)
+                return (account, kept.key, revoked.key)
+            }
+            try await TestServer.run(environment: environment) { server in
+                let login = try await server.login("restart@example.com")
+                #expect(login.status == 200)
+                let me = try await server.request(.get, "/v1/auth/me", headers: [.authorization: kept])
+                #expect(me.json["id"]?.stringValue == account.userID)
+                let gone = try await server.request(.get, "/v1/auth/me", headers: [.authorization: revoked])
+                #expect(gone.status == 401)
+                let access = try await server.request(.get, "/v1/agents", headers: account.headers)
+                #expect(access.status == 200, "access tokens signed with the shared secret outlive the instance")
+                let refresh = try await server.request(
+                    .post, "/v1/auth/refresh", json: ["refresh_token": .string(account.refreshToken)])
+                #expect(refresh.status == 200)
+            }
+        }
+    }
+}
