@@ -21,6 +21,7 @@ public struct AuthService: Sendable {
     let tokens: AccessTokens
     let hasher: PasswordHasher
     let limiter: SlidingWindowLimiter
+    let oauthFlows: OAuthFlowSigner
     /// Gives a new organization what every organization starts with (the built-in providers).
     let provisionOrganization: @Sendable (String) async throws -> Void
     let logger: Logger
@@ -42,8 +43,6 @@ public struct AuthService: Sendable {
         decoyHash = try await hasher.hash(SecretTokens.randomHex(bytes: 16))
         oauthFlows = await OAuthFlowSigner(secret: secret)
     }
-
-    let oauthFlows: OAuthFlowSigner
 
     // MARK: Start-up
 
