@@ -16,7 +16,9 @@ Modes (--modes, comma list, default `memory`):
                       port; they are stopped with SIGTERM after the run and must exit 0.
 The postgres modes need an admin URL (--database-url, or KEEL_BENCH_DATABASE_URL, or
 KEEL_TEST_DATABASE_URL as exported by scripts/with-postgres): every server start gets a fresh
-database `keel_bench_<random>` (created and dropped with psql).
+database `keel_bench_<random>` (created and dropped with psql). Every server runs with
+AUTH_MODE=none (explicit, as outside DEV_MODE it must be): throughput is measured without
+authentication; requests still carry an SDK-style `Authorization: evr_...` header.
 
 The client is asyncio with raw sockets (`asyncio.open_connection`): one keep-alive connection
 for POSTs and one for SSE per session; event frames are not JSON-decoded except the terminal
@@ -53,6 +55,9 @@ from typing import Callable, Optional
 from urllib.parse import urlsplit, urlunsplit
 TERMINAL = (b"turn.completed", b"turn.failed", b"turn.cancelled")
 CLK_TCK = os.sysconf("SC_CLK_TCK")
+# Every request carries a credential the way the everruns SDK sends one (a raw `evr_` key), so the
+# server parses an Authorization header as it would for real clients; AUTH_MODE=none ignores it.
+PLACEHOLDER_API_KEY = "evr_bench_placeholder_key"
 
 
 # --- minimal HTTP/1.1 over asyncio streams ---------------------------------------------------
@@ -102,7 +107,7 @@ class Connection:
             self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
             self.writer.get_extra_info("socket").setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         body = json.dumps(payload).encode() if payload is not None else b""
-        head = (f"{method} {path} HTTP/1.1\r\nHost: {self.host}:{self.port}\r\nAuthorization: bench\r\n"
+        head = (f"{method} {path} HTTP/1.1\r\nHost: {self.host}:{self.port}\r\nAuthorization: {PLACEHOLDER_API_KEY}\r\n"
                 f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n")
         self.writer.write(head.encode() + body)
         status, headers = await read_head(self.reader)
@@ -145,7 +150,7 @@ class BenchSession:
         self.sse_writer = writer
         query = "?types=turn.completed&types=turn.failed&types=turn.cancelled" if self.terminal_only else ""
         writer.write((f"GET {self.prefix}/v1/sessions/{self.session_id}/sse{query} HTTP/1.1\r\n"
-                      f"Host: {self.host}:{self.port}\r\nAuthorization: bench\r\n"
+                      f"Host: {self.host}:{self.port}\r\nAuthorization: {PLACEHOLDER_API_KEY}\r\n"
                       "Accept: text/event-stream\r\nCache-Control: no-cache\r\n\r\n").encode())
         self.sse_task = asyncio.create_task(self._read_stream(reader))
         await asyncio.wait_for(asyncio.shield(self.connected), 10)
@@ -453,13 +458,16 @@ class Deployment:
         self.server_exit = ""
         self.worker_exits: list[str] = []
         self.stopped = False
-        # Settings this script owns are never inherited from the caller's environment.
+        # Settings this script owns (and AUTH_*) are never inherited from the caller's environment.
         owned = {"DEV_MODE", "DATABASE_URL", "DATABASE_MAX_CONNECTIONS", "SECRETS_ENCRYPTION_KEY",
                  "SECRETS_ENCRYPTION_KEY_PREVIOUS", "WORKER_GRPC_ADDR", "WORKER_GRPC_ADDRESS", "WORKER_GRPC_AUTH_TOKEN",
                  "DURABLE_EMBEDDED_EXECUTORS", "MAX_CONCURRENT_TASKS", "WORKER_ID", "HOST", "PORT", "LOG_LEVEL",
                  "API_PREFIX"}
-        base = {k: v for k, v in os.environ.items() if k not in owned}
-        env = dict(base, HOST="127.0.0.1", PORT=str(self.port), LOG_LEVEL="warning", API_PREFIX=args.api_prefix)
+        base = {k: v for k, v in os.environ.items() if k not in owned and not k.startswith("AUTH_")}
+        # Turn throughput is measured without authentication (AUTH_MODE=none must be explicit
+        # outside DEV_MODE; the server warns about it).
+        env = dict(base, HOST="127.0.0.1", PORT=str(self.port), LOG_LEVEL="warning", API_PREFIX=args.api_prefix,
+                   AUTH_MODE="none")
         try:
             if mode == "memory":
                 env["DEV_MODE"] = "1"

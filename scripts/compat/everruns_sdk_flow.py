@@ -7,7 +7,16 @@ the SDK cannot show -- the body of `POST /v1/sessions/{id}/cancel`, which
 which returns it.
 
 Usage:
-    everruns_sdk_flow.py [BASE_URL] [--sse-cycle SECS]   # or KEEL_URL=http://127.0.0.1:PORT[/API_PREFIX]
+    everruns_sdk_flow.py [BASE_URL] [--sse-cycle SECS] [--auth-mode MODE] [--login EMAIL:PASSWORD]
+    (or KEEL_URL=http://127.0.0.1:PORT[/API_PREFIX])
+
+Against a server with authentication (AUTH_MODE=admin or full), `--login` signs in over plain
+HTTP (`POST {base}/v1/auth/login`), creates an API key (`POST {base}/v1/auth/api-keys`) and runs
+the whole flow with `Everruns(api_key=<that key>)` -- the SDK sends the raw key with no scheme --
+and `AgentClient(credential=<that key>)` (`Bearer <key>`). It also checks that a wrong key and a
+revoked key get HTTP 401 (the SDK's AuthenticationError) and, in AUTH_MODE=full, that a user who
+signed up on their own cannot see this flow's session (404). Without `--login` the SDK gets
+placeholder keys, which an AUTH_MODE=none server ignores.
 
 Prints one line per step, then a summary line `compat-flow: passed=N failed=F` (read by
 scripts/compat-test). Exits 0 only when every check passed.
@@ -23,7 +32,9 @@ import os
 import sys
 import time
 import traceback
+import urllib.error
 import urllib.request
+import uuid
 import warnings
 from typing import Any, Awaitable, Callable, Optional
 
@@ -33,6 +44,7 @@ try:
         AgentCapabilityConfig,
         AgentClient,
         ApiError,
+        AuthenticationError,
         Event,
         EverrunsError,
         Everruns,
@@ -50,6 +62,9 @@ warnings.filterwarnings("ignore", category=DeprecationWarning, message=r"Everrun
 EXPECTED_SDK_VERSION = "0.3.1"
 STREAM_TIMEOUT_SECS = 30.0
 TERMINAL_TURN_EVENTS = ("turn.completed", "turn.failed", "turn.cancelled")
+# What the SDK gets when the server needs no credential (AUTH_MODE=none ignores them).
+PLACEHOLDER_API_KEY = "evr_pat_compat_test_key"
+PLACEHOLDER_AGENT_KEY = "evr_ak_compat_test_key"
 
 
 class CheckFailed(AssertionError):
@@ -57,19 +72,36 @@ class CheckFailed(AssertionError):
 
 
 class Flow:
-    def __init__(self, base_url: str, sse_cycle_secs: Optional[float] = None) -> None:
+    def __init__(self, base_url: str, sse_cycle_secs: Optional[float] = None, auth_mode: Optional[str] = None,
+                 login: Optional[tuple[str, str]] = None) -> None:
         self.base_url = base_url.rstrip("/")
         self.sse_cycle_secs = sse_cycle_secs
+        self.expected_auth_mode = auth_mode
+        self.login = login
         self.passed = 0
         self.failed = 0
-        self.client = Everruns(api_key="evr_pat_compat_test_key", base_url=self.base_url)
-        # AgentClient's session routes (`{agent_url}/sessions[/{id}/messages|events|sse|cancel]`)
-        # are the management API's `/v1/sessions...` routes, so its agent URL can be `{base}/v1`.
-        self.agent_client = AgentClient(agent_url=self.base_url + "/v1", credential="evr_ak_compat_test_key")
+        # Replaced by the sign-in step's API key when the flow logs in.
+        self.api_key = PLACEHOLDER_API_KEY
+        self.agent_key = PLACEHOLDER_AGENT_KEY
+        self.access_token: Optional[str] = None
+        self.auth_config: dict = {}
+        self.client: Any = None
+        self.agent_client: Any = None
+        self.make_clients()
         self.agent_name = os.environ.get("COMPAT_AGENT_NAME", "compat-agent")
         self.agent: Any = None
         self.session: Any = None
         self.stream_events: list[Event] = []
+
+    def make_clients(self) -> None:
+        self.client = Everruns(api_key=self.api_key, base_url=self.base_url)
+        # AgentClient's session routes (`{agent_url}/sessions[/{id}/messages|events|sse|cancel]`)
+        # are the management API's `/v1/sessions...` routes, so its agent URL can be `{base}/v1`.
+        self.agent_client = AgentClient(agent_url=self.base_url + "/v1", credential=self.agent_key)
+
+    async def close_clients(self) -> None:
+        await self.agent_client.close()
+        await self.client.close()
 
     # -- bookkeeping ------------------------------------------------------------------------
 
@@ -151,6 +183,159 @@ class Flow:
     async def step_sdk_version(self) -> str:
         self.check_equal(everruns_sdk.__version__, EXPECTED_SDK_VERSION, "everruns_sdk.__version__")
         return f"everruns-sdk {everruns_sdk.__version__} at {self.base_url}"
+
+    async def step_auth_config(self) -> str:
+        """`GET /v1/auth/config` (no credential needed) and what a request without a credential gets."""
+        status, _, config = await asyncio.to_thread(http_json, "GET", f"{self.base_url}/v1/auth/config")
+        self.check_equal(status, 200, "GET /v1/auth/config status")
+        mode = config.get("mode")
+        self.check(mode in ("none", "admin", "full"), f"auth config mode: {config}")
+        if self.expected_auth_mode:
+            self.check_equal(mode, self.expected_auth_mode, "auth config mode")
+        self.check_equal(config.get("password_auth_enabled"), mode != "none", "auth config password_auth_enabled")
+        self.check(isinstance(config.get("oauth_providers"), list), f"auth config oauth_providers: {config}")
+        self.check(config.get("signup_enabled") in ((True, False) if mode == "full" else (False,)),
+                   f"auth config signup_enabled in mode {mode}: {config}")
+        self.auth_config = config
+        status, headers, body = await asyncio.to_thread(http_json, "GET", f"{self.base_url}/v1/agents")
+        if mode == "none":
+            self.check(not self.login, "--login needs a server with authentication, this one runs AUTH_MODE=none")
+            self.check_equal(status, 200, "GET /v1/agents without a credential in AUTH_MODE=none")
+            status, _, body = await asyncio.to_thread(
+                http_json, "POST", f"{self.base_url}/v1/auth/login", {"email": "nobody@example.com", "password": "whatever1"})
+            self.check_equal((status, error_code(body)), (404, "not_available"), "POST /v1/auth/login in AUTH_MODE=none")
+        else:
+            self.check_equal((status, error_code(body)), (401, "unauthorized"), "GET /v1/agents without a credential")
+            self.check_equal(headers.get("WWW-Authenticate"), "Bearer", "WWW-Authenticate of a 401")
+        return f"mode {mode}"
+
+    async def step_sign_in(self) -> str:
+        """Logs in over plain HTTP, creates the API key the SDK clients then use."""
+        if not self.login:
+            return "SKIPPED: no --login; the SDK uses placeholder keys"
+        email, password = self.login
+        status, headers, tokens = await asyncio.to_thread(
+            http_json, "POST", f"{self.base_url}/v1/auth/login", {"email": email, "password": password})
+        self.check_equal(status, 200, f"POST /v1/auth/login status ({tokens})")
+        self.check_equal(tokens.get("token_type"), "Bearer", "login token_type")
+        self.check(isinstance(tokens.get("access_token"), str) and isinstance(tokens.get("refresh_token"), str),
+                   f"login needs access_token and refresh_token: {sorted(tokens)}")
+        self.check(isinstance(tokens.get("expires_in"), int) and tokens["expires_in"] > 0, f"login expires_in: {tokens.get('expires_in')}")
+        cookies = headers.get_all("Set-Cookie") or []
+        self.check(any(c.startswith("access_token=") and "HttpOnly" in c for c in cookies), f"login cookies: {cookies}")
+        self.access_token = tokens["access_token"]
+
+        status, _, me = await asyncio.to_thread(http_json, "GET", f"{self.base_url}/v1/auth/me", token=self.access_token)
+        self.check_equal((status, me.get("email")), (200, email.lower()), "GET /v1/auth/me")
+        self.check_equal(me.get("organization_role"), "owner", "the administrator's role in the default organization")
+
+        created = await self.create_api_key(self.access_token, "compat flow")
+        status, _, listed = await asyncio.to_thread(http_json, "GET", f"{self.base_url}/v1/auth/api-keys", token=self.access_token)
+        self.check_equal(status, 200, "GET /v1/auth/api-keys status")
+        entries = [k for k in listed.get("data", []) if k.get("id") == created["id"]]
+        self.check(len(entries) == 1, f"GET /v1/auth/api-keys must list the new key once: {listed}")
+        self.check("key" not in entries[0] and entries[0].get("key_prefix") == created["key_prefix"],
+                   f"a listed key shows its prefix, never the key: {entries[0]}")
+
+        await self.close_clients()
+        self.api_key = self.agent_key = created["key"]
+        self.make_clients()
+        agents = await self.client.agents.list()  # the SDK sends the raw key: `Authorization: evr_...`
+        self.check(isinstance(agents, list), "agents.list with the new key")
+        return f"logged in as {email}; SDK key {created['key_prefix']}..."
+
+    async def create_api_key(self, access_token: str, name: str) -> dict:
+        status, _, created = await asyncio.to_thread(
+            http_json, "POST", f"{self.base_url}/v1/auth/api-keys", {"name": name, "expires_in_days": 1}, token=access_token)
+        self.check_equal(status, 201, f"POST /v1/auth/api-keys status ({created})")
+        key = created.get("key")
+        self.check(isinstance(key, str) and key.startswith("evr_"), f"a new API key starts with evr_: {created}")
+        self.check(str(created.get("id", "")).startswith("apikey_"), f"API key id: {created.get('id')!r}")
+        self.check(key.startswith(created.get("key_prefix") or "-"), f"key_prefix must be the key's start: {created.get('key_prefix')!r}")
+        self.check_equal(created.get("name"), name, "API key name")
+        self.check(created.get("expires_at") is not None, f"expires_in_days gives expires_at: {created}")
+        return created
+
+    async def step_wrong_key(self) -> str:
+        if not self.login:
+            return "SKIPPED: no --login (AUTH_MODE=none accepts any key)"
+        wrong_key = "evr_" + uuid.uuid4().hex + uuid.uuid4().hex[:16]
+        wrong = Everruns(api_key=wrong_key, base_url=self.base_url)
+        wrong_agent = AgentClient(agent_url=self.base_url + "/v1", credential=wrong_key)
+        try:
+            try:
+                await wrong.agents.list()
+            except AuthenticationError as error:
+                self.check_equal((error.status_code, error.code), (401, "unauthorized"), "Everruns with a wrong key")
+            else:
+                self.check(False, "Everruns(api_key=<wrong key>).agents.list() must raise AuthenticationError")
+            try:
+                await wrong_agent.list_sessions()
+            except AuthenticationError as error:
+                self.check_equal(error.status_code, 401, "AgentClient with a wrong key")
+            else:
+                self.check(False, "AgentClient(credential=<wrong key>).list_sessions() must raise AuthenticationError")
+        finally:
+            await wrong_agent.close()
+            await wrong.close()
+        return "HTTP 401 unauthorized for both clients"
+
+    async def step_other_organization(self) -> str:
+        """A user who signed up has an organization of their own: this flow's session and agent are
+        not found for them, and their lists do not show them."""
+        if not self.login or self.auth_config.get("mode") != "full" or not self.auth_config.get("signup_enabled"):
+            return "SKIPPED: needs --login against AUTH_MODE=full with sign-up"
+        email = f"compat-{uuid.uuid4().hex[:12]}@example.com"
+        status, _, tokens = await asyncio.to_thread(
+            http_json, "POST", f"{self.base_url}/v1/auth/register",
+            {"email": email, "password": uuid.uuid4().hex, "name": "Compat Stranger"})
+        self.check_equal(status, 201, f"POST /v1/auth/register status ({tokens})")
+        created = await self.create_api_key(tokens["access_token"], "stranger")
+        stranger = Everruns(api_key=created["key"], base_url=self.base_url)
+        try:
+            for what, call in (("sessions.get", lambda: stranger.sessions.get(self.session.id)),
+                               ("agents.get", lambda: stranger.agents.get(self.agent.id))):
+                try:
+                    await call()
+                except NotFoundError as error:
+                    self.check_equal(error.status_code, 404, f"{what} of another organization")
+                else:
+                    self.check(False, f"{what} of another organization's resource must raise NotFoundError")
+            sessions = await stranger.sessions.list()
+            self.check(self.session.id not in [s.id for s in sessions], "another organization's sessions.list shows this session")
+            agents = await stranger.agents.list()
+            self.check(self.agent.id not in [a.id for a in agents], "another organization's agents.list shows this agent")
+        finally:
+            await stranger.close()
+        return f"{email}: 404 for this session and agent"
+
+    async def step_revoked_key(self) -> str:
+        """A second key works until `DELETE /v1/auth/api-keys/{id}`; its next request is 401."""
+        if not self.login:
+            return "SKIPPED: no --login"
+        created = await self.create_api_key(self.access_token, "compat throw-away")
+        throwaway = Everruns(api_key=created["key"], base_url=self.base_url)
+        try:
+            agents = await throwaway.agents.list()
+            self.check(self.agent.id in [a.id for a in agents], "the throw-away key sees the organization's agent")
+            url = f"{self.base_url}/v1/auth/api-keys/{created['id']}"
+            status, _, _ = await asyncio.to_thread(http_json, "DELETE", url, token=self.access_token)
+            self.check_equal(status, 204, "DELETE /v1/auth/api-keys/{id} status")
+            try:
+                await throwaway.agents.list()
+            except AuthenticationError as error:
+                self.check_equal((error.status_code, error.code), (401, "unauthorized"), "the revoked key's next request")
+            else:
+                self.check(False, "a revoked key must get AuthenticationError (HTTP 401) on its next request")
+        finally:
+            await throwaway.close()
+        status, _, listed = await asyncio.to_thread(http_json, "GET", f"{self.base_url}/v1/auth/api-keys", token=self.access_token)
+        self.check(created["id"] not in [k.get("id") for k in listed.get("data", [])], "a revoked key is no longer listed")
+        status, _, body = await asyncio.to_thread(http_json, "DELETE", url, token=self.access_token)
+        self.check_equal((status, error_code(body)), (404, "api_key_not_found"), "deleting a revoked key again")
+        agents = await self.client.agents.list()
+        self.check(self.agent.id in [a.id for a in agents], "the flow's own key still works")
+        return f"{created['key_prefix']}... revoked: 401"
 
     async def step_create_agent(self) -> str:
         agent = await self.client.agents.create(
@@ -406,7 +591,8 @@ class Flow:
         session = await self.client.sessions.create(title="sse cycling")
         sid = session.id
         # The wire format first (the SDK hides it): a `disconnecting` frame with reason + retry_ms.
-        frame = await asyncio.to_thread(read_disconnecting_frame, f"{self.base_url}/v1/sessions/{sid}/sse", cycle * 3 + 5)
+        frame = await asyncio.to_thread(read_disconnecting_frame, f"{self.base_url}/v1/sessions/{sid}/sse",
+                                        cycle * 3 + 5, self.api_key)
         self.check(frame is not None, f"no 'disconnecting' SSE frame within {cycle * 3 + 5:.0f}s")
         self.check(isinstance(frame.get("reason"), str) and isinstance(frame.get("retry_ms"), int),
                    f"disconnecting data needs reason (string) and retry_ms (int): {frame}")
@@ -461,6 +647,9 @@ class Flow:
         steps: list[tuple[str, Callable[[], Awaitable[Optional[str]]], bool]] = [
             # (name, body, later steps need it)
             ("sdk version", self.step_sdk_version, False),
+            ("auth config, request without a credential", self.step_auth_config, bool(self.login)),
+            ("login + API key over HTTP; SDK clients use the key", self.step_sign_in, True),
+            ("wrong API key: HTTP 401 (AuthenticationError)", self.step_wrong_key, False),
             ("agents.create compat-agent [test_math]", self.step_create_agent, True),
             ("sessions.create(agent_id)", self.step_create_session, True),
             ("messages.create + events.stream until session.idled", self.step_first_turn, True),
@@ -474,6 +663,8 @@ class Flow:
             ("capabilities.list/get", self.step_capabilities, False),
             ("models.list", self.step_models, False),
             ("SSE connection cycling (disconnecting, since_id resume)", self.step_sse_cycling, False),
+            ("another organization's user: 404 (AUTH_MODE=full)", self.step_other_organization, False),
+            ("revoked API key: HTTP 401 on its next request", self.step_revoked_key, False),
             ("sessions.delete, agents.delete", self.step_delete, False),
         ]
         try:
@@ -482,13 +673,12 @@ class Flow:
                     print("stopping: later steps depend on this one", flush=True)
                     break
         finally:
-            await self.agent_client.close()
-            await self.client.close()
+            await self.close_clients()
 
 
-def read_disconnecting_frame(url: str, timeout: float) -> Optional[dict]:
+def read_disconnecting_frame(url: str, timeout: float, api_key: str) -> Optional[dict]:
     """Reads a raw SSE stream until its `disconnecting` frame; returns that frame's data."""
-    request = urllib.request.Request(url, headers={"Accept": "text/event-stream", "Authorization": "compat"})
+    request = urllib.request.Request(url, headers={"Accept": "text/event-stream", "Authorization": api_key})
     deadline = time.monotonic() + timeout
     with urllib.request.urlopen(request, timeout=timeout) as response:
         event = None
@@ -506,6 +696,33 @@ def read_disconnecting_frame(url: str, timeout: float) -> Optional[dict]:
     return None
 
 
+def http_json(method: str, url: str, body: Any = None, token: Optional[str] = None) -> tuple[int, Any, dict]:
+    """One plain HTTP request (urllib, not the SDK): status, headers, JSON body ({} when empty)."""
+    headers = {"Accept": "application/json"}
+    if body is not None:
+        headers["Content-Type"] = "application/json"
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(url, data=data, method=method, headers=headers)
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            status, response_headers, raw = response.status, response.headers, response.read()
+    except urllib.error.HTTPError as error:
+        status, response_headers, raw = error.code, error.headers, error.read()
+    try:
+        parsed = json.loads(raw) if raw else {}
+    except ValueError:
+        parsed = {"unparsed": raw[:200].decode(errors="replace")}
+    return status, response_headers, parsed if isinstance(parsed, dict) else {"value": parsed}
+
+
+def error_code(body: Any) -> Optional[str]:
+    """`error.code` of an error envelope."""
+    error = body.get("error") if isinstance(body, dict) else None
+    return error.get("code") if isinstance(error, dict) else None
+
+
 def describe(error: BaseException) -> str:
     if isinstance(error, ApiError):
         return f"HTTP {error.status_code} code={error.code!r} message={error.message!r}"
@@ -519,11 +736,21 @@ def main() -> int:
                         help="http://HOST:PORT[/API_PREFIX] (default: $KEEL_URL)")
     parser.add_argument("--sse-cycle", type=float, metavar="SECS",
                         help="the server's SSE_REALTIME_CYCLE_SECS, when small enough to test reconnects")
+    parser.add_argument("--auth-mode", choices=("none", "admin", "full"),
+                        help="the AUTH_MODE the server must report in GET /v1/auth/config")
+    parser.add_argument("--login", metavar="EMAIL:PASSWORD",
+                        help="sign in with this account and run the flow with an API key created for it")
     args = parser.parse_args()
     base_url = args.base_url
     if not base_url:
         parser.error("give BASE_URL or set KEEL_URL")
-    flow = Flow(base_url, sse_cycle_secs=args.sse_cycle)
+    login = None
+    if args.login:
+        email, separator, password = args.login.partition(":")
+        if not separator or not email or not password:
+            parser.error("--login takes EMAIL:PASSWORD")
+        login = (email, password)
+    flow = Flow(base_url, sse_cycle_secs=args.sse_cycle, auth_mode=args.auth_mode, login=login)
     try:
         asyncio.run(flow.run())
     finally:

@@ -20,7 +20,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 import bench_client as bench  # noqa: E402  (scripts/bench_client.py)
 
 TERMINAL = ("turn.completed", "turn.failed", "turn.cancelled")
-# Settings the harness owns: never inherited from the caller's environment.
+# Settings the harness owns: never inherited from the caller's environment (nor is any AUTH_*).
 OWNED = {"DEV_MODE", "DATABASE_URL", "DATABASE_MAX_CONNECTIONS", "SECRETS_ENCRYPTION_KEY",
          "SECRETS_ENCRYPTION_KEY_PREVIOUS", "WORKER_GRPC_ADDR", "WORKER_GRPC_ADDRESS", "WORKER_GRPC_AUTH_TOKEN",
          "DURABLE_EMBEDDED_EXECUTORS", "MAX_CONCURRENT_TASKS", "WORKER_ID", "HOST", "PORT", "LOG_LEVEL", "LOG_FORMAT",
@@ -37,8 +37,11 @@ class Keel:
         self.binary, self.log_dir, self.label, self.durable = binary, log_dir, label, durable
         self.port = bench.free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        base = {k: v for k, v in os.environ.items() if k not in OWNED}
-        self.server_env = dict(base, HOST="127.0.0.1", PORT=str(self.port), LOG_LEVEL="info", LOG_FORMAT="text")
+        base = {k: v for k, v in os.environ.items() if k not in OWNED and not k.startswith("AUTH_")}
+        # The cases test recovery, not authentication: no credentials (AUTH_MODE=none must be
+        # explicit outside DEV_MODE; the server warns about it).
+        self.server_env = dict(base, HOST="127.0.0.1", PORT=str(self.port), LOG_LEVEL="info", LOG_FORMAT="text",
+                               AUTH_MODE="none")
         self.worker_env = dict(base, LOG_LEVEL="info", LOG_FORMAT="text")
         self.database: Optional[bench.Database] = None
         self.server: Optional[subprocess.Popen] = None
@@ -128,8 +131,8 @@ class Keel:
 
     def call(self, method: str, path: str, payload=None, timeout: float = 10) -> tuple[int, object]:
         data = json.dumps(payload).encode() if payload is not None else None
-        request = urllib.request.Request(self.url + path, data=data, method=method,
-                                         headers={"content-type": "application/json", "authorization": "fault"})
+        headers = {"content-type": "application/json", "authorization": bench.PLACEHOLDER_API_KEY}
+        request = urllib.request.Request(self.url + path, data=data, method=method, headers=headers)
         try:
             with urllib.request.urlopen(request, timeout=timeout) as response:
                 return response.status, json.loads(response.read() or b"null")
@@ -248,7 +251,7 @@ class SSEWatch:
         self.seen: list[tuple[str, str]] = []
         self.connection = http.client.HTTPConnection("127.0.0.1", keel.port, timeout=120)
         self.connection.request("GET", f"/v1/sessions/{session_id}/sse?types=turn.completed,turn.failed,turn.cancelled",
-                                headers={"accept": "text/event-stream", "authorization": "fault"})
+                                headers={"accept": "text/event-stream", "authorization": bench.PLACEHOLDER_API_KEY})
         self.response = self.connection.getresponse()
         if self.response.status != 200:
             raise RuntimeError(f"SSE: {self.response.status}")

@@ -26,11 +26,17 @@ free_port() {
 
 # start_server NAME PORT [ENV=VALUE...]: starts `keel server` in DEV_MODE on 127.0.0.1:PORT in
 # the background (the ENV=VALUE pairs override), waits for /health; on failure shows the log.
+# The caller's AUTH_* variables are not passed on: a server's authentication settings are its
+# ENV=VALUE pairs (none: AUTH_MODE=none, the DEV_MODE default).
 start_server() {
     local name=$1 port=$2
     shift 2
-    local log="$workdir/$name.log" prefix=${SCRIPT_NAME:-keel-server}
-    env DEV_MODE=1 HOST=127.0.0.1 PORT="$port" LOG_LEVEL="${KEEL_LOG_LEVEL:-info}" "$@" \
+    local log="$workdir/$name.log" prefix=${SCRIPT_NAME:-keel-server} variable
+    local scrubbed=()
+    for variable in $(compgen -e); do
+        if [[ "$variable" == AUTH_* ]]; then scrubbed+=(-u "$variable"); fi
+    done
+    env "${scrubbed[@]}" DEV_MODE=1 HOST=127.0.0.1 PORT="$port" LOG_LEVEL="${KEEL_LOG_LEVEL:-info}" "$@" \
         "$KEEL_BIN" server >"$log" 2>&1 &
     local pid=$!
     server_pids+=("$pid")
