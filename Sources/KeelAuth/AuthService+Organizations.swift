@@ -48,6 +48,13 @@ extension AuthService {
         guard let user = try await store.user(email: try Self.normalizedEmail(email)) else {
             throw StoreError.notFound(kind: "user", id: email)
         }
+        let members = try await store.members(organizationID: principal.organizationID)
+        if let current = members.first(where: { $0.userID == user.id }), current.role == .owner, role != .owner {
+            try principal.require(.owner)
+            if members.filter({ $0.role == .owner }).count == 1 {
+                throw AuthError.invalid(code: "last_owner", message: "An organization keeps at least one owner")
+            }
+        }
         let membership = Membership(userID: user.id, organizationID: principal.organizationID, role: role)
         try await store.upsertMembership(membership)
         return (user, membership)

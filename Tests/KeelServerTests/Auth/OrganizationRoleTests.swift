@@ -64,6 +64,10 @@ struct OrganizationRoleTests {
             #expect(try await server.request(.get, "/v1/agents", headers: inOwnerOrg).status == 403)
             let lastOwner = try await server.request(.delete, "/v1/orgs/current/members/\(owner.userID)", headers: owner.headers)
             #expect(lastOwner.status == 400)
+            let demoteSelf = try await server.request(
+                .post, "/v1/orgs/current/members", json: ["email": "owner@example.com", "role": "member"], headers: owner.headers)
+            #expect(demoteSelf.status == 400, "the last owner cannot demote themselves: \(demoteSelf.text)")
+            #expect(demoteSelf.json["error"]?["code"] == "last_owner")
         }
     }
 
