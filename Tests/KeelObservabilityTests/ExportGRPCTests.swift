@@ -98,7 +98,7 @@ struct ExportGRPCTests {
         let service = FakeGRPCTraceService(failFirst: [.resourceExhausted, .deadlineExceeded, .invalidArgument, .unauthenticated])
         try await service.serve { port in
             let exporter = try OTLPGRPCExporter(
-                endpoint: "http://127.0.0.1:\(port)", encoder: exportTestEncoder, timeout: .seconds(5), logger: exportQuietLogger())
+                endpoint: "http://127.0.0.1:\(port)", encoder: exportTestEncoder, timeout: .seconds(30), logger: exportQuietLogger())
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask { try await exporter.runConnections() }
                 let spans = [exportTestSpan()]
