@@ -1,17 +1,32 @@
 import Foundation
 
 extension AgentLoop {
+    /// What an act step came to: one `tool_result` message per call, or the client-side calls
+    /// still without a result (then the step waits and runs again once they are in).
+    enum ActResult {
+        case results([Message])
+        case waiting([ToolCall])
+    }
+
     /// Runs the tool calls of one step — concurrently unless the plan forbids it — and returns
     /// one `tool_result` message per call, in call order. Failures become error results. Calls in
-    /// `recorded` (finished by an earlier attempt of the step) are not run again: their recorded
-    /// outcome is reused and their events are already in the log.
+    /// `recorded` (finished by an earlier attempt of the step, or results the client posted) are
+    /// not run again: their recorded outcome is reused and their events are already in the log.
+    /// Client-side calls are never run here: without a recorded result the step waits for them,
+    /// after the server calls of the step have run. `act.started` opens the step's first attempt
+    /// only (a step with recorded results is a resumption or a retry).
     func act(_ plan: TurnPlan, calls: [ToolCall], skipBecauseOfCap: Bool, recorded: [String: JSONValue]) async throws
-        -> [Message]
+        -> ActResult
     {
         let context = plan.context
         let started = ContinuousClock.now
-        try await sink.emit(
-            ActStartedPayload(toolCalls: calls.map { ActStartedPayload.Call(id: $0.id, name: $0.name) }), context: context)
+        if recorded.isEmpty {
+            try await sink.emit(
+                ActStartedPayload(toolCalls: calls.map { ActStartedPayload.Call(id: $0.id, name: $0.name) }),
+                context: context)
+        }
+        let pending = skipBecauseOfCap ? [] : calls.filter { plan.isClientCall($0) && recorded[$0.id] == nil }
+        let runnable = calls.filter { !plan.isClientCall($0) || recorded[$0.id] != nil }
 
         var outcomes: [ToolOutcome]
         if skipBecauseOfCap {
@@ -21,18 +36,22 @@ extension AgentLoop {
                 return ToolOutcome(call: call, result: nil, error: reason, status: "cancelled", durationMS: 0)
             }
             for outcome in outcomes where recorded[outcome.call.id] == nil { try await emitCompleted(outcome, context: context) }
-        } else if plan.parallelToolCalls && calls.count > 1 {
+        } else if plan.parallelToolCalls && runnable.count > 1 {
             outcomes = try await withThrowingTaskGroup(of: (Int, ToolOutcome).self) { group in
-                for (index, call) in calls.enumerated() {
+                for (index, call) in runnable.enumerated() {
                     group.addTask { (index, try await runTool(call, plan: plan, recorded: recorded[call.id])) }
                 }
-                var collected = [ToolOutcome?](repeating: nil, count: calls.count)
+                var collected = [ToolOutcome?](repeating: nil, count: runnable.count)
                 for try await (index, outcome) in group { collected[index] = outcome }
                 return collected.compactMap { $0 }
             }
         } else {
             outcomes = []
-            for call in calls { outcomes.append(try await runTool(call, plan: plan, recorded: recorded[call.id])) }
+            for call in runnable { outcomes.append(try await runTool(call, plan: plan, recorded: recorded[call.id])) }
+        }
+        if !pending.isEmpty {
+            try await sink.emit(ToolCallRequestedPayload(toolCalls: pending), context: context)
+            return .waiting(pending)
         }
 
         let successes = outcomes.filter { $0.error == nil }.count
@@ -41,11 +60,12 @@ extension AgentLoop {
                 completed: !skipBecauseOfCap, successCount: successes, errorCount: outcomes.count - successes,
                 durationMS: milliseconds(since: started)),
             context: context)
-        return outcomes.map { outcome in
-            Message(
-                role: .toolResult,
-                content: [.toolResult(toolCallID: outcome.call.id, result: outcome.result, error: outcome.error)])
-        }
+        return .results(
+            outcomes.map { outcome in
+                Message(
+                    role: .toolResult,
+                    content: [.toolResult(toolCallID: outcome.call.id, result: outcome.result, error: outcome.error)])
+            })
     }
 
     private func runTool(_ call: ToolCall, plan: TurnPlan, recorded: JSONValue?) async throws -> ToolOutcome {

@@ -24,7 +24,7 @@ extension AgentLoop {
 
         let request = LLMRequest(
             model: plan.model, systemPrompt: plan.systemPrompt, messages: messages,
-            tools: plan.tools.map(\.definition), parallelToolCalls: plan.parallelToolCalls,
+            tools: plan.offeredTools, parallelToolCalls: plan.parallelToolCalls,
             reasoningEffort: plan.reasoningEffort)
         let batcher = DeltaBatcher(
             plan: plan, messageID: messageID, sink: sink, interval: plan.deltaBatchInterval)

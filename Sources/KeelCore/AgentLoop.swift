@@ -34,6 +34,9 @@ public struct AgentLoop: Sendable {
                 progress = updated
             case .finished(let outcome):
                 return outcome
+            case .waiting:
+                // A whole turn run in one go has no one to post the client's results.
+                throw ClientToolsNeedStepRunner()
             }
         }
     }
@@ -89,8 +92,13 @@ public struct AgentLoop: Sendable {
             return .next(act, progress, appended: [reasoning.message])
 
         case .act(let iteration, let message, let capReached):
-            let results = try await act(
+            let results: [Message]
+            switch try await act(
                 plan, calls: message.toolCalls, skipBecauseOfCap: capReached, recorded: recordedToolResults)
+            {
+            case .results(let messages): results = messages
+            case .waiting(let calls): return .waiting(step, progress, calls: calls)
+            }
             if capReached {
                 try await complete(plan, progress: progress, finalMessage: message, cappedAt: plan.maxIterations)
                 return .finished(
@@ -128,6 +136,10 @@ public struct AgentLoop: Sendable {
         return .failed(iterations: iterations, usage: usage, errorCode: errorCode)
     }
 }
+
+/// `AgentLoop.run(_:history:inputText:)` met a client-side tool call: such turns run step by step
+/// under a step runner, which can wait for the client.
+public struct ClientToolsNeedStepRunner: Error {}
 
 func milliseconds(since start: ContinuousClock.Instant) -> Int {
     (ContinuousClock.now - start).wholeMilliseconds

@@ -104,3 +104,16 @@ public struct ActCompletedPayload: EventPayload {
         self.durationMS = durationMS
     }
 }
+
+/// `tool.call_requested`: client-side tool calls the client must run; the session waits for their
+/// results (`POST /v1/sessions/{id}/tool-results`).
+public struct ToolCallRequestedPayload: EventPayload {
+    public static let eventType = EventType.toolCallRequested
+    public var toolCalls: [ToolCall]
+
+    enum CodingKeys: String, CodingKey {
+        case toolCalls = "tool_calls"
+    }
+
+    public init(toolCalls: [ToolCall]) { self.toolCalls = toolCalls }
+}

@@ -42,6 +42,7 @@ extension EventType {
     public static let toolStarted: EventType = "tool.started"
     public static let toolCompleted: EventType = "tool.completed"
     public static let actCompleted: EventType = "act.completed"
+    public static let toolCallRequested: EventType = "tool.call_requested"
     public static let turnCompleted: EventType = "turn.completed"
     public static let turnFailed: EventType = "turn.failed"
     public static let turnCancelled: EventType = "turn.cancelled"
@@ -52,7 +53,7 @@ extension EventType {
         inputMessage, turnStarted, sessionActivated, sessionStarted, reasonStarted, reasonThinkingStarted,
         reasonThinkingDelta, reasonThinkingCompleted, outputMessageStarted, outputMessageDelta,
         outputMessageCompleted, llmGeneration, reasonCompleted, actStarted, toolStarted, toolCompleted,
-        actCompleted, turnCompleted, turnFailed, turnCancelled, sessionIdled,
+        actCompleted, toolCallRequested, turnCompleted, turnFailed, turnCancelled, sessionIdled,
     ]
 
     /// The types that end a turn.

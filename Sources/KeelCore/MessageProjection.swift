@@ -21,6 +21,36 @@ public enum MessageProjection {
 
     static let consumer = "message_projection"
 
+    /// The log in conversation order: a message sent while a turn ran (queued, or superseding a
+    /// wait for client tools) is recorded when it arrives, in the middle of that turn's events, but
+    /// belongs where its own turn starts — after the previous turn's tool results and answer, so a
+    /// tool result still follows its call and the new message comes last. Each such
+    /// `input.message` moves to its turn's `turn.started` (which `events` must include); one whose
+    /// turn has not started stays where it is.
+    public static func conversationOrder(_ events: [Event]) -> [Event] {
+        var started: Set<String> = []
+        for event in events where event.type == EventType.turnStarted {
+            if let id = event.context.inputMessageID { started.insert(id) }
+        }
+        var ordered: [Event] = []
+        ordered.reserveCapacity(events.count)
+        var deferred: [String: Event] = [:]
+        var startedSoFar: Set<String> = []
+        for event in events {
+            if event.type == EventType.turnStarted, let id = event.context.inputMessageID {
+                startedSoFar.insert(id)
+                if let input = deferred.removeValue(forKey: id) { ordered.append(input) }
+            } else if event.type == EventType.inputMessage, let id = event.context.inputMessageID,
+                started.contains(id), !startedSoFar.contains(id)
+            {
+                deferred[id] = event
+                continue
+            }
+            ordered.append(event)
+        }
+        return ordered
+    }
+
     /// The message an event carries, nil when its type carries none; throws `EventPayloadError`
     /// when the data does not decode.
     public static func message(from event: Event) throws(EventPayloadError) -> Message? {

@@ -56,12 +56,18 @@ public struct StepCompletion: Codable, Sendable {
     public var next: TurnStep?
     public var progress: TurnProgress
     public var outcome: TurnOutcome?
+    /// Client-side calls the turn now waits for; `next` is the act step to run again once their
+    /// results are in (nothing is queued until then).
+    public var waitingFor: [ToolCall]?
 
-    public init(events: [EventDraft], next: TurnStep?, progress: TurnProgress, outcome: TurnOutcome?) {
+    public init(
+        events: [EventDraft], next: TurnStep?, progress: TurnProgress, outcome: TurnOutcome?, waitingFor: [ToolCall]? = nil
+    ) {
         self.events = events
         self.next = next
         self.progress = progress
         self.outcome = outcome
+        self.waitingFor = waitingFor
     }
 }
 

@@ -17,6 +17,9 @@ public struct TurnPlan: Sendable {
     public var endpoint: LLMEndpoint
     public var systemPrompt: String
     public var tools: [any Tool]
+    /// Tools the client runs (`type: client_side`): offered to the model beside `tools`; a call to
+    /// one makes the turn wait for the client's result.
+    public var clientTools: [ToolDefinition]
     public var maxIterations: Int
     public var parallelToolCalls: Bool
     public var toolTimeout: Duration
@@ -29,7 +32,7 @@ public struct TurnPlan: Sendable {
         model: String, modelReference: String, providerID: String?, endpoint: LLMEndpoint, systemPrompt: String,
         tools: [any Tool], maxIterations: Int = TurnPlan.defaultMaxIterations, parallelToolCalls: Bool = true,
         toolTimeout: Duration = .seconds(60), deltaBatchInterval: Duration = .milliseconds(100),
-        reasoningEffort: String? = nil
+        reasoningEffort: String? = nil, clientTools: [ToolDefinition] = []
     ) {
         self.sessionID = sessionID
         self.agentID = agentID
@@ -42,6 +45,7 @@ public struct TurnPlan: Sendable {
         self.endpoint = endpoint
         self.systemPrompt = systemPrompt
         self.tools = tools
+        self.clientTools = clientTools
         self.maxIterations = maxIterations
         self.parallelToolCalls = parallelToolCalls
         self.toolTimeout = toolTimeout
@@ -53,6 +57,19 @@ public struct TurnPlan: Sendable {
     public static let defaultMaxIterations = 100
 
     public var context: EventContext { EventContext(turnID: turnID, inputMessageID: inputMessageID) }
+
+    /// What the model is offered: the server tools, then the client tools whose names no server
+    /// tool takes.
+    public var offeredTools: [ToolDefinition] {
+        let server = tools.map(\.definition)
+        let names = Set(server.map(\.name))
+        return server + clientTools.filter { !names.contains($0.name) }
+    }
+
+    /// Whether a call goes to the client (a client tool, and no server tool of that name).
+    public func isClientCall(_ call: ToolCall) -> Bool {
+        !tools.contains { $0.definition.name == call.name } && clientTools.contains { $0.name == call.name }
+    }
 }
 
 /// How a turn ended (cancellation is reported by throwing `CancellationError`).

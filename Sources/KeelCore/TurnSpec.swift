@@ -23,6 +23,8 @@ public struct TurnSpec: Codable, Sendable {
     public var toolTimeoutMS: Int
     public var deltaBatchIntervalMS: Int
     public var reasoningEffort: String?
+    /// The client-side tools offered to the model (absent in specs stored before they existed).
+    public var clientTools: [ToolDefinition]?
     /// Set when the model reference could not be resolved: the first reason step fails cleanly.
     public var unresolvedModel: Bool
 
@@ -46,6 +48,7 @@ public struct TurnSpec: Codable, Sendable {
         toolTimeoutMS = plan.toolTimeout.wholeMilliseconds
         deltaBatchIntervalMS = plan.deltaBatchInterval.wholeMilliseconds
         reasoningEffort = plan.reasoningEffort
+        clientTools = plan.clientTools.isEmpty ? nil : plan.clientTools
         self.unresolvedModel = unresolvedModel
     }
 
@@ -57,6 +60,7 @@ public struct TurnSpec: Codable, Sendable {
             endpoint: LLMEndpoint(providerType: providerType, apiKey: apiKey, baseURL: baseURL),
             systemPrompt: systemPrompt, tools: tools, maxIterations: maxIterations,
             parallelToolCalls: parallelToolCalls, toolTimeout: .milliseconds(toolTimeoutMS),
-            deltaBatchInterval: .milliseconds(deltaBatchIntervalMS), reasoningEffort: reasoningEffort)
+            deltaBatchInterval: .milliseconds(deltaBatchIntervalMS), reasoningEffort: reasoningEffort,
+            clientTools: clientTools ?? [])
     }
 }

@@ -107,5 +107,13 @@ extension PostgresMigrationSet {
                     // Rows claimed before this migration named their attempt; start past it.
                     "UPDATE durable_tasks SET lease_epoch = attempt",
                 ]),
+            PostgresMigration(
+                version: 4, name: "client waits",
+                statements: [
+                    // A running turn waiting for client-side tool results: the act step to run
+                    // again and the calls still pending (TurnWait), and the deadline the sweep reads.
+                    "ALTER TABLE durable_turns ADD COLUMN wait jsonb, ADD COLUMN wait_deadline timestamptz",
+                    "CREATE INDEX durable_turns_waiting ON durable_turns (wait_deadline) WHERE wait_deadline IS NOT NULL",
+                ]),
         ])
 }

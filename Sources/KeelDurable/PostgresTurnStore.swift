@@ -168,6 +168,21 @@ public final class PostgresTurnStore: TurnStore {
         return candidates
     }
 
+    public func expiredWaits(now: Date, limit: Int) async throws -> [WaitingTurn] {
+        try await store.waitForSchema()
+        var waiting: [WaitingTurn] = []
+        let rows = try await store.client.query(
+            """
+            SELECT t.id, t.session_id, s.organization_id FROM durable_turns t JOIN sessions s ON s.id = t.session_id
+            WHERE t.wait_deadline < \(now) AND t.status = 'running'
+            ORDER BY t.wait_deadline LIMIT \(limit)
+            """, logger: logger)
+        for try await (turnID, sessionID, organizationID) in rows.decode((String, String, String).self) {
+            waiting.append(WaitingTurn(turnID: turnID, sessionID: sessionID, organizationID: organizationID))
+        }
+        return waiting
+    }
+
     public func listen(_ deliver: @escaping @Sendable (StepNotification) -> Void) async {
         await store.listen(on: [Self.stepsChannel, Self.cancelChannel]) { channel, payload in
             deliver(channel == Self.cancelChannel ? .turnCancelled(turnID: payload) : .stepsAvailable)

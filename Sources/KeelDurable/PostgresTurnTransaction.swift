@@ -293,6 +293,23 @@ final class PostgresTurnTransaction: TurnTransaction {
             """, logger: logger)
     }
 
+    func turnWait(turnID: String) async throws -> TurnWait? {
+        let rows = try await connection.query(
+            "SELECT wait::text FROM durable_turns WHERE id = \(turnID)", logger: logger
+        ).collect()
+        guard let text = try rows.first?.decode(String?.self) else { return nil }
+        return try PostgresStore.decode(TurnWait.self, text)
+    }
+
+    func setTurnWait(turnID: String, _ wait: TurnWait?) async throws {
+        let waitJSON = try wait.map { try PostgresStore.encode($0) }
+        try await connection.query(
+            """
+            UPDATE durable_turns SET wait = \(waitJSON)::jsonb, wait_deadline = \(wait?.deadline)
+            WHERE id = \(turnID)
+            """, logger: logger)
+    }
+
     func insertToolResult(turnID: String, toolCallID: String, taskID: String, data: JSONValue) async throws -> Bool {
         let dataJSON = try PostgresStore.encode(data)
         let inserted = try await connection.query(

@@ -21,14 +21,18 @@ public struct EngineConfiguration: Sendable {
     /// Messages that may wait behind a session's running turn (`MAX_QUEUED_MESSAGES_PER_SESSION`);
     /// one more is refused, so a client cannot queue unbounded work on a busy session.
     public var maxQueuedMessagesPerSession: Int
+    /// How long a turn waits for the client's results of client-side tool calls
+    /// (`TOOL_RESULT_TIMEOUT_SECS`); then the calls get error results and the turn goes on.
+    public var toolResultTimeout: Duration
 
     public init(
         defaultAPIKeys: [ProviderType: String] = [:], baseURLs: [ProviderType: String] = [:],
         defaultModelReference: String = "llmsim/sim", maxIterations: Int = TurnPlan.defaultMaxIterations,
         toolTimeout: Duration = .seconds(60), deltaBatchInterval: Duration = .milliseconds(100),
         maxQueuedMessagesPerSession: Int = 100,
-        baseURLPolicy: ProviderAddressPolicy = .unrestricted
+        baseURLPolicy: ProviderAddressPolicy = .unrestricted, toolResultTimeout: Duration = .seconds(300)
     ) {
+        self.toolResultTimeout = toolResultTimeout
         self.defaultAPIKeys = defaultAPIKeys
         self.baseURLs = baseURLs
         self.baseURLPolicy = baseURLPolicy

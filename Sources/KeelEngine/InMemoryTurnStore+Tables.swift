@@ -17,6 +17,7 @@ struct TurnTables: Sendable {
         var progress = TurnProgress()
         var reclaimsWithoutProgress = 0
         var toolResults: [String: JSONValue] = [:]
+        var wait: TurnWait?
     }
 
     struct Task: Sendable {

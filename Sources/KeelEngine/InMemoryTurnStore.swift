@@ -116,6 +116,21 @@ public final class InMemoryTurnStore: TurnStore {
         }
     }
 
+    public func expiredWaits(now: Date, limit: Int) async throws -> [WaitingTurn] {
+        tables.withLock { tables in
+            tables.turns.values.compactMap { turn -> (TurnTables.Turn, TurnWait)? in
+                guard turn.status == .running, let wait = turn.wait, wait.deadline < now else { return nil }
+                return (turn, wait)
+            }
+            .sorted { $0.1.deadline < $1.1.deadline }.prefix(limit)
+            .compactMap { turn, _ in
+                turn.spec.map {
+                    WaitingTurn(turnID: turn.id, sessionID: turn.sessionID, organizationID: $0.organizationID)
+                }
+            }
+        }
+    }
+
     public func listen(_ deliver: @escaping @Sendable (StepNotification) -> Void) async {
         for await notification in notifications { deliver(notification) }
     }

@@ -198,6 +198,14 @@ final class InMemoryTurnTransaction: TurnTransaction {
         tables { _ = $0.tasks.removeValue(forKey: taskID) }
     }
 
+    func turnWait(turnID: String) async throws -> TurnWait? {
+        tables { $0.turns[turnID]?.wait }
+    }
+
+    func setTurnWait(turnID: String, _ wait: TurnWait?) async throws {
+        tables { $0.turns[turnID]?.wait = wait }
+    }
+
     func insertToolResult(turnID: String, toolCallID: String, taskID: String, data: JSONValue) async throws -> Bool {
         tables { tables in
             guard tables.turns[turnID] != nil, tables.turns[turnID]?.toolResults[toolCallID] == nil else { return false }

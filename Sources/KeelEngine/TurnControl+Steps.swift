@@ -30,9 +30,10 @@ extension TurnControl {
         // here has its turn visible to the next read (the other order races with submit).
         let log = try await planner.store.events(
             sessionID: step.sessionID, organizationID: spec.organizationID,
-            EventQuery(types: MessageProjection.sourceTypes))
+            EventQuery(types: MessageProjection.sourceTypes.union([EventType.turnStarted])))
         let later = try await store.laterInputMessageIDs(sessionID: step.sessionID, after: inputSequence)
-        let events = log.filter { $0.type != EventType.inputMessage || !later.contains($0.context.inputMessageID ?? "") }
+        let events = MessageProjection.conversationOrder(
+            log.filter { $0.type != EventType.inputMessage || !later.contains($0.context.inputMessageID ?? "") })
         let history = MessageProjection.messages(from: events, failures: decodeFailures).filter { $0.role != .system }
 
         var recorded: [String: JSONValue] = [:]
@@ -74,7 +75,9 @@ extension TurnControl {
             _ = try await tx.append(completion.events, sessionID: task.sessionID, organizationID: task.organizationID)
             try await tx.completeTask(lease.taskID)
             try await tx.saveProgress(turnID: task.turnID, completion.progress)
-            if let next = completion.next {
+            if let calls = completion.waitingFor, !calls.isEmpty, let next = completion.next {
+                try await startWait(for: calls, resuming: next, task: task, in: tx)
+            } else if let next = completion.next {
                 try await enqueue(
                     next, turnID: task.turnID, sessionID: task.sessionID, progress: completion.progress, in: tx)
             } else {

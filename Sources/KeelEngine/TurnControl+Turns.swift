@@ -26,7 +26,12 @@ extension TurnControl {
                 sessionID: sessionID, organizationID: organizationID)
             guard let input = appended.first else { throw StoreError.notFound(kind: "session", id: sessionID) }
             try await tx.insertQueuedTurn(turnID, sessionID: sessionID, input: message, inputSequence: input.sequence)
-            if try await !tx.hasRunningTurn(sessionID: sessionID) {
+            if let running = try await tx.runningTurn(sessionID: sessionID) {
+                // A turn waiting for its client goes on without the results; this message is next.
+                try await abandonWait(
+                    turnID: running.turnID, inputMessageID: running.inputMessageID, sessionID: sessionID,
+                    organizationID: organizationID, error: Self.supersededText, in: tx)
+            } else {
                 try await startTurn(turnID, sessionID: sessionID, organizationID: organizationID, input: message, in: tx)
             }
             return input
@@ -42,6 +47,7 @@ extension TurnControl {
             try await tx.cancelQueuedTurns(sessionID: sessionID)
             guard let turn = try await tx.runningTurn(sessionID: sessionID) else { return false }
             try await tx.cancelTasks(turnID: turn.turnID)
+            try await tx.setTurnWait(turnID: turn.turnID, nil)
             let turnContext = EventContext(turnID: turn.turnID, inputMessageID: turn.inputMessageID)
             _ = try await tx.append(
                 CancelledTurn.events(

@@ -46,6 +46,7 @@ public final class TurnControl: TurnRunner, StepChannel, Service, Sendable {
                     if self.policy.reclaimEnabled {
                         group.addTask { await self.reclaimLoop() }
                     }
+                    group.addTask { await self.waitDeadlineLoop() }
                     await group.waitForAll()
                 }
             }

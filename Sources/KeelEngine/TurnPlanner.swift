@@ -101,9 +101,23 @@ public struct TurnPlanner: Sendable {
             maxIterations: session.maxIterations ?? agent?.maxIterations ?? configuration.maxIterations,
             parallelToolCalls: session.parallelToolCalls ?? agent?.parallelToolCalls ?? true,
             toolTimeout: configuration.toolTimeout, deltaBatchInterval: configuration.deltaBatchInterval,
-            reasoningEffort: input.controls?["reasoning"]?["effort"]?.stringValue)
+            reasoningEffort: input.controls?["reasoning"]?["effort"]?.stringValue,
+            clientTools: Self.clientTools(agent: agent, session: session))
         return PlannedTurn(
             turn: turn, capabilityRefs: capabilities.map(\.id), modelResolved: resolved != nil)
+    }
+
+    /// The client-side tool definitions of the agent and the session (`type` `client_side` or
+    /// `client`); a session's definition replaces the agent's of the same name.
+    static func clientTools(agent: Agent?, session: Session) -> [ToolDefinition] {
+        let all = (agent?.tools ?? []) + session.tools
+        var byName: [String: ToolDefinition] = [:]
+        var order: [String] = []
+        for tool in all where tool.type != "builtin" {
+            if byName[tool.name] == nil { order.append(tool.name) }
+            byName[tool.name] = tool
+        }
+        return order.compactMap { byName[$0] }
     }
 
     /// The key a spec's provider (of the spec's organization) uses now for calls to the spec's

@@ -12,6 +12,10 @@ public protocol TurnRunner: Sendable {
     /// Cancels the running turn and drops queued ones. Returns false when nothing was running (or
     /// the session is not the organization's).
     func cancel(sessionID: String, organizationID: String) async throws -> Bool
+    /// Records the client's results of the running turn's client-side calls; the turn resumes
+    /// once every pending call has one. Throws `ClientToolResultsError`.
+    func submitToolResults(_ results: [ClientToolResult], sessionID: String, organizationID: String) async throws
+        -> ClientToolResultsAccepted
     /// Releases what the runner keeps for a session outside the store (its files and steps, in
     /// DEV_MODE); called after the session is deleted.
     func sessionDeleted(sessionID: String) async

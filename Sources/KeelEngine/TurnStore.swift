@@ -36,6 +36,8 @@ public protocol TurnStore: Sendable {
     func toolResults(turnID: String, callIDs: [String]) async throws -> [String: JSONValue]
     /// Claimed steps whose heartbeat is older than `threshold` (oldest first).
     func staleTasks(olderThan threshold: Duration, limit: Int) async throws -> [StaleTask]
+    /// Running turns waiting for a client whose deadline is before `now` (oldest deadline first).
+    func expiredWaits(now: Date, limit: Int) async throws -> [WaitingTurn]
 
     /// Hands step notifications (committed by any instance sharing the store) to `deliver` until
     /// the calling task is cancelled.
@@ -98,6 +100,11 @@ public protocol TurnTransaction: Sendable {
     func requeueStaleTask(_ taskID: String, error: String) async throws
     /// Marks the task dead and records it in the dead letters.
     func deadLetterTask(_ taskID: String, _ task: LeasedTask, reason: String, error: String?) async throws
+    /// What the running turn waits for, if it waits.
+    func turnWait(turnID: String) async throws -> TurnWait?
+    /// Starts, updates or (nil) ends the turn's wait.
+    func setTurnWait(turnID: String, _ wait: TurnWait?) async throws
+
     /// Records one tool result per (turn, call id); false when it was recorded before.
     func insertToolResult(turnID: String, toolCallID: String, taskID: String, data: JSONValue) async throws -> Bool
 
@@ -107,6 +114,39 @@ public protocol TurnTransaction: Sendable {
 
 public enum TurnStatus: String, Sendable, Hashable {
     case queued, running, completed, failed, cancelled
+}
+
+/// A turn waiting for its client: the act step to run again once every pending call has a
+/// result, and until when the client has. The turn holds no task, worker or connection meanwhile.
+public struct TurnWait: Codable, Sendable, Hashable {
+    public var step: TurnStep
+    /// Every call the client was asked to run.
+    public var calls: [ToolCall]
+    /// The ids of those still without a result.
+    public var pendingCallIDs: [String]
+    public var since: Date
+    public var deadline: Date
+
+    public init(step: TurnStep, calls: [ToolCall], pendingCallIDs: [String], since: Date, deadline: Date) {
+        self.step = step
+        self.calls = calls
+        self.pendingCallIDs = pendingCallIDs
+        self.since = since
+        self.deadline = deadline
+    }
+}
+
+/// A waiting turn as the deadline sweep finds it (before any lock).
+public struct WaitingTurn: Sendable, Hashable {
+    public var turnID: String
+    public var sessionID: String
+    public var organizationID: String
+
+    public init(turnID: String, sessionID: String, organizationID: String) {
+        self.turnID = turnID
+        self.sessionID = sessionID
+        self.organizationID = organizationID
+    }
 }
 
 /// A running turn as cancel sees it.

@@ -2,6 +2,7 @@ import Foundation
 import Hummingbird
 import KeelAuth
 import KeelCore
+import KeelEngine
 import KeelServices
 
 /// KeelHTTP — the Everruns-compatible HTTP API: one controller per resource (decoding, request
@@ -50,6 +51,15 @@ public struct APIError: Error, Sendable {
             return from(error)
         case let error as AuthError:
             return from(error)
+        case let error as ClientToolResultsError:
+            switch error {
+            case .notWaiting:
+                return APIError(.conflict, code: "not_waiting", "Session is not waiting for tool results")
+            case .unknownCall(let id):
+                return .badRequest("No pending client tool call '\(id.prefix(64))'", code: "unknown_tool_call")
+            case .duplicate(let id):
+                return .badRequest("Tool call '\(id.prefix(64))' already has a result", code: "duplicate_tool_result")
+            }
         case let error as StoreError:
             switch error {
             case .notFound(let kind, let id): return .notFound(kind, id)

@@ -26,6 +26,12 @@ struct MessagesController: Sendable {
             return try JSONResponse.make(
                 EventPageBody(data: page.messages, hasMore: page.hasMore, nextAfterSequence: page.nextAfterSequence))
         }
+        v1.post("sessions/{id}/tool-results") { request, context in
+            let session = try await sessions.session(request, context)
+            let input = try await RequestDecoding.decodeBody(ToolResultsInput.self, from: request)
+            let accepted = try await messages.submitToolResults(input, to: session)
+            return try JSONResponse.make(ToolResultsBody(accepted: accepted.accepted, status: accepted.status.rawValue))
+        }
         v1.post("sessions/{id}/cancel") { request, context in
             let session = try await sessions.session(request, context)
             let cancelled = try await messages.cancelTurn(of: session)
@@ -35,6 +41,12 @@ struct MessagesController: Sendable {
                     : CancelBody(status: "no_op", message: "No turn is running"))
         }
     }
+}
+
+/// Answer of `POST /v1/sessions/{id}/tool-results`.
+struct ToolResultsBody: Encodable {
+    var accepted: Int
+    var status: String
 }
 
 /// Answer of `POST /v1/sessions/{id}/cancel`.

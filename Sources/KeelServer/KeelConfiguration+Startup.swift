@@ -80,6 +80,7 @@ extension KeelConfiguration {
             "TOOL_TIMEOUT_SECS": Self.seconds(toolTimeoutSecs),
             "MAX_ITERATIONS": String(maxIterations),
             "MAX_QUEUED_MESSAGES_PER_SESSION": String(maxQueuedMessagesPerSession),
+            "TOOL_RESULT_TIMEOUT_SECS": Self.seconds(toolResultTimeoutSecs),
             "LLM_STREAM_IDLE_TIMEOUT_SECS": Self.seconds(llmStreamIdleTimeoutSecs),
             "WORKER_GRPC_ADDR": workerGRPCBind.description,
             "WORKER_GRPC_AUTH_TOKEN": Self.presence(workerGRPCAuthToken),

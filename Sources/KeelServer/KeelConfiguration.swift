@@ -99,6 +99,8 @@ public struct KeelConfiguration: Sendable {
     /// `MAX_QUEUED_MESSAGES_PER_SESSION`: messages that may wait behind a session's running turn;
     /// default 100 (one more answers 429).
     public var maxQueuedMessagesPerSession: Int
+    /// `TOOL_RESULT_TIMEOUT_SECS`: how long a turn waits for client-side tool results.
+    public var toolResultTimeoutSecs: Double
     /// `LLM_STREAM_IDLE_TIMEOUT_SECS`: longest silence between two chunks of a provider's stream
     /// before the call fails with a timeout; default 120.
     public var llmStreamIdleTimeoutSecs: Double
@@ -184,6 +186,7 @@ public struct KeelConfiguration: Sendable {
         toolTimeoutSecs = try env.positiveSeconds("TOOL_TIMEOUT_SECS", default: 60)
         maxIterations = try env.positiveInt("MAX_ITERATIONS", default: 100)
         maxQueuedMessagesPerSession = try env.positiveInt("MAX_QUEUED_MESSAGES_PER_SESSION", default: 100)
+        toolResultTimeoutSecs = try env.positiveSeconds("TOOL_RESULT_TIMEOUT_SECS", default: 300)
         llmStreamIdleTimeoutSecs = try env.positiveSeconds("LLM_STREAM_IDLE_TIMEOUT_SECS", default: 120)
 
         workerGRPCBind = try HostAndPort.parse("WORKER_GRPC_ADDR", env.value("WORKER_GRPC_ADDR") ?? "127.0.0.1:9001")

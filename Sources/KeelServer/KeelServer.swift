@@ -106,7 +106,7 @@ public enum KeelServer {
             maxIterations: configuration.maxIterations, toolTimeout: .seconds(configuration.toolTimeoutSecs),
             deltaBatchInterval: overrides.deltaBatchInterval,
             maxQueuedMessagesPerSession: configuration.maxQueuedMessagesPerSession,
-            baseURLPolicy: configuration.providerAddressPolicy)
+            baseURLPolicy: configuration.providerAddressPolicy, toolResultTimeout: .seconds(configuration.toolResultTimeoutSecs))
         let execution = ExecutionAssembly.make(
             configuration, storage: storage, engineConfiguration: engineConfiguration,
             runtime: StepRuntime(driver: driver, capabilities: { try catalog.resolve($0) }),

@@ -25,6 +25,12 @@ public struct MessageService: Sendable {
         return created
     }
 
+    /// Records the client's results of client-side tool calls; the turn resumes once all are in.
+    public func submitToolResults(_ input: ToolResultsInput, to session: Session) async throws -> ClientToolResultsAccepted {
+        try await runner.submitToolResults(
+            try input.validated(), sessionID: session.id, organizationID: session.organizationID)
+    }
+
     /// Cancels the session's running turn and drops queued ones; false when nothing was running.
     public func cancelTurn(of session: Session) async throws -> Bool {
         try await runner.cancel(sessionID: session.id, organizationID: session.organizationID)

@@ -180,6 +180,11 @@ struct EventPayloadGoldenTests {
             type: .actCompleted,
             expected: ["completed": true, "success_count": 1, "error_count": 0, "duration_ms": 9],
             everrunsFields: ["completed", "success_count", "error_count"]),
+        Golden(
+            payload: ToolCallRequestedPayload(toolCalls: [ToolCall(id: "call_2", name: "get_location", arguments: ["precise": true])]),
+            type: .toolCallRequested,
+            expected: ["tool_calls": [["id": "call_2", "name": "get_location", "arguments": ["precise": true]]]],
+            everrunsFields: ["tool_calls"]),
     ]
 
     @Test("every payload encodes to today's JSON, carries the Everruns fields and decodes back", arguments: goldens)

@@ -137,3 +137,22 @@ struct MessageProjectionTests {
     }
 }
 
+
+@Suite("Conversation order")
+struct ConversationOrderTests {
+    static func event(_ type: EventType, _ sequence: Int, input: String?) -> Event {
+        Event(type: type, sessionID: "session_1", sequence: sequence, context: EventContext(inputMessageID: input), data: [:])
+    }
+
+    @Test("a message sent during a turn moves to its own turn's start; one not started yet stays; the rest keeps its order")
+    func queuedMessageMovesToItsTurn() {
+        let log = [
+            Self.event(.inputMessage, 1, input: "m1"), Self.event(.turnStarted, 2, input: "m1"),
+            Self.event(.outputMessageCompleted, 3, input: "m1"), Self.event(.inputMessage, 4, input: "m2"),
+            Self.event(.toolCompleted, 5, input: "m1"), Self.event(.outputMessageCompleted, 6, input: "m1"),
+            Self.event(.inputMessage, 7, input: "m3"), Self.event(.turnStarted, 8, input: "m2"),
+        ]
+        let ordered = MessageProjection.conversationOrder(log).map(\.sequence)
+        #expect(ordered == [1, 2, 3, 5, 6, 7, 4, 8], "m2 at its turn.started (8), after m3, which has no turn yet")
+    }
+}

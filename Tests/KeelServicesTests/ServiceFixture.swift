@@ -39,6 +39,13 @@ final class RecordingRunner: TurnRunner {
         return false
     }
 
+    func submitToolResults(_ results: [ClientToolResult], sessionID: String, organizationID: String) async throws
+        -> ClientToolResultsAccepted
+    {
+        calls.withLock { $0.append("tool-results:\(sessionID):\(results.count)") }
+        throw ClientToolResultsError.notWaiting
+    }
+
     func sessionDeleted(sessionID: String) async {
         calls.withLock { $0.append("deleted:\(sessionID)") }
     }

@@ -45,10 +45,12 @@ try:
         AgentClient,
         ApiError,
         AuthenticationError,
+        ContentPart,
         Event,
         EverrunsError,
         Everruns,
         NotFoundError,
+        ToolDefinition,
     )
 except ImportError as error:  # pragma: no cover - environment problem, not a check
     print(f"compat-flow: cannot import everruns_sdk ({error}); run scripts/compat-test", file=sys.stderr)
@@ -65,6 +67,11 @@ TERMINAL_TURN_EVENTS = ("turn.completed", "turn.failed", "turn.cancelled")
 # What the SDK gets when the server needs no credential (AUTH_MODE=none ignores them).
 PLACEHOLDER_API_KEY = "evr_pat_compat_test_key"
 PLACEHOLDER_AGENT_KEY = "evr_ak_compat_test_key"
+# The error text a pending client-side call gets when the user sends a new message (spec §5).
+SUPERSEDED_TOOL_ERROR = "Cancelled: user sent a new message"
+# Everruns.messages.create_tool_results retries a 409 "not waiting for tool results" five times,
+# sleeping 0.1 s doubling: 3.1 s in all before it raises.
+TOOL_RESULTS_RETRY_SECS = 0.1 + 0.2 + 0.4 + 0.8 + 1.6
 
 
 class CheckFailed(AssertionError):
@@ -92,6 +99,7 @@ class Flow:
         self.agent: Any = None
         self.session: Any = None
         self.stream_events: list[Event] = []
+        self.client_tool_session_id: Optional[str] = None
 
     def make_clients(self) -> None:
         self.client = Everruns(api_key=self.api_key, base_url=self.base_url)
@@ -536,6 +544,170 @@ class Flow:
         await self.client.sessions.delete(sid)
         return f"turn.cancelled {json.dumps(cancelled.data.get('reason'))} after {types[cancel_requested_at - 1]}"
 
+    async def follow(self, sid: str, since_id: Optional[str], what: str,
+                     on_event: Callable[[Event], Awaitable[bool]]) -> list[Event]:
+        """Follows the SDK's event stream of `sid` (from `since_id`, or the whole history), awaiting
+        `on_event` for each event -- which may call the API in between -- until it returns True."""
+        stream = self.client.events.stream(sid, since_id=since_id) if since_id else self.client.events.stream(sid)
+        events: list[Event] = []
+        try:
+            async with asyncio.timeout(STREAM_TIMEOUT_SECS):
+                async with contextlib.aclosing(aiter(stream)) as iterator:
+                    async for event in iterator:
+                        events.append(event)
+                        if await on_event(event):
+                            break
+        except TimeoutError:
+            raise CheckFailed(f"{what}: not done within {STREAM_TIMEOUT_SECS:.0f}s; saw {[e.type for e in events]}")
+        finally:
+            stream.stop()
+            await stream.aclose()
+        return events
+
+    async def step_client_tools(self) -> str:
+        """Client-side tools: a session with two `client_side` tool definitions (and test_math); the
+        sim calls `add` (server) and both client tools in one step. The server runs `add`, then asks
+        for the client calls (`tool.call_requested`, session `waitingfortoolresults`); the flow
+        answers through `messages.create_tool_results` while following the SDK's event stream --
+        an unknown id (400), one result (still waiting), that result again (400), then an error
+        result for the other call (`active`) -- and the turn resumes to `turn.completed`."""
+        weather = ToolDefinition(
+            name="get_weather", description="The weather in a city, looked up by the client.",
+            parameters={"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]},
+            type="client_side")
+        color = ToolDefinition(name="pick_color", description="Asks the user for a colour.",
+                               parameters={"type": "object", "properties": {}})
+        session = await self.client.sessions.create(
+            title="client tools", capabilities=[AgentCapabilityConfig(ref="test_math")], tools=[weather, color])
+        sid = session.id
+        self.client_tool_session_id = sid
+        self.check_equal([(t.name, t.type) for t in session.tools or []],
+                         [("get_weather", "client_side"), ("pick_color", "client_side")], "session.tools (name, type)")
+        await self.client.messages.create(
+            sid, 'three calls [[tool:add {"a":2,"b":5}]] [[tool:get_weather {"city":"Oslo"}]] [[tool:pick_color {}]]')
+
+        weather_result = {"city": "Oslo", "forecast": "snow", "celsius": -3}
+        color_error = "the user closed the colour picker"
+        requested: list[Any] = []
+        answers: list[tuple[str, Any]] = []
+
+        async def on_event(event: Event) -> bool:
+            if event.type == "tool.call_requested" and not requested:
+                requested.extend(event.tool_calls())
+                self.check_equal(sorted((c.name, json.dumps(c.arguments, sort_keys=True)) for c in requested),
+                                 [("get_weather", '{"city": "Oslo"}'), ("pick_color", "{}")],
+                                 "tool.call_requested tool_calls (server call add left out)")
+                waiting = await self.client.sessions.get(sid)
+                self.check_equal(waiting.status, "waitingfortoolresults", "session status while client calls are pending")
+                by_name = {c.name: c for c in requested}
+                try:
+                    await self.client.messages.create_tool_results(
+                        sid, [ContentPart.make_tool_result("call_not_requested_by_the_model", {"x": 1})])
+                except ApiError as error:
+                    self.check_equal((error.status_code, error.code), (400, "unknown_tool_call"), "tool result for an unknown call id")
+                else:
+                    self.check(False, "create_tool_results for an unknown call id must raise ApiError (400)")
+                first = ContentPart(type="tool_result", tool_call_id=by_name["get_weather"].id, result=weather_result)
+                accepted = await self.client.messages.create_tool_results(sid, [first])
+                self.check_equal((accepted.accepted, accepted.status), (1, "waitingfortoolresults"),
+                                 "create_tool_results with one of two results")
+                answers.append(("first", accepted))
+                try:
+                    await self.client.messages.create_tool_results(sid, [first])
+                except ApiError as error:
+                    self.check_equal((error.status_code, error.code), (400, "duplicate_tool_result"), "the same result again")
+                else:
+                    self.check(False, "create_tool_results with an already answered call must raise ApiError (400)")
+                accepted = await self.client.messages.create_tool_results(
+                    sid, [ContentPart.make_tool_error(by_name["pick_color"].id, color_error)])
+                self.check_equal((accepted.accepted, accepted.status), (1, "active"), "create_tool_results with the last result")
+                answers.append(("last", accepted))
+            return event.type == "session.idled"
+
+        events = await self.follow(sid, None, "client tool turn", on_event)
+        types = [e.type for e in events]
+        self.check(bool(requested), f"no tool.call_requested in {types}")
+        self.check_sequences(events, "client tool turn SSE")
+        self.check_turn_order(types, "turn.completed", "client tool turn")
+        requested_at = types.index("tool.call_requested")
+        add_done = [i for i, e in enumerate(events) if e.type == "tool.completed" and e.data.get("tool_name") == "add"]
+        self.check(len(add_done) == 1 and add_done[0] < requested_at,
+                   f"the server call add must complete before tool.call_requested: {types}")
+        completed = {e.data.get("tool_call_id"): e.data for e in events[requested_at:] if e.type == "tool.completed"}
+        by_name = {c.name: c for c in requested}
+        weather_done = completed.get(by_name["get_weather"].id) or {}
+        self.check_equal((weather_done.get("success"), weather_done.get("result")), (True, weather_result),
+                         "tool.completed of get_weather (success, result)")
+        color_done = completed.get(by_name["pick_color"].id) or {}
+        self.check_equal((color_done.get("success"), color_done.get("error")), (False, color_error),
+                         "tool.completed of pick_color (success, error)")
+        self.check(not any(e.type == "tool.started" and e.data.get("tool_call", {}).get("name") in ("get_weather", "pick_color")
+                           for e in events), f"a client-side call must not run on the server: {types}")
+        after = await self.client.sessions.get(sid)
+        self.check_equal(after.status, "idle", "session status after the resumed turn")
+
+        messages = await self.client.messages.list(sid)
+        results = {p.tool_call_id: p for m in messages if m.role == "tool_result" for p in m.content if p.type == "tool_result"}
+        self.check_equal((results.get(by_name["get_weather"].id) or ContentPart(type="tool_result")).result, weather_result,
+                         "tool_result message of get_weather")
+        self.check_equal((results.get(by_name["pick_color"].id) or ContentPart(type="tool_result")).error, color_error,
+                         "tool_result message of pick_color")
+        self.check(any("7" in json.dumps(p.result) for p in results.values() if p.error is None),
+                   f"add(2, 5) should give 7 among the tool results: {results}")
+        final = "".join(p.text or "" for p in messages[-1].content if p.type == "text")
+        self.check(messages[-1].role == "agent" and final.startswith("Tool results:"),
+                   f"the resumed turn should end with the model's summary, got {messages[-1].role}: {final!r}")
+        return f"{len(requested)} client calls answered; reply {final!r}"
+
+    async def step_client_tools_superseded(self) -> str:
+        """A new user message while client calls are pending answers them with an error
+        ("Cancelled: user sent a new message"), the turn completes and the new message runs; a
+        result posted afterwards gets 409 `not_waiting`, raised by the SDK after its retries."""
+        sid = self.client_tool_session_id
+        if not sid:
+            return "SKIPPED: the client-side tool session was not created"
+        last = (await self.client.events.list(sid))[-1]
+        await self.client.messages.create(sid, '[[tool:get_weather {"city":"Lima"}]]')
+        requested: list[Any] = []
+        echoed = False
+
+        async def on_event(event: Event) -> bool:
+            nonlocal echoed
+            if event.type == "tool.call_requested" and not requested:
+                requested.extend(event.tool_calls())
+                await self.client.messages.create(sid, "never mind the weather")
+            if event.type == "output.message.completed":
+                text = "".join(p.get("text") or "" for p in event.data["message"].get("content", []) if p.get("type") == "text")
+                echoed = echoed or text == "Echo: never mind the weather"
+            return echoed and event.type == "session.idled"
+
+        events = await self.follow(sid, last.id, "superseded client call", on_event)
+        types = [e.type for e in events]
+        self.check_sequences(events, "superseded client call SSE", after=last.sequence)
+        self.check_equal([c.name for c in requested], ["get_weather"], "tool.call_requested of the second turn")
+        call_id = requested[0].id
+        done = [e.data for e in events if e.type == "tool.completed" and e.data.get("tool_call_id") == call_id]
+        self.check_equal([(d.get("success"), d.get("error")) for d in done], [(False, SUPERSEDED_TOOL_ERROR)],
+                         "tool.completed of the superseded call")
+        terminals = [t for t in types if t in TERMINAL_TURN_EVENTS]
+        self.check_equal(terminals, ["turn.completed", "turn.completed"], f"both turns complete ({types})")
+
+        started = time.monotonic()
+        try:
+            await self.client.messages.create_tool_results(sid, [ContentPart.make_tool_result(call_id, {"late": True})])
+        except ApiError as error:
+            elapsed = time.monotonic() - started
+            self.check_equal((error.status_code, error.code), (409, "not_waiting"), "tool results after the turn ended")
+            self.check("not waiting for tool results" in error.message, f"the 409 message the SDK retries on: {error.message!r}")
+            self.check(elapsed >= TOOL_RESULTS_RETRY_SECS * 0.9,
+                       f"the SDK retries a 409 for ~{TOOL_RESULTS_RETRY_SECS:.1f}s before raising, raised after {elapsed:.2f}s")
+        else:
+            self.check(False, "create_tool_results after the turn ended must raise ApiError (409)")
+        session = await self.client.sessions.get(sid)
+        self.check_equal(session.status, "idle", "session status at the end")
+        await self.client.sessions.delete(sid)
+        return f"{SUPERSEDED_TOOL_ERROR!r}; late result: 409 after {elapsed:.1f}s of SDK retries"
+
     async def step_agent_client(self) -> str:
         agent = self.agent_client
         before = await agent.list_sessions(limit=100)
@@ -659,6 +831,8 @@ class Flow:
             ("agents.get/list, sessions.get/list, errors", self.step_get_and_list, False),
             ("sessions.cancel on idle session (no_op)", self.step_cancel_idle, False),
             ("sessions.cancel on running turn", self.step_cancel_running, False),
+            ("client-side tools: tool.call_requested, create_tool_results, resume", self.step_client_tools, False),
+            ("client-side tools: new message while waiting; late result 409", self.step_client_tools_superseded, False),
             ("AgentClient.run() against {base}/v1", self.step_agent_client, False),
             ("capabilities.list/get", self.step_capabilities, False),
             ("models.list", self.step_models, False),

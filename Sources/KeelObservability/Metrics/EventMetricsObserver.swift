@@ -26,6 +26,8 @@ final class EventMetricsObserver: EventObserver {
     let decodeFailures: EventDecodeFailureReporter
     let maxOpenTurns: Int
     private let openTurns = Mutex([String: Date]())
+    /// Client-side calls waiting for their result: call id → (turn id, requested at).
+    private let clientWaits = Mutex([String: (turnID: String?, since: Date)]())
 
     /// The `consumer` label of this observer's decode failures.
     static let decodeFailureConsumer = "metrics"
@@ -54,11 +56,36 @@ final class EventMetricsObserver: EventObserver {
         case EventType.turnCancelled:
             let cancelled = payload(of: event, as: TurnCancelledPayload.self)
             finishTurn(event, turnID: cancelled?.turnID, outcome: .cancelled, reportedDuration: nil)
+            let turnID = event.context.turnID ?? cancelled?.turnID
+            let abandoned = clientWaits.withLock { waits in
+                let ids = waits.filter { $0.value.turnID == turnID }.map(\.key)
+                for id in ids { waits[id] = nil }
+                return ids.count
+            }
+            for _ in 0..<abandoned { metrics.recordClientWait(outcome: .cancelled, duration: nil) }
+        case EventType.toolCallRequested:
+            guard let requested = payload(of: event, as: ToolCallRequestedPayload.self) else { return }
+            clientWaits.withLock { waits in
+                for call in requested.toolCalls { waits[call.id] = (event.context.turnID, event.ts) }
+                if waits.count > maxOpenTurns, let oldest = waits.min(by: { $0.value.since < $1.value.since })?.key {
+                    waits[oldest] = nil
+                }
+            }
         case EventType.llmGeneration:
             guard let generation = payload(of: event, as: LLMGenerationPayload.self) else { return }
             recordGeneration(generation)
         case EventType.toolCompleted:
             guard let completed = payload(of: event, as: ToolCompletedPayload.self) else { return }
+            if let since = clientWaits.withLock({ $0.removeValue(forKey: completed.toolCallID)?.since }) {
+                let outcome: KeelMetrics.ClientWaitOutcome =
+                    switch completed.error {
+                    case "Timed out waiting for client tool results": .timedOut
+                    case "Cancelled: user sent a new message": .superseded
+                    default: .answered
+                    }
+                metrics.recordClientWait(
+                    outcome: outcome, duration: .milliseconds(max(0, event.ts.timeIntervalSince(since)) * 1000))
+            }
             metrics.recordToolCall(
                 tool: completed.toolName, outcome: KeelMetrics.ToolOutcome(status: completed.status),
                 duration: Self.milliseconds(completed.durationMS))

@@ -182,6 +182,20 @@ public final class KeelMetrics: Sendable {
         }
     }
 
+    /// How a client-side tool call's wait ended.
+    enum ClientWaitOutcome: String, Sendable {
+        case answered, timedOut = "timed_out", superseded, cancelled
+    }
+
+    /// Records the end of the wait for one client-side tool call, with how long it waited.
+    func recordClientWait(outcome: ClientWaitOutcome, duration: Duration?) {
+        registry.makeCounter(descriptor: Family.clientWaits, labels: [("outcome", outcome.rawValue)]).increment()
+        if let duration {
+            registry.makeValueHistogram(descriptor: Family.clientWaitDuration, labels: [], buckets: Buckets.tool)
+                .record(max(0, duration.inSeconds))
+        }
+    }
+
     // MARK: SSE
 
     /// Call when an SSE stream starts writing; pair with `sseStreamClosed()`.
@@ -321,6 +335,16 @@ extension KeelMetrics {
             MetricNameDescriptor(
                 namespace: "keel", subsystem: "tool", metricName: "duration", unitName: "seconds",
                 helpText: "Duration of executed tool calls, by tool.")
+        }
+        static var clientWaits: MetricNameDescriptor {
+            MetricNameDescriptor(
+                namespace: "keel", subsystem: "client_tool", metricName: "waits", unitName: "total",
+                helpText: "Client-side tool calls a turn waited for, by outcome (answered, timed_out, superseded, cancelled).")
+        }
+        static var clientWaitDuration: MetricNameDescriptor {
+            MetricNameDescriptor(
+                namespace: "keel", subsystem: "client_tool", metricName: "wait_duration", unitName: "seconds",
+                helpText: "How long turns waited for a client-side tool result.")
         }
         static var sseStreamsActive: MetricNameDescriptor {
             MetricNameDescriptor(

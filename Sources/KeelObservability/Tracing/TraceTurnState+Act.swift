@@ -56,7 +56,25 @@ extension TraceTurnState {
             let result = TraceContent.toolResult(completed.result, error: completed.error)
             span.attributes.set(TraceKey.toolResult, string: result.jsonString)
         }
-        return [finish(span, at: event.ts, status: status, options, &collisions)]
+        var spans = [finish(span, at: event.ts, status: status, options, &collisions)]
+        if var wait = clientWait, wait.pending.remove(callID) != nil {
+            clientWait = wait.pending.isEmpty ? nil : wait
+            if wait.pending.isEmpty {
+                wait.span.attributes.set(TraceKey.durationMS, int: max(0, Int(event.ts.timeIntervalSince(wait.span.start) * 1000)))
+                spans.append(finish(wait.span, at: event.ts, status: .unset, options, &collisions))
+            }
+        }
+        return spans
+    }
+
+    /// `tool.call_requested`: the turn waits for its client; a `wait_for_client` span (a child of
+    /// the act span) lasts until the last requested call has a result.
+    mutating func clientCallsRequested(_ requested: ToolCallRequestedPayload, event: Event) {
+        for call in requested.toolCalls { toolNames[call.id] = call.name }
+        var span = child(of: act ?? root, eventID: event.id, name: "wait_for_client", kind: .internal, start: event.ts)
+        span.attributes.set(TraceKey.operationName, string: "wait_for_client")
+        span.attributes.set("wait.tool_call_count", int: requested.toolCalls.count)
+        clientWait = (span, Set(requested.toolCalls.map(\.id)))
     }
 
     /// `act.completed`: ends the batch's `act` span (and any tool span still open, as incomplete).

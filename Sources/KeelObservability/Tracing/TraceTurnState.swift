@@ -50,6 +50,8 @@ struct TraceTurnState: Sendable {
     var act: TraceOpenSpan?
     var toolNames: [String: String] = [:]
     var tools: [(callID: String, span: TraceOpenSpan)] = []
+    /// The `wait_for_client` span of client-side calls still without a result.
+    var clientWait: (span: TraceOpenSpan, pending: Set<String>)?
 
     /// Attributes shared by every span of the trace, fixed at the first span that ends.
     var common: TraceAttributeList?
@@ -104,6 +106,10 @@ struct TraceTurnState: Sendable {
         case EventType.actCompleted:
             guard let completed = options.payload(of: event, as: ActCompletedPayload.self) else { return [] }
             return actCompleted(completed, event: event, options: options, collisions: &collisions)
+        case EventType.toolCallRequested:
+            guard let requested = options.payload(of: event, as: ToolCallRequestedPayload.self) else { return [] }
+            clientCallsRequested(requested, event: event)
+            return []
         default:
             // Streaming deltas and the like add nothing to the spans. `tool.completed` and
             // `output.message.completed` come straight from the session (see `TraceSessionState`).
@@ -176,6 +182,11 @@ struct TraceTurnState: Sendable {
         _ collisions: inout [MetadataCollision]
     ) -> [SpanRecord] {
         var spans = closeTools(at: time, status: status, errorType: errorType, options, &collisions)
+        if var wait = clientWait?.span {
+            clientWait = nil
+            if errorType != nil { wait.attributes.set(TraceKey.errorType, string: errorType) }
+            spans.append(finish(wait, at: time, status: status, options, &collisions))
+        }
         if var span = act {
             act = nil
             if errorType != nil { span.attributes.set(TraceKey.errorType, string: errorType) }
