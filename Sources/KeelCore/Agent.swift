@@ -21,15 +21,20 @@ public struct ToolDefinition: Codable, Sendable, Hashable {
     public var name: String
     public var description: String
     public var parameters: JSONValue
+    /// `"requires_approval"` (or `{"requires_approval": true}`) holds each call for approval.
+    public var policy: JSONValue?
 
-    public init(type: String = "builtin", name: String, description: String, parameters: JSONValue) {
+    public init(
+        type: String = "builtin", name: String, description: String, parameters: JSONValue, policy: JSONValue? = nil
+    ) {
         self.type = type
         self.name = name
         self.description = description
         self.parameters = parameters
+        self.policy = policy
     }
 
-    enum CodingKeys: String, CodingKey { case type, name, description, parameters }
+    enum CodingKeys: String, CodingKey { case type, name, description, parameters, policy }
 
     public init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
@@ -37,6 +42,7 @@ public struct ToolDefinition: Codable, Sendable, Hashable {
         name = try container.decode(String.self, forKey: .name)
         description = try container.decodeIfPresent(String.self, forKey: .description) ?? ""
         parameters = try container.decodeIfPresent(JSONValue.self, forKey: .parameters) ?? ["type": "object", "properties": [:]]
+        policy = try container.decodeIfPresent(JSONValue.self, forKey: .policy)
     }
 }
 

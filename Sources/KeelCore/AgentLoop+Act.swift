@@ -1,20 +1,25 @@
 import Foundation
 
 extension AgentLoop {
-    /// What an act step came to: one `tool_result` message per call, or the client-side calls
-    /// still without a result (then the step waits and runs again once they are in).
+    /// What an act step came to: one `tool_result` message per call, or what it waits for (then
+    /// the step runs again once that is in).
     enum ActResult {
         case results([Message])
-        case waiting([ToolCall])
+        case waiting(WaitRequest)
     }
 
     /// Runs the tool calls of one step — concurrently unless the plan forbids it — and returns
     /// one `tool_result` message per call, in call order. Failures become error results. Calls in
     /// `recorded` (finished by an earlier attempt of the step, or results the client posted) are
     /// not run again: their recorded outcome is reused and their events are already in the log.
-    /// Client-side calls are never run here: without a recorded result the step waits for them,
-    /// after the server calls of the step have run. `act.started` opens the step's first attempt
-    /// only (a step with recorded results is a resumption or a retry).
+    ///
+    /// Some calls cannot finish here. A call held for approval waits for a decision
+    /// (`tool.approval_requested`); once approved (an `ApprovalCheckpoint` in `recorded`) it runs
+    /// like any other, and a rejection is recorded as its result. A client-side call or an
+    /// `ask_user` question waits for the client (`tool.call_requested`, `question.requested`).
+    /// The server calls that need nothing run first; approvals are asked before the client.
+    /// `act.started` opens the step's first attempt only (a step with recorded results is a
+    /// resumption or a retry).
     func act(_ plan: TurnPlan, calls: [ToolCall], skipBecauseOfCap: Bool, recorded: [String: JSONValue]) async throws
         -> ActResult
     {
@@ -25,8 +30,13 @@ extension AgentLoop {
                 ActStartedPayload(toolCalls: calls.map { ActStartedPayload.Call(id: $0.id, name: $0.name) }),
                 context: context)
         }
-        let pending = skipBecauseOfCap ? [] : calls.filter { plan.isClientCall($0) && recorded[$0.id] == nil }
-        let runnable = calls.filter { !plan.isClientCall($0) || recorded[$0.id] != nil }
+        let open = skipBecauseOfCap ? [] : calls.filter { recorded[$0.id] == nil }
+        let held = open.filter { plan.needsApproval($0) && recorded[ApprovalCheckpoint.key($0.id)] == nil }
+        let heldIDs = Set(held.map(\.id))
+        let questions = open.filter { plan.isQuestion($0) && (try? AskUser.questions(from: $0.arguments)) != nil }
+        let toClient = open.filter { plan.isClientCall($0) && !plan.isQuestion($0) && !heldIDs.contains($0.id) }
+        let waitingIDs = heldIDs.union(questions.map(\.id)).union(toClient.map(\.id))
+        let runnable = calls.filter { !waitingIDs.contains($0.id) }
 
         var outcomes: [ToolOutcome]
         if skipBecauseOfCap {
@@ -49,9 +59,18 @@ extension AgentLoop {
             outcomes = []
             for call in runnable { outcomes.append(try await runTool(call, plan: plan, recorded: recorded[call.id])) }
         }
-        if !pending.isEmpty {
-            try await sink.emit(ToolCallRequestedPayload(toolCalls: pending), context: context)
-            return .waiting(pending)
+        if !held.isEmpty {
+            try await sink.emit(ToolApprovalRequestedPayload(toolCalls: held), context: context)
+            return .waiting(WaitRequest(kind: .approval, calls: held))
+        }
+        if !toClient.isEmpty || !questions.isEmpty {
+            if !toClient.isEmpty { try await sink.emit(ToolCallRequestedPayload(toolCalls: toClient), context: context) }
+            for question in questions {
+                let set = (try? AskUser.questions(from: question.arguments)) ?? []
+                try await sink.emit(QuestionRequestedPayload(toolCallID: question.id, questions: set), context: context)
+            }
+            let waiting = calls.filter { call in toClient.contains { $0.id == call.id } || questions.contains { $0.id == call.id } }
+            return .waiting(WaitRequest(kind: .results, calls: waiting, questionCallIDs: questions.map(\.id)))
         }
 
         let successes = outcomes.filter { $0.error == nil }.count
@@ -73,7 +92,17 @@ extension AgentLoop {
         try await sink.emit(ToolStartedPayload(toolCall: call), context: plan.context)
         let started = ContinuousClock.now
         let outcome: ToolOutcome
-        if let tool = plan.tools.first(where: { $0.definition.name == call.name }) {
+        if plan.isQuestion(call) {
+            // Only a malformed question set gets here: a well-formed one waits for the user.
+            let problem: String
+            do {
+                _ = try AskUser.questions(from: call.arguments)
+                problem = "ask_user was not answered"
+            } catch {
+                problem = error.message
+            }
+            outcome = ToolOutcome(call: call, result: nil, error: problem, status: "error", durationMS: 0)
+        } else if let tool = plan.tools.first(where: { $0.definition.name == call.name }) {
             let limit = tool.timeout ?? plan.toolTimeout
             do {
                 // withDeadline, not withTimeout: the call is reported at the limit even when the

@@ -97,7 +97,7 @@ public struct AgentLoop: Sendable {
                 plan, calls: message.toolCalls, skipBecauseOfCap: capReached, recorded: recordedToolResults)
             {
             case .results(let messages): results = messages
-            case .waiting(let calls): return .waiting(step, progress, calls: calls)
+            case .waiting(let request): return .waiting(step, progress, request)
             }
             if capReached {
                 try await complete(plan, progress: progress, finalMessage: message, cappedAt: plan.maxIterations)
@@ -137,8 +137,8 @@ public struct AgentLoop: Sendable {
     }
 }
 
-/// `AgentLoop.run(_:history:inputText:)` met a client-side tool call: such turns run step by step
-/// under a step runner, which can wait for the client.
+/// `AgentLoop.run(_:history:inputText:)` met a call that waits for the client or a person: such
+/// turns run step by step under a step runner, which can wait.
 public struct ClientToolsNeedStepRunner: Error {}
 
 func milliseconds(since start: ContinuousClock.Instant) -> Int {

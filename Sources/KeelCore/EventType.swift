@@ -43,6 +43,9 @@ extension EventType {
     public static let toolCompleted: EventType = "tool.completed"
     public static let actCompleted: EventType = "act.completed"
     public static let toolCallRequested: EventType = "tool.call_requested"
+    public static let toolApprovalRequested: EventType = "tool.approval_requested"
+    public static let toolApprovalDecided: EventType = "tool.approval_decided"
+    public static let questionRequested: EventType = "question.requested"
     public static let turnCompleted: EventType = "turn.completed"
     public static let turnFailed: EventType = "turn.failed"
     public static let turnCancelled: EventType = "turn.cancelled"
@@ -53,7 +56,8 @@ extension EventType {
         inputMessage, turnStarted, sessionActivated, sessionStarted, reasonStarted, reasonThinkingStarted,
         reasonThinkingDelta, reasonThinkingCompleted, outputMessageStarted, outputMessageDelta,
         outputMessageCompleted, llmGeneration, reasonCompleted, actStarted, toolStarted, toolCompleted,
-        actCompleted, toolCallRequested, turnCompleted, turnFailed, turnCancelled, sessionIdled,
+        actCompleted, toolCallRequested, toolApprovalRequested, toolApprovalDecided, questionRequested, turnCompleted,
+        turnFailed, turnCancelled, sessionIdled,
     ]
 
     /// The types that end a turn.

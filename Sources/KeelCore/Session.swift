@@ -53,6 +53,10 @@ public struct Session: Codable, Sendable, Hashable {
     public var maxIterations: Int?
     public var parallelToolCalls: Bool?
     public var status: SessionStatus
+    /// Held tool calls waiting for a decision (`POST /v1/sessions/{id}/tool-approvals`).
+    @EmptyByDefault public var pendingApprovals: [PendingApproval] = []
+    /// `ask_user` question sets waiting for answers (`POST /v1/sessions/{id}/question-answers`).
+    @EmptyByDefault public var pendingQuestions: [PendingQuestionSet] = []
     public var usage: Usage
     public var startedAt: Date?
     public var finishedAt: Date?
@@ -71,6 +75,8 @@ public struct Session: Codable, Sendable, Hashable {
         case maxIterations = "max_iterations"
         case parallelToolCalls = "parallel_tool_calls"
         case status, usage
+        case pendingApprovals = "pending_approvals"
+        case pendingQuestions = "pending_questions"
         case startedAt = "started_at"
         case finishedAt = "finished_at"
         case createdAt = "created_at"

@@ -56,12 +56,12 @@ public struct StepCompletion: Codable, Sendable {
     public var next: TurnStep?
     public var progress: TurnProgress
     public var outcome: TurnOutcome?
-    /// Client-side calls the turn now waits for; `next` is the act step to run again once their
-    /// results are in (nothing is queued until then).
-    public var waitingFor: [ToolCall]?
+    /// What the turn now waits for; `next` is the act step to run again once it is in (nothing
+    /// is queued until then).
+    public var waitingFor: WaitRequest?
 
     public init(
-        events: [EventDraft], next: TurnStep?, progress: TurnProgress, outcome: TurnOutcome?, waitingFor: [ToolCall]? = nil
+        events: [EventDraft], next: TurnStep?, progress: TurnProgress, outcome: TurnOutcome?, waitingFor: WaitRequest? = nil
     ) {
         self.events = events
         self.next = next

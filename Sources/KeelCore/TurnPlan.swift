@@ -20,6 +20,10 @@ public struct TurnPlan: Sendable {
     /// Tools the client runs (`type: client_side`): offered to the model beside `tools`; a call to
     /// one makes the turn wait for the client's result.
     public var clientTools: [ToolDefinition]
+    /// Offers `ask_user`, whose calls wait for the user's answers.
+    public var askUser: Bool
+    /// Which calls are held for a person's approval before they run.
+    public var approvalRule: ToolApprovalRule
     public var maxIterations: Int
     public var parallelToolCalls: Bool
     public var toolTimeout: Duration
@@ -32,7 +36,8 @@ public struct TurnPlan: Sendable {
         model: String, modelReference: String, providerID: String?, endpoint: LLMEndpoint, systemPrompt: String,
         tools: [any Tool], maxIterations: Int = TurnPlan.defaultMaxIterations, parallelToolCalls: Bool = true,
         toolTimeout: Duration = .seconds(60), deltaBatchInterval: Duration = .milliseconds(100),
-        reasoningEffort: String? = nil, clientTools: [ToolDefinition] = []
+        reasoningEffort: String? = nil, clientTools: [ToolDefinition] = [], askUser: Bool = false,
+        approvalRule: ToolApprovalRule = ToolApprovalRule()
     ) {
         self.sessionID = sessionID
         self.agentID = agentID
@@ -46,6 +51,8 @@ public struct TurnPlan: Sendable {
         self.systemPrompt = systemPrompt
         self.tools = tools
         self.clientTools = clientTools
+        self.askUser = askUser
+        self.approvalRule = approvalRule
         self.maxIterations = maxIterations
         self.parallelToolCalls = parallelToolCalls
         self.toolTimeout = toolTimeout
@@ -58,17 +65,34 @@ public struct TurnPlan: Sendable {
 
     public var context: EventContext { EventContext(turnID: turnID, inputMessageID: inputMessageID) }
 
-    /// What the model is offered: the server tools, then the client tools whose names no server
-    /// tool takes.
+    /// What the model is offered: the server tools, then `ask_user` and the client tools whose
+    /// names no server tool takes (`ask_user` of the capability wins over a client tool's).
     public var offeredTools: [ToolDefinition] {
         let server = tools.map(\.definition)
-        let names = Set(server.map(\.name))
-        return server + clientTools.filter { !names.contains($0.name) }
+        var names = Set(server.map(\.name))
+        var offered = server
+        if askUser, !names.contains(AskUser.toolName) {
+            offered.append(AskUser.definition)
+            names.insert(AskUser.toolName)
+        }
+        return offered + clientTools.filter { !names.contains($0.name) }
     }
 
-    /// Whether a call goes to the client (a client tool, and no server tool of that name).
+    private func isServerTool(_ name: String) -> Bool { tools.contains { $0.definition.name == name } }
+
+    /// Whether a call asks the user questions (`ask_user`, when no server tool takes the name).
+    public func isQuestion(_ call: ToolCall) -> Bool {
+        askUser && call.name == AskUser.toolName && !isServerTool(call.name)
+    }
+
+    /// Whether a call's result comes from outside the server: a client tool or a question.
     public func isClientCall(_ call: ToolCall) -> Bool {
-        !tools.contains { $0.definition.name == call.name } && clientTools.contains { $0.name == call.name }
+        !isServerTool(call.name) && (isQuestion(call) || clientTools.contains { $0.name == call.name })
+    }
+
+    /// Whether a call is held for approval before it runs (questions never are).
+    public func needsApproval(_ call: ToolCall) -> Bool {
+        !isQuestion(call) && approvalRule.covers(call.name)
     }
 }
 

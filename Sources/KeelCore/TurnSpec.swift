@@ -25,6 +25,8 @@ public struct TurnSpec: Codable, Sendable {
     public var reasoningEffort: String?
     /// The client-side tools offered to the model (absent in specs stored before they existed).
     public var clientTools: [ToolDefinition]?
+    public var askUser: Bool?
+    public var approvalRule: ToolApprovalRule?
     /// Set when the model reference could not be resolved: the first reason step fails cleanly.
     public var unresolvedModel: Bool
 
@@ -49,6 +51,8 @@ public struct TurnSpec: Codable, Sendable {
         deltaBatchIntervalMS = plan.deltaBatchInterval.wholeMilliseconds
         reasoningEffort = plan.reasoningEffort
         clientTools = plan.clientTools.isEmpty ? nil : plan.clientTools
+        askUser = plan.askUser ? true : nil
+        approvalRule = plan.approvalRule.isEmpty ? nil : plan.approvalRule
         self.unresolvedModel = unresolvedModel
     }
 
@@ -61,6 +65,6 @@ public struct TurnSpec: Codable, Sendable {
             systemPrompt: systemPrompt, tools: tools, maxIterations: maxIterations,
             parallelToolCalls: parallelToolCalls, toolTimeout: .milliseconds(toolTimeoutMS),
             deltaBatchInterval: .milliseconds(deltaBatchIntervalMS), reasoningEffort: reasoningEffort,
-            clientTools: clientTools ?? [])
+            clientTools: clientTools ?? [], askUser: askUser ?? false, approvalRule: approvalRule ?? ToolApprovalRule())
     }
 }

@@ -53,8 +53,8 @@ public struct TurnProgress: Codable, Sendable, Hashable {
 /// conversation), or the end of the turn.
 public enum StepOutcome: Sendable {
     case next(TurnStep, TurnProgress, appended: [Message])
-    /// The act step ran its server tools and now waits for the client's results of `calls`; the
-    /// step runs again (skipping what was recorded) once they are in.
-    case waiting(TurnStep, TurnProgress, calls: [ToolCall])
+    /// The act step ran what it could and now waits for the client's results or a person's
+    /// decisions; the step runs again (skipping what was recorded) once they are in.
+    case waiting(TurnStep, TurnProgress, WaitRequest)
     case finished(TurnOutcome)
 }

@@ -38,7 +38,8 @@ extension TurnControl {
 
         var recorded: [String: JSONValue] = [:]
         if case .act(_, let message, _) = leased.step {
-            recorded = try await store.toolResults(turnID: step.turnID, callIDs: message.toolCalls.map(\.id))
+            let ids = message.toolCalls.map(\.id)
+            recorded = try await store.toolResults(turnID: step.turnID, callIDs: ids + ids.map(ApprovalCheckpoint.key))
         }
         return StepContext(spec: spec, history: history, recordedToolResults: recorded)
     }
@@ -75,8 +76,8 @@ extension TurnControl {
             _ = try await tx.append(completion.events, sessionID: task.sessionID, organizationID: task.organizationID)
             try await tx.completeTask(lease.taskID)
             try await tx.saveProgress(turnID: task.turnID, completion.progress)
-            if let calls = completion.waitingFor, !calls.isEmpty, let next = completion.next {
-                try await startWait(for: calls, resuming: next, task: task, in: tx)
+            if let request = completion.waitingFor, !request.calls.isEmpty, let next = completion.next {
+                try await startWait(for: request, resuming: next, task: task, in: tx)
             } else if let next = completion.next {
                 try await enqueue(
                     next, turnID: task.turnID, sessionID: task.sessionID, progress: completion.progress, in: tx)

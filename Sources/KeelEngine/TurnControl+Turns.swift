@@ -29,8 +29,8 @@ extension TurnControl {
             if let running = try await tx.runningTurn(sessionID: sessionID) {
                 // A turn waiting for its client goes on without the results; this message is next.
                 try await abandonWait(
-                    turnID: running.turnID, inputMessageID: running.inputMessageID, sessionID: sessionID,
-                    organizationID: organizationID, error: Self.supersededText, in: tx)
+                    WaitingTurnScope(turn: running, sessionID: sessionID, organizationID: organizationID),
+                    error: Self.supersededText, in: tx)
             } else {
                 try await startTurn(turnID, sessionID: sessionID, organizationID: organizationID, input: message, in: tx)
             }
@@ -107,6 +107,8 @@ extension TurnControl {
         let session = try await tx.updateSession(id: sessionID, organizationID: organizationID) { session in
             session.status = .idle
             session.usage = session.usage + usage
+            session.pendingApprovals = []
+            session.pendingQuestions = []
         }
         _ = try await tx.append(
             [EventDraft(

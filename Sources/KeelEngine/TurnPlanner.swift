@@ -102,7 +102,11 @@ public struct TurnPlanner: Sendable {
             parallelToolCalls: session.parallelToolCalls ?? agent?.parallelToolCalls ?? true,
             toolTimeout: configuration.toolTimeout, deltaBatchInterval: configuration.deltaBatchInterval,
             reasoningEffort: input.controls?["reasoning"]?["effort"]?.stringValue,
-            clientTools: Self.clientTools(agent: agent, session: session))
+            clientTools: Self.clientTools(agent: agent, session: session),
+            askUser: capabilities.contains { $0.id == AskUser.capabilityID },
+            approvalRule: ToolApprovalRule(
+                capabilities: (agent?.capabilities ?? []) + session.capabilities,
+                tools: (agent?.tools ?? []) + session.tools))
         return PlannedTurn(
             turn: turn, capabilityRefs: capabilities.map(\.id), modelResolved: resolved != nil)
     }

@@ -13,9 +13,15 @@ public protocol TurnRunner: Sendable {
     /// the session is not the organization's).
     func cancel(sessionID: String, organizationID: String) async throws -> Bool
     /// Records the client's results of the running turn's client-side calls; the turn resumes
-    /// once every pending call has one. Throws `ClientToolResultsError`.
+    /// once every pending call has one. Throws `HumanInputError`.
     func submitToolResults(_ results: [ClientToolResult], sessionID: String, organizationID: String) async throws
-        -> ClientToolResultsAccepted
+        -> HumanInputAccepted
+    /// Records decisions on held calls; the turn resumes once every held call has one.
+    func submitApprovals(_ decisions: [ToolApprovalDecision], sessionID: String, organizationID: String) async throws
+        -> HumanInputAccepted
+    /// Records the answers to one `ask_user` question set as the call's result.
+    func submitAnswers(_ answers: QuestionAnswers, sessionID: String, organizationID: String) async throws
+        -> HumanInputAccepted
     /// Releases what the runner keeps for a session outside the store (its files and steps, in
     /// DEV_MODE); called after the session is deleted.
     func sessionDeleted(sessionID: String) async

@@ -116,24 +116,37 @@ public enum TurnStatus: String, Sendable, Hashable {
     case queued, running, completed, failed, cancelled
 }
 
-/// A turn waiting for its client: the act step to run again once every pending call has a
-/// result, and until when the client has. The turn holds no task, worker or connection meanwhile.
+/// A turn waiting for its client or a person: the act step to run again once every pending call
+/// has a result (or decision), and until when they may come. The turn holds no task, worker or
+/// connection meanwhile.
 public struct TurnWait: Codable, Sendable, Hashable {
     public var step: TurnStep
-    /// Every call the client was asked to run.
+    /// Every call the turn waits on.
     public var calls: [ToolCall]
-    /// The ids of those still without a result.
+    /// The ids of those still without a result (or decision).
     public var pendingCallIDs: [String]
     public var since: Date
     public var deadline: Date
+    /// Absent in waits stored before approvals existed: those wait for results.
+    public var kind: WaitRequest.Kind?
+    /// The `ask_user` calls among `calls`.
+    public var questionCallIDs: [String]?
 
-    public init(step: TurnStep, calls: [ToolCall], pendingCallIDs: [String], since: Date, deadline: Date) {
+    public init(request: WaitRequest, step: TurnStep, since: Date, deadline: Date) {
         self.step = step
-        self.calls = calls
-        self.pendingCallIDs = pendingCallIDs
+        self.calls = request.calls
+        self.pendingCallIDs = request.calls.map(\.id)
         self.since = since
         self.deadline = deadline
+        self.kind = request.kind
+        self.questionCallIDs = request.questionCallIDs.isEmpty ? nil : request.questionCallIDs
     }
+
+    public var waitsForApproval: Bool { kind == .approval }
+
+    public func isQuestion(_ callID: String) -> Bool { questionCallIDs?.contains(callID) ?? false }
+
+    public func call(_ id: String) -> ToolCall? { calls.first { $0.id == id } }
 }
 
 /// A waiting turn as the deadline sweep finds it (before any lock).

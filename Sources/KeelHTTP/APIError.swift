@@ -51,14 +51,19 @@ public struct APIError: Error, Sendable {
             return from(error)
         case let error as AuthError:
             return from(error)
-        case let error as ClientToolResultsError:
+        case let error as HumanInputError:
             switch error {
-            case .notWaiting:
-                return APIError(.conflict, code: "not_waiting", "Session is not waiting for tool results")
+            case .notWaiting(let kind):
+                return APIError(.conflict, code: "not_waiting", "Session is not waiting for \(kind.rawValue)")
             case .unknownCall(let id):
-                return .badRequest("No pending client tool call '\(id.prefix(64))'", code: "unknown_tool_call")
+                return .badRequest("No pending tool call '\(id.prefix(64))' for this request", code: "unknown_tool_call")
             case .duplicate(let id):
                 return .badRequest("Tool call '\(id.prefix(64))' already has a result", code: "duplicate_tool_result")
+            case .answerCount(let expected, let got):
+                return .badRequest("Expected \(expected) answers, one per question, got \(got)", code: "answer_count_mismatch")
+            case .questionSetNotNamed:
+                return .badRequest(
+                    "Several question sets are pending: name one with tool_call_id", code: "tool_call_id_required")
             }
         case let error as StoreError:
             switch error {

@@ -1,5 +1,6 @@
 import Hummingbird
 import KeelCore
+import KeelEngine
 import KeelServices
 
 /// `/v1/sessions/{id}/messages` (send, page through) and `/v1/sessions/{id}/cancel`.
@@ -29,8 +30,17 @@ struct MessagesController: Sendable {
         v1.post("sessions/{id}/tool-results") { request, context in
             let session = try await sessions.session(request, context)
             let input = try await RequestDecoding.decodeBody(ToolResultsInput.self, from: request)
-            let accepted = try await messages.submitToolResults(input, to: session)
-            return try JSONResponse.make(ToolResultsBody(accepted: accepted.accepted, status: accepted.status.rawValue))
+            return try JSONResponse.make(AcceptedInputBody(try await messages.submitToolResults(input, to: session)))
+        }
+        v1.post("sessions/{id}/tool-approvals") { request, context in
+            let session = try await sessions.session(request, context)
+            let input = try await RequestDecoding.decodeBody(ToolApprovalsInput.self, from: request)
+            return try JSONResponse.make(AcceptedInputBody(try await messages.submitApprovals(input, to: session)))
+        }
+        v1.post("sessions/{id}/question-answers") { request, context in
+            let session = try await sessions.session(request, context)
+            let input = try await RequestDecoding.decodeBody(QuestionAnswersInput.self, from: request)
+            return try JSONResponse.make(AcceptedInputBody(try await messages.submitAnswers(input, to: session)))
         }
         v1.post("sessions/{id}/cancel") { request, context in
             let session = try await sessions.session(request, context)
@@ -43,10 +53,15 @@ struct MessagesController: Sendable {
     }
 }
 
-/// Answer of `POST /v1/sessions/{id}/tool-results`.
-struct ToolResultsBody: Encodable {
+/// Answer of `POST /v1/sessions/{id}/tool-results`, `/tool-approvals` and `/question-answers`.
+struct AcceptedInputBody: Encodable {
     var accepted: Int
     var status: String
+
+    init(_ accepted: HumanInputAccepted) {
+        self.accepted = accepted.accepted
+        self.status = accepted.status.rawValue
+    }
 }
 
 /// Answer of `POST /v1/sessions/{id}/cancel`.

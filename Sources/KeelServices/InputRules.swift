@@ -42,6 +42,11 @@ enum InputRules {
             guard !tool.name.isEmpty, tool.name.unicodeScalars.count <= InputLimits.toolNameCharacters else {
                 throw .invalid("tools: name must be 1 to \(InputLimits.toolNameCharacters) characters")
             }
+            do {
+                _ = try ToolDefinition.approvalRequired(by: tool.policy)
+            } catch {
+                throw .invalid("tools: \(tool.name.prefix(64)): \(error.description)")
+            }
         }
     }
 

@@ -26,9 +26,19 @@ public struct MessageService: Sendable {
     }
 
     /// Records the client's results of client-side tool calls; the turn resumes once all are in.
-    public func submitToolResults(_ input: ToolResultsInput, to session: Session) async throws -> ClientToolResultsAccepted {
+    public func submitToolResults(_ input: ToolResultsInput, to session: Session) async throws -> HumanInputAccepted {
         try await runner.submitToolResults(
             try input.validated(), sessionID: session.id, organizationID: session.organizationID)
+    }
+
+    /// Records decisions on held tool calls; the turn resumes once every held call has one.
+    public func submitApprovals(_ input: ToolApprovalsInput, to session: Session) async throws -> HumanInputAccepted {
+        try await runner.submitApprovals(try input.validated(), sessionID: session.id, organizationID: session.organizationID)
+    }
+
+    /// Records the user's answers to an `ask_user` question set.
+    public func submitAnswers(_ input: QuestionAnswersInput, to session: Session) async throws -> HumanInputAccepted {
+        try await runner.submitAnswers(try input.validated(), sessionID: session.id, organizationID: session.organizationID)
     }
 
     /// Cancels the session's running turn and drops queued ones; false when nothing was running.

@@ -34,6 +34,13 @@ public struct RuntimeSettingsRules: Sendable {
         } catch {
             throw .invalid("\(error)", code: "unknown_capability")
         }
+        for ref in refs where ref.value.ref == ToolApprovalRule.capabilityID {
+            do {
+                _ = try ToolApprovalRule.toolNames(in: ref.value.config)
+            } catch {
+                throw .invalid(error.description, code: "invalid_capability_config")
+            }
+        }
     }
 
     /// A model reference, when given, must resolve to an active provider of the organization.

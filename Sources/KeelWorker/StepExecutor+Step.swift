@@ -72,8 +72,8 @@ extension StepExecutor {
         switch outcome {
         case .next(let step, let progress, _):
             return StepCompletion(events: sink.heldEvents, next: step, progress: progress, outcome: nil)
-        case .waiting(let step, let progress, let calls):
-            return StepCompletion(events: sink.heldEvents, next: step, progress: progress, outcome: nil, waitingFor: calls)
+        case .waiting(let step, let progress, let request):
+            return StepCompletion(events: sink.heldEvents, next: step, progress: progress, outcome: nil, waitingFor: request)
         case .finished(let result):
             var progress = claimed.progress
             progress.iterations = result.iterations

@@ -7,7 +7,11 @@ struct CapabilityCatalogTests {
     @Test("experimental capabilities are hidden unless allowed")
     func experimental() throws {
         let standard = CapabilityCatalog(allowExperimental: false)
-        #expect(standard.all.map(\.id) == ["current_time", "session_file_system", "web_fetch", "stateless_todo_list", "test_math"])
+        #expect(
+            standard.all.map(\.id) == [
+                "current_time", "session_file_system", "web_fetch", "stateless_todo_list", "test_math", "ask_user",
+                "tool_approval",
+            ])
         #expect(standard.capability(id: "python") == nil)
         #expect(throws: UnknownCapability("python")) { try standard.resolve(["python"]) }
 
@@ -51,12 +55,14 @@ struct CapabilityCatalogTests {
     @Test("every built-in capability is described and its tool names are unique")
     func descriptions() {
         let catalog = CapabilityCatalog(allowExperimental: true)
+        // These two offer no server tool: the engine holds their calls (ask_user) or other tools' calls.
+        let heldByTheEngine: Set = ["ask_user", "tool_approval"]
         for capability in catalog.all {
             #expect(!capability.name.isEmpty)
             #expect(!capability.description.isEmpty)
             #expect(!capability.category.isEmpty)
-            #expect(capability.systemPromptAddition?.isEmpty == false)
-            #expect(!capability.tools.isEmpty)
+            #expect(capability.systemPromptAddition?.isEmpty == false || capability.id == "tool_approval")
+            #expect(capability.tools.isEmpty == heldByTheEngine.contains(capability.id), "\(capability.id)")
         }
         let names = catalog.all.flatMap { $0.tools.map(\.definition.name) }
         #expect(Set(names).count == names.count)

@@ -185,6 +185,22 @@ struct EventPayloadGoldenTests {
             type: .toolCallRequested,
             expected: ["tool_calls": [["id": "call_2", "name": "get_location", "arguments": ["precise": true]]]],
             everrunsFields: ["tool_calls"]),
+        Golden(
+            payload: ToolApprovalRequestedPayload(toolCalls: [ToolCall(id: "call_3", name: "delete_file", arguments: ["path": "/a"])]),
+            type: .toolApprovalRequested,
+            expected: ["tool_calls": [["id": "call_3", "name": "delete_file", "arguments": ["path": "/a"]]]],
+            everrunsFields: ["tool_calls"]),
+        Golden(
+            payload: ToolApprovalDecidedPayload(toolCallID: "call_3", toolName: "delete_file", approved: false, reason: "keep it"),
+            type: .toolApprovalDecided,
+            expected: ["tool_call_id": "call_3", "tool_name": "delete_file", "approved": false, "reason": "keep it"],
+            everrunsFields: ["tool_call_id", "approved"]),
+        Golden(
+            payload: QuestionRequestedPayload(
+                toolCallID: "call_4", questions: [UserQuestion(question: "Which city?", choices: ["Oslo", "Bern"])]),
+            type: .questionRequested,
+            expected: ["tool_call_id": "call_4", "questions": [["question": "Which city?", "choices": ["Oslo", "Bern"]]]],
+            everrunsFields: ["tool_call_id", "questions"]),
     ]
 
     @Test("every payload encodes to today's JSON, carries the Everruns fields and decodes back", arguments: goldens)

@@ -40,10 +40,24 @@ final class RecordingRunner: TurnRunner {
     }
 
     func submitToolResults(_ results: [ClientToolResult], sessionID: String, organizationID: String) async throws
-        -> ClientToolResultsAccepted
+        -> HumanInputAccepted
     {
         calls.withLock { $0.append("tool-results:\(sessionID):\(results.count)") }
-        throw ClientToolResultsError.notWaiting
+        throw HumanInputError.notWaiting(.toolResults)
+    }
+
+    func submitApprovals(_ decisions: [ToolApprovalDecision], sessionID: String, organizationID: String) async throws
+        -> HumanInputAccepted
+    {
+        calls.withLock { $0.append("tool-approvals:\(sessionID):\(decisions.count)") }
+        throw HumanInputError.notWaiting(.toolApprovals)
+    }
+
+    func submitAnswers(_ answers: QuestionAnswers, sessionID: String, organizationID: String) async throws
+        -> HumanInputAccepted
+    {
+        calls.withLock { $0.append("question-answers:\(sessionID):\(answers.answers.count)") }
+        throw HumanInputError.notWaiting(.questionAnswers)
     }
 
     func sessionDeleted(sessionID: String) async {

@@ -66,4 +66,27 @@ public enum BuiltinCapabilities {
             tools: [RunPythonTool(configuration: configuration)]
         )
     }
+
+    /// `ask_user`: the tool is not a server tool: its calls wait for the user's answers (the
+    /// turn's plan offers it and the engine holds the turn).
+    public static func askUser() -> Capability {
+        Capability(
+            id: AskUser.capabilityID, name: "Ask User",
+            description: "Lets the agent ask the user questions (with optional choices) and wait for the answers.",
+            category: "human_in_the_loop",
+            systemPromptAddition: "When you need information or a decision only the user can give, call ask_user with your questions instead of guessing.",
+            tools: []
+        )
+    }
+
+    /// `tool_approval`: holds calls of the tools in `config.tools` (all tools with `"*"` or
+    /// no list) until a person approves or rejects each one.
+    public static func toolApproval() -> Capability {
+        Capability(
+            id: ToolApprovalRule.capabilityID, name: "Tool Approval",
+            description: "Holds calls of the configured tools (config.tools: names, or \"*\" for all) until a person approves or rejects each one.",
+            category: "safety",
+            tools: []
+        )
+    }
 }

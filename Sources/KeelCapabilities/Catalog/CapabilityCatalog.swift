@@ -30,6 +30,8 @@ public struct CapabilityCatalog: Sendable {
             BuiltinCapabilities.webFetch(configuration: webFetch, httpClient: httpClient),
             BuiltinCapabilities.statelessTodoList(),
             BuiltinCapabilities.testMath(),
+            BuiltinCapabilities.askUser(),
+            BuiltinCapabilities.toolApproval(),
         ]
         var unavailable: [String: String] = [:]
         if allowExperimental {

@@ -26,8 +26,14 @@ final class EventMetricsObserver: EventObserver {
     let decodeFailures: EventDecodeFailureReporter
     let maxOpenTurns: Int
     private let openTurns = Mutex([String: Date]())
-    /// Client-side calls waiting for their result: call id → (turn id, requested at).
-    private let clientWaits = Mutex([String: (turnID: String?, since: Date)]())
+    /// Calls a turn waits on (client results, answers, approvals): call id → the wait.
+    private let waits = Mutex([String: OpenWait]())
+
+    struct OpenWait {
+        var turnID: String?
+        var kind: KeelMetrics.WaitKind
+        var since: Date
+    }
 
     /// The `consumer` label of this observer's decode failures.
     static let decodeFailureConsumer = "metrics"
@@ -57,34 +63,37 @@ final class EventMetricsObserver: EventObserver {
             let cancelled = payload(of: event, as: TurnCancelledPayload.self)
             finishTurn(event, turnID: cancelled?.turnID, outcome: .cancelled, reportedDuration: nil)
             let turnID = event.context.turnID ?? cancelled?.turnID
-            let abandoned = clientWaits.withLock { waits in
-                let ids = waits.filter { $0.value.turnID == turnID }.map(\.key)
-                for id in ids { waits[id] = nil }
-                return ids.count
+            let abandoned = waits.withLock { waits in
+                let ended = waits.filter { $0.value.turnID == turnID }
+                for id in ended.keys { waits[id] = nil }
+                return ended.values.map(\.kind)
             }
-            for _ in 0..<abandoned { metrics.recordClientWait(outcome: .cancelled, duration: nil) }
+            for kind in abandoned { metrics.recordWait(kind, outcome: .cancelled, duration: nil) }
         case EventType.toolCallRequested:
             guard let requested = payload(of: event, as: ToolCallRequestedPayload.self) else { return }
-            clientWaits.withLock { waits in
-                for call in requested.toolCalls { waits[call.id] = (event.context.turnID, event.ts) }
-                if waits.count > maxOpenTurns, let oldest = waits.min(by: { $0.value.since < $1.value.since })?.key {
-                    waits[oldest] = nil
-                }
-            }
+            openWaits(requested.toolCalls.map(\.id), kind: .clientTool, event: event)
+        case EventType.questionRequested:
+            guard let requested = payload(of: event, as: QuestionRequestedPayload.self) else { return }
+            openWaits([requested.toolCallID], kind: .question, event: event)
+        case EventType.toolApprovalRequested:
+            guard let requested = payload(of: event, as: ToolApprovalRequestedPayload.self) else { return }
+            openWaits(requested.toolCalls.map(\.id), kind: .approval, event: event)
+        case EventType.toolApprovalDecided:
+            guard let decided = payload(of: event, as: ToolApprovalDecidedPayload.self),
+                let wait = waits.withLock({ $0.removeValue(forKey: decided.toolCallID) })
+            else { return }
+            let outcome: KeelMetrics.WaitOutcome =
+                decided.approved ? .approved : Self.abandonment(decided.reason) ?? .rejected
+            metrics.recordWait(wait.kind, outcome: outcome, duration: Self.duration(since: wait.since, event: event))
         case EventType.llmGeneration:
             guard let generation = payload(of: event, as: LLMGenerationPayload.self) else { return }
             recordGeneration(generation)
         case EventType.toolCompleted:
             guard let completed = payload(of: event, as: ToolCompletedPayload.self) else { return }
-            if let since = clientWaits.withLock({ $0.removeValue(forKey: completed.toolCallID)?.since }) {
-                let outcome: KeelMetrics.ClientWaitOutcome =
-                    switch completed.error {
-                    case "Timed out waiting for client tool results": .timedOut
-                    case "Cancelled: user sent a new message": .superseded
-                    default: .answered
-                    }
-                metrics.recordClientWait(
-                    outcome: outcome, duration: .milliseconds(max(0, event.ts.timeIntervalSince(since)) * 1000))
+            if let wait = waits.withLock({ $0.removeValue(forKey: completed.toolCallID) }) {
+                metrics.recordWait(
+                    wait.kind, outcome: Self.abandonment(completed.error) ?? .answered,
+                    duration: Self.duration(since: wait.since, event: event))
             }
             metrics.recordToolCall(
                 tool: completed.toolName, outcome: KeelMetrics.ToolOutcome(status: completed.status),
@@ -92,6 +101,29 @@ final class EventMetricsObserver: EventObserver {
         default:
             return
         }
+    }
+
+    private func openWaits(_ callIDs: [String], kind: KeelMetrics.WaitKind, event: Event) {
+        waits.withLock { waits in
+            for id in callIDs { waits[id] = OpenWait(turnID: event.context.turnID, kind: kind, since: event.ts) }
+            // Bounded like the open turns: a wait whose end was never seen is dropped, oldest first.
+            while waits.count > maxOpenTurns, let oldest = waits.min(by: { $0.value.since < $1.value.since })?.key {
+                waits[oldest] = nil
+            }
+        }
+    }
+
+    /// The outcome a wait's error text names when the engine, not a person, ended it.
+    private static func abandonment(_ error: String?) -> KeelMetrics.WaitOutcome? {
+        switch error {
+        case "Timed out waiting for client tool results", "Timed out waiting for tool approval": .timedOut
+        case "Cancelled: user sent a new message": .superseded
+        default: nil
+        }
+    }
+
+    private static func duration(since start: Date, event: Event) -> Duration {
+        .milliseconds(max(0, event.ts.timeIntervalSince(start)) * 1000)
     }
 
     private func payload<Payload: EventPayload>(of event: Event, as type: Payload.Type) -> Payload? {

@@ -182,17 +182,25 @@ public final class KeelMetrics: Sendable {
         }
     }
 
-    /// How a client-side tool call's wait ended.
-    enum ClientWaitOutcome: String, Sendable {
-        case answered, timedOut = "timed_out", superseded, cancelled
+    /// What a turn waited on for one call.
+    enum WaitKind: String, Sendable {
+        case clientTool = "client_tool", question, approval
     }
 
-    /// Records the end of the wait for one client-side tool call, with how long it waited.
-    func recordClientWait(outcome: ClientWaitOutcome, duration: Duration?) {
-        registry.makeCounter(descriptor: Family.clientWaits, labels: [("outcome", outcome.rawValue)]).increment()
+    /// How the wait for one call ended.
+    enum WaitOutcome: String, Sendable {
+        case answered, approved, rejected, timedOut = "timed_out", superseded, cancelled
+    }
+
+    /// Records the end of a turn's wait for one call, with how long it waited (none when cancelled).
+    func recordWait(_ kind: WaitKind, outcome: WaitOutcome, duration: Duration?) {
+        registry.makeCounter(
+            descriptor: Family.waits, labels: [("kind", kind.rawValue), ("outcome", outcome.rawValue)]
+        ).increment()
         if let duration {
-            registry.makeValueHistogram(descriptor: Family.clientWaitDuration, labels: [], buckets: Buckets.tool)
-                .record(max(0, duration.inSeconds))
+            registry.makeValueHistogram(
+                descriptor: Family.waitDuration, labels: [("kind", kind.rawValue)], buckets: Buckets.wait
+            ).record(max(0, duration.inSeconds))
         }
     }
 
@@ -336,15 +344,16 @@ extension KeelMetrics {
                 namespace: "keel", subsystem: "tool", metricName: "duration", unitName: "seconds",
                 helpText: "Duration of executed tool calls, by tool.")
         }
-        static var clientWaits: MetricNameDescriptor {
+        static var waits: MetricNameDescriptor {
             MetricNameDescriptor(
-                namespace: "keel", subsystem: "client_tool", metricName: "waits", unitName: "total",
-                helpText: "Client-side tool calls a turn waited for, by outcome (answered, timed_out, superseded, cancelled).")
+                namespace: "keel", subsystem: "turn", metricName: "waits", unitName: "total",
+                helpText:
+                    "Calls a turn waited on, by kind (client_tool, question, approval) and outcome (answered, approved, rejected, timed_out, superseded, cancelled).")
         }
-        static var clientWaitDuration: MetricNameDescriptor {
+        static var waitDuration: MetricNameDescriptor {
             MetricNameDescriptor(
-                namespace: "keel", subsystem: "client_tool", metricName: "wait_duration", unitName: "seconds",
-                helpText: "How long turns waited for a client-side tool result.")
+                namespace: "keel", subsystem: "turn", metricName: "wait_duration", unitName: "seconds",
+                helpText: "How long turns waited for a client result, an answer or an approval, by kind.")
         }
         static var sseStreamsActive: MetricNameDescriptor {
             MetricNameDescriptor(
@@ -376,6 +385,8 @@ extension KeelMetrics {
         static let llmCall: [Double] = [0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92]
         static let timeToFirstToken: [Double] = [0.05, 0.1, 0.25, 0.5, 0.75, 1, 1.5, 2, 3, 5, 7.5, 10, 20, 30]
         static let tool: [Double] = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120]
+        /// A person answers in seconds to hours.
+        static let wait: [Double] = [0.1, 0.5, 1, 5, 15, 30, 60, 120, 300, 600, 1800, 3600, 14400, 86400]
     }
 }
 

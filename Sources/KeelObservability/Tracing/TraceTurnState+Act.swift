@@ -57,24 +57,41 @@ extension TraceTurnState {
             span.attributes.set(TraceKey.toolResult, string: result.jsonString)
         }
         var spans = [finish(span, at: event.ts, status: status, options, &collisions)]
-        if var wait = clientWait, wait.pending.remove(callID) != nil {
-            clientWait = wait.pending.isEmpty ? nil : wait
-            if wait.pending.isEmpty {
-                wait.span.attributes.set(TraceKey.durationMS, int: max(0, Int(event.ts.timeIntervalSince(wait.span.start) * 1000)))
-                spans.append(finish(wait.span, at: event.ts, status: .unset, options, &collisions))
-            }
-        }
+        var client = clientWait
+        spans += settle(&client, callID: callID, at: event.ts, options, &collisions)
+        clientWait = client
+        // A rejection or timeout of a held call is its result too.
+        var approval = approvalWait
+        spans += settle(&approval, callID: callID, at: event.ts, options, &collisions)
+        approvalWait = approval
         return spans
     }
 
-    /// `tool.call_requested`: the turn waits for its client; a `wait_for_client` span (a child of
-    /// the act span) lasts until the last requested call has a result.
-    mutating func clientCallsRequested(_ requested: ToolCallRequestedPayload, event: Event) {
-        for call in requested.toolCalls { toolNames[call.id] = call.name }
-        var span = child(of: act ?? root, eventID: event.id, name: "wait_for_client", kind: .internal, start: event.ts)
-        span.attributes.set(TraceKey.operationName, string: "wait_for_client")
-        span.attributes.set("wait.tool_call_count", int: requested.toolCalls.count)
-        clientWait = (span, Set(requested.toolCalls.map(\.id)))
+    /// The turn waits for its client (`tool.call_requested`, `question.requested`) or a person
+    /// (`tool.approval_requested`): a `wait_for_client` or `wait_for_approval` span, a child of the
+    /// act span, lasts until the last awaited call is settled. Requests of one step share a span.
+    func openWait(_ open: OpenWait?, _ name: String, callIDs: [String], event: Event) -> OpenWait {
+        var wait = open ?? OpenWait(
+            span: child(of: act ?? root, eventID: event.id, name: name, kind: .internal, start: event.ts), pending: [])
+        wait.pending.formUnion(callIDs)
+        wait.span.attributes.set(TraceKey.operationName, string: name)
+        wait.span.attributes.set("wait.tool_call_count", int: wait.pending.count)
+        return wait
+    }
+
+    /// Marks `callID` settled; the wait's span ends with the last one.
+    mutating func settle(
+        _ wait: inout OpenWait?, callID: String, at time: Date, _ options: TraceOptions,
+        _ collisions: inout [MetadataCollision]
+    ) -> [SpanRecord] {
+        guard var open = wait, open.pending.remove(callID) != nil else { return [] }
+        guard open.pending.isEmpty else {
+            wait = open
+            return []
+        }
+        wait = nil
+        open.span.attributes.set(TraceKey.durationMS, int: max(0, Int(time.timeIntervalSince(open.span.start) * 1000)))
+        return [finish(open.span, at: time, status: .unset, options, &collisions)]
     }
 
     /// `act.completed`: ends the batch's `act` span (and any tool span still open, as incomplete).
@@ -90,4 +107,10 @@ extension TraceTurnState {
         spans.append(finish(span, at: event.ts, status: .unset, options, &collisions))
         return spans
     }
+}
+
+/// A wait span and the calls it still waits on.
+struct OpenWait: Sendable {
+    var span: TraceOpenSpan
+    var pending: Set<String>
 }

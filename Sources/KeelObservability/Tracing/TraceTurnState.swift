@@ -50,8 +50,10 @@ struct TraceTurnState: Sendable {
     var act: TraceOpenSpan?
     var toolNames: [String: String] = [:]
     var tools: [(callID: String, span: TraceOpenSpan)] = []
-    /// The `wait_for_client` span of client-side calls still without a result.
-    var clientWait: (span: TraceOpenSpan, pending: Set<String>)?
+    /// The `wait_for_client` span of client-side calls and questions still without a result.
+    var clientWait: OpenWait?
+    /// The `wait_for_approval` span of held calls still without a decision.
+    var approvalWait: OpenWait?
 
     /// Attributes shared by every span of the trace, fixed at the first span that ends.
     var common: TraceAttributeList?
@@ -108,8 +110,25 @@ struct TraceTurnState: Sendable {
             return actCompleted(completed, event: event, options: options, collisions: &collisions)
         case EventType.toolCallRequested:
             guard let requested = options.payload(of: event, as: ToolCallRequestedPayload.self) else { return [] }
-            clientCallsRequested(requested, event: event)
+            for call in requested.toolCalls { toolNames[call.id] = call.name }
+            clientWait = openWait(clientWait, "wait_for_client", callIDs: requested.toolCalls.map(\.id), event: event)
             return []
+        case EventType.questionRequested:
+            guard let requested = options.payload(of: event, as: QuestionRequestedPayload.self) else { return [] }
+            toolNames[requested.toolCallID] = AskUser.toolName
+            clientWait = openWait(clientWait, "wait_for_client", callIDs: [requested.toolCallID], event: event)
+            return []
+        case EventType.toolApprovalRequested:
+            guard let requested = options.payload(of: event, as: ToolApprovalRequestedPayload.self) else { return [] }
+            for call in requested.toolCalls { toolNames[call.id] = call.name }
+            approvalWait = openWait(approvalWait, "wait_for_approval", callIDs: requested.toolCalls.map(\.id), event: event)
+            return []
+        case EventType.toolApprovalDecided:
+            guard let decided = options.payload(of: event, as: ToolApprovalDecidedPayload.self) else { return [] }
+            var approval = approvalWait
+            let spans = settle(&approval, callID: decided.toolCallID, at: event.ts, options, &collisions)
+            approvalWait = approval
+            return spans
         default:
             // Streaming deltas and the like add nothing to the spans. `tool.completed` and
             // `output.message.completed` come straight from the session (see `TraceSessionState`).
@@ -182,11 +201,12 @@ struct TraceTurnState: Sendable {
         _ collisions: inout [MetadataCollision]
     ) -> [SpanRecord] {
         var spans = closeTools(at: time, status: status, errorType: errorType, options, &collisions)
-        if var wait = clientWait?.span {
-            clientWait = nil
+        for var wait in [clientWait?.span, approvalWait?.span].compactMap({ $0 }) {
             if errorType != nil { wait.attributes.set(TraceKey.errorType, string: errorType) }
             spans.append(finish(wait, at: time, status: status, options, &collisions))
         }
+        clientWait = nil
+        approvalWait = nil
         if var span = act {
             act = nil
             if errorType != nil { span.attributes.set(TraceKey.errorType, string: errorType) }
