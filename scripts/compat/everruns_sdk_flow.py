@@ -739,6 +739,77 @@ class Flow:
             self.check(False, "AgentClient.run('[[error]]') must raise EverrunsError (turn.failed)")
         return f"run() -> {reply!r}; failure -> {text!r}"
 
+    async def step_approvals_and_questions(self) -> str:
+        """Tool approvals and ask_user questions with the SDK's own calls: a session holds `add`
+        (`tool_approval` capability); the flow sees `tool.approval_requested` on the event stream,
+        reads `pending_approvals` with `AgentClient.get_session`, approves through
+        `submit_tool_approvals`; then the model asks a question set (`question.requested`,
+        `pending_questions`) answered through `answer_questions`. Both turns complete."""
+        agent = self.agent_client
+        session = await self.client.sessions.create(
+            title="approvals", capabilities=[
+                AgentCapabilityConfig(ref="test_math"),
+                AgentCapabilityConfig(ref="tool_approval", config={"tools": ["add"]}),
+                AgentCapabilityConfig(ref="ask_user")])
+        sid = session.id
+        await self.client.messages.create(sid, '[[tool:add {"a":20,"b":22}]]')
+        decided: list[Any] = []
+
+        async def on_approval(event: Event) -> bool:
+            if event.type == "tool.approval_requested" and not decided:
+                calls = event.data.get("tool_calls") or []
+                self.check_equal([c.get("name") for c in calls], ["add"], "tool.approval_requested tool_calls")
+                view = await agent.get_session(sid)
+                pending = view.get("pending_approvals") or []
+                self.check_equal([(p.get("tool_call_id"), p.get("tool_name")) for p in pending],
+                                 [(calls[0].get("id"), "add")], "get_session pending_approvals")
+                self.check_equal(view.get("status"), "waitingfortoolresults", "session status while a call is held")
+                reply = await agent.submit_tool_approvals(
+                    sid, {"decisions": [{"tool_call_id": calls[0].get("id"), "approved": True}]})
+                self.check_equal(reply, {"accepted": 1, "status": "active"}, "submit_tool_approvals reply")
+                decided.append(calls[0].get("id"))
+            return event.type == "session.idled"
+
+        events = await self.follow(sid, None, "approval turn", on_approval)
+        types = [e.type for e in events]
+        self.check(bool(decided), f"no tool.approval_requested in {types}")
+        self.check_turn_order(types, "turn.completed", "approval turn")
+        self.check("tool.approval_decided" in types, f"no tool.approval_decided in {types}")
+        added = [e.data for e in events if e.type == "tool.completed" and e.data.get("tool_name") == "add"]
+        self.check_equal([d.get("result") for d in added], [{"result": 42}], "the approved add ran once")
+
+        last = (await self.client.events.list(sid))[-1]
+        await self.client.messages.create(
+            sid, '[[tool:ask_user {"questions":[{"question":"Which city?","choices":["Oslo","Bern"]}]}]]')
+        answered: list[Any] = []
+
+        async def on_question(event: Event) -> bool:
+            if event.type == "question.requested" and not answered:
+                view = await agent.get_session(sid)
+                pending = view.get("pending_questions") or []
+                self.check_equal([q.get("question") for p in pending for q in p.get("questions", [])], ["Which city?"],
+                                 "get_session pending_questions")
+                reply = await agent.answer_questions(sid, {"answers": ["Bern"]})
+                self.check_equal(reply, {"accepted": 1, "status": "active"}, "answer_questions reply")
+                answered.append(event.data.get("tool_call_id"))
+            return event.type == "session.idled"
+
+        events = await self.follow(sid, last.id, "question turn", on_question)
+        types = [e.type for e in events]
+        self.check(bool(answered), f"no question.requested in {types}")
+        results = [e.data.get("result") for e in events if e.type == "tool.completed" and e.data.get("tool_name") == "ask_user"]
+        self.check_equal(results, [{"answers": [{"question": "Which city?", "answer": "Bern"}]}], "ask_user result")
+        after = await agent.get_session(sid)
+        self.check_equal((after.get("pending_approvals"), after.get("pending_questions")), ([], []),
+                         "nothing pending after both turns")
+        try:
+            await agent.submit_tool_approvals(sid, {"decisions": [{"tool_call_id": decided[0], "approved": True}]})
+        except ApiError as error:
+            self.check_equal((error.status_code, error.code), (409, "not_waiting"), "approval with nothing held")
+        else:
+            self.check(False, "submit_tool_approvals with nothing held must raise ApiError (409)")
+        return "approved add=42; answered ask_user with Bern"
+
     async def step_capabilities(self) -> str:
         capabilities = await self.client.capabilities.list()
         ids = [c.id for c in capabilities]
@@ -834,6 +905,7 @@ class Flow:
             ("client-side tools: tool.call_requested, create_tool_results, resume", self.step_client_tools, False),
             ("client-side tools: new message while waiting; late result 409", self.step_client_tools_superseded, False),
             ("AgentClient.run() against {base}/v1", self.step_agent_client, False),
+            ("tool approvals + ask_user: submit_tool_approvals, answer_questions", self.step_approvals_and_questions, False),
             ("capabilities.list/get", self.step_capabilities, False),
             ("models.list", self.step_models, False),
             ("SSE connection cycling (disconnecting, since_id resume)", self.step_sse_cycling, False),
