@@ -75,6 +75,7 @@ extension TraceTurnState {
             span: child(of: act ?? root, eventID: event.id, name: name, kind: .internal, start: event.ts), pending: [])
         wait.pending.formUnion(callIDs)
         wait.span.attributes.set(TraceKey.operationName, string: name)
+        wait.span.attributes.set(TraceKey.openInferenceKind, string: "CHAIN")
         wait.span.attributes.set("wait.tool_call_count", int: wait.pending.count)
         return wait
     }
@@ -90,7 +91,8 @@ extension TraceTurnState {
             return []
         }
         wait = nil
-        open.span.attributes.set(TraceKey.durationMS, int: max(0, Int(time.timeIntervalSince(open.span.start) * 1000)))
+        open.span.attributes.set(
+            TraceKey.durationMS, int: max(0, Int((time.timeIntervalSince(open.span.start) * 1000).rounded())))
         return [finish(open.span, at: time, status: .unset, options, &collisions)]
     }
 
