@@ -33,9 +33,12 @@ extension AgentLoop {
         let open = skipBecauseOfCap ? [] : calls.filter { recorded[$0.id] == nil }
         let held = open.filter { plan.needsApproval($0) && recorded[ApprovalCheckpoint.key($0.id)] == nil }
         let heldIDs = Set(held.map(\.id))
-        let questions = open.filter { plan.isQuestion($0) && (try? AskUser.questions(from: $0.arguments)) != nil }
+        let questions = open.compactMap { call -> (call: ToolCall, set: [UserQuestion])? in
+            guard plan.isQuestion(call), let set = try? AskUser.questions(from: call.arguments) else { return nil }
+            return (call, set)
+        }
         let toClient = open.filter { plan.isClientCall($0) && !plan.isQuestion($0) && !heldIDs.contains($0.id) }
-        let waitingIDs = heldIDs.union(questions.map(\.id)).union(toClient.map(\.id))
+        let waitingIDs = heldIDs.union(questions.map(\.call.id)).union(toClient.map(\.id))
         let runnable = calls.filter { !waitingIDs.contains($0.id) }
 
         var outcomes: [ToolOutcome]
@@ -66,11 +69,13 @@ extension AgentLoop {
         if !toClient.isEmpty || !questions.isEmpty {
             if !toClient.isEmpty { try await sink.emit(ToolCallRequestedPayload(toolCalls: toClient), context: context) }
             for question in questions {
-                let set = (try? AskUser.questions(from: question.arguments)) ?? []
-                try await sink.emit(QuestionRequestedPayload(toolCallID: question.id, questions: set), context: context)
+                try await sink.emit(
+                    QuestionRequestedPayload(toolCallID: question.call.id, questions: question.set), context: context)
             }
-            let waiting = calls.filter { call in toClient.contains { $0.id == call.id } || questions.contains { $0.id == call.id } }
-            return .waiting(WaitRequest(kind: .results, calls: waiting, questionCallIDs: questions.map(\.id)))
+            return .waiting(
+                WaitRequest(
+                    kind: .results, calls: calls.filter { waitingIDs.contains($0.id) },
+                    questionCallIDs: questions.map(\.call.id)))
         }
 
         let successes = outcomes.filter { $0.error == nil }.count
@@ -94,13 +99,8 @@ extension AgentLoop {
         let outcome: ToolOutcome
         if plan.isQuestion(call) {
             // Only a malformed question set gets here: a well-formed one waits for the user.
-            let problem: String
-            do {
-                _ = try AskUser.questions(from: call.arguments)
-                problem = "ask_user was not answered"
-            } catch {
-                problem = error.message
-            }
+            var problem = "ask_user arguments are not a question set"
+            do { _ = try AskUser.questions(from: call.arguments) } catch { problem = error.message }
             outcome = ToolOutcome(call: call, result: nil, error: problem, status: "error", durationMS: 0)
         } else if let tool = plan.tools.first(where: { $0.definition.name == call.name }) {
             let limit = tool.timeout ?? plan.toolTimeout

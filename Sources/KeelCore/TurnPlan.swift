@@ -126,4 +126,8 @@ public enum UserFacingText {
     public static let turnFailure = "An error occurred while processing your request."
     public static let cancelRequest = "User requested to cancel the work."
     public static let cancelled = "Work was cancelled by user."
+    /// Error results of calls whose wait ended without the client's or a person's input.
+    public static let clientResultTimedOut = "Timed out waiting for client tool results"
+    public static let approvalTimedOut = "Timed out waiting for tool approval"
+    public static let supersededByMessage = "Cancelled: user sent a new message"
 }

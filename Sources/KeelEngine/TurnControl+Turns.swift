@@ -30,7 +30,7 @@ extension TurnControl {
                 // A turn waiting for its client goes on without the results; this message is next.
                 try await abandonWait(
                     WaitingTurnScope(turn: running, sessionID: sessionID, organizationID: organizationID),
-                    error: Self.supersededText, in: tx)
+                    error: UserFacingText.supersededByMessage, in: tx)
             } else {
                 try await startTurn(turnID, sessionID: sessionID, organizationID: organizationID, input: message, in: tx)
             }

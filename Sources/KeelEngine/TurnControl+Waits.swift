@@ -2,10 +2,6 @@ import Foundation
 import KeelCore
 
 extension TurnControl {
-    public static let timedOutText = "Timed out waiting for client tool results"
-    public static let approvalTimedOutText = "Timed out waiting for tool approval"
-    public static let supersededText = "Cancelled: user sent a new message"
-
     /// The text a rejected call's error result carries.
     public static func rejectedText(_ reason: String?) -> String {
         guard let reason, !reason.isEmpty else { return "Rejected by user" }
@@ -189,8 +185,7 @@ extension TurnControl {
             Self.showPending(updated, on: &session)
         }
         guard updated == nil else { return .waitingForToolResults }
-        let progress = (try await tx.runningTurn(sessionID: turn.sessionID))?.progress ?? TurnProgress()
-        try await enqueue(wait.step, turnID: turn.turnID, sessionID: turn.sessionID, progress: progress, in: tx)
+        try await enqueue(wait.step, turnID: turn.turnID, sessionID: turn.sessionID, progress: turn.turn.progress, in: tx)
         return .active
     }
 
@@ -222,7 +217,7 @@ extension TurnControl {
                         else { return }
                         try await abandonWait(
                             WaitingTurnScope(turn: turn, sessionID: waiting.sessionID, organizationID: waiting.organizationID),
-                            error: wait.waitsForApproval ? Self.approvalTimedOutText : Self.timedOutText, in: tx)
+                            error: wait.waitsForApproval ? UserFacingText.approvalTimedOut : UserFacingText.clientResultTimedOut, in: tx)
                     }
                 }
             } catch where !Task.isCancelled {

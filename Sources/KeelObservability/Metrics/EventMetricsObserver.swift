@@ -116,8 +116,8 @@ final class EventMetricsObserver: EventObserver {
     /// The outcome a wait's error text names when the engine, not a person, ended it.
     private static func abandonment(_ error: String?) -> KeelMetrics.WaitOutcome? {
         switch error {
-        case "Timed out waiting for client tool results", "Timed out waiting for tool approval": .timedOut
-        case "Cancelled: user sent a new message": .superseded
+        case UserFacingText.clientResultTimedOut, UserFacingText.approvalTimedOut: .timedOut
+        case UserFacingText.supersededByMessage: .superseded
         default: nil
         }
     }
