@@ -186,7 +186,10 @@ struct DurableExecutionTests {
                         group.addTask {
                             let sessionID = try await server.createSession(["capabilities": [["ref": "test_math"]]])
                             for turn in 0..<turns {
-                                _ = try await server.send(sessionID, #"s\#(index) t\#(turn) [[tool:add {"a":\#(index),"b":\#(turn)}]]"#)
+                                let reply = try await server.send(
+                                    sessionID, #"s\#(index) t\#(turn) [[tool:add {"a":\#(index),"b":\#(turn)}]]"#)
+                                // A refused message would show up only as a missing turn below.
+                                #expect(reply.status == 201, "message \(turn) of session \(index): \(reply.text.prefix(300))")
                             }
                             return sessionID
                         }
