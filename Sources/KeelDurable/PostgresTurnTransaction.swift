@@ -119,10 +119,13 @@ final class PostgresTurnTransaction: TurnTransaction {
     }
 
     func runningTurn(sessionID: String) async throws -> RunningTurn? {
+        // NO KEY UPDATE, like the session lock: a plain FOR UPDATE also blocks the key-share lock
+        // a concurrent tool-result insert takes through its foreign key, and that insert then
+        // waits for the session lock this transaction holds — a deadlock that failed messages.
         let rows = try await connection.query(
             """
             SELECT id, input_message_id, spec::text, progress::text FROM durable_turns
-            WHERE session_id = \(sessionID) AND status = 'running' FOR UPDATE
+            WHERE session_id = \(sessionID) AND status = 'running' FOR NO KEY UPDATE
             """, logger: logger
         ).collect()
         guard let row = rows.first else { return nil }
