@@ -113,9 +113,24 @@ let package = Package(
         ]),
         // The resources' rules (agents, sessions, messages, events, providers, catalogue), for every API.
         .target(name: "KeelServices", dependencies: ["KeelCore", "KeelEngine", "KeelSecrets"]),
+        // The Agent Protocol (LangGraph) view of the engine: assistants, threads, runs, their streams.
+        .target(name: "KeelAgentProtocol", dependencies: [
+            "KeelCore", "KeelEngine", "KeelServices",
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+        ]),
+        // Signed, retried run-completion webhooks behind the web_fetch address policy.
+        .target(name: "KeelWebhooks", dependencies: [
+            "KeelCore", "KeelCapabilities",
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+        ]),
         // HTTP API, SSE, errors, CORS, OpenAPI document.
         .target(name: "KeelHTTP", dependencies: [
-            "KeelCore", "KeelEngine", "KeelSecrets", "KeelServices", "KeelObservability", "KeelAuth",
+            "KeelCore", "KeelEngine", "KeelSecrets", "KeelServices", "KeelObservability", "KeelAuth", "KeelAgentProtocol",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HTTPTypes", package: "swift-http-types"),
             .product(name: "HummingbirdCore", package: "hummingbird"),
@@ -127,7 +142,7 @@ let package = Package(
         // Configuration and application assembly.
         .target(name: "KeelServer", dependencies: [
             "KeelCore", "KeelEngine", "KeelHTTP", "KeelServices", "KeelStorage", "KeelSecrets", "KeelCapabilities", "KeelLLM",
-            "KeelObservability", "KeelDurable", "KeelWorker", "KeelWorkerRPC", "KeelAuth",
+            "KeelObservability", "KeelDurable", "KeelWorker", "KeelWorkerRPC", "KeelAuth", "KeelAgentProtocol", "KeelWebhooks",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "Logging", package: "swift-log"),
@@ -149,6 +164,13 @@ let package = Package(
             "KeelCore", "KeelTestSupport", .product(name: "Logging", package: "swift-log"),
         ]),
         .testTarget(name: "KeelSecretsTests", dependencies: ["KeelSecrets"]),
+        .testTarget(name: "KeelWebhooksTests", dependencies: [
+            "KeelWebhooks", "KeelCore", "KeelTestSupport",
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+        ]),
         .testTarget(name: "KeelServicesTests", dependencies: [
             "KeelServices", "KeelCore", "KeelEngine", "KeelSecrets", "KeelStorage", "KeelTestSupport",
         ]),
@@ -193,7 +215,7 @@ let package = Package(
         .testTarget(name: "KeelServerTests", dependencies: [
             "KeelTestSupport",
             "KeelServer", "KeelHTTP", "KeelServices", "KeelEngine", "KeelCore", "KeelStorage", "KeelLLM", "KeelWorkerRPC", "KeelDurable",
-            "KeelCapabilities", "KeelSecrets", "KeelAuth",
+            "KeelCapabilities", "KeelSecrets", "KeelAuth", "KeelAgentProtocol", "KeelWebhooks",
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "HTTPTypes", package: "swift-http-types"),
             .product(name: "Hummingbird", package: "hummingbird"),

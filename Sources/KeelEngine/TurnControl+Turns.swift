@@ -8,6 +8,20 @@ extension TurnControl {
     public func submit(_ message: Message, sessionID: String, organizationID: String, traceContext: TraceContext?)
         async throws -> Event
     {
+        try await submit(
+            message, sessionID: sessionID, organizationID: organizationID, traceContext: traceContext, onlyWhenIdle: false)
+    }
+
+    public func submitIfIdle(_ message: Message, sessionID: String, organizationID: String, traceContext: TraceContext?)
+        async throws -> Event
+    {
+        try await submit(
+            message, sessionID: sessionID, organizationID: organizationID, traceContext: traceContext, onlyWhenIdle: true)
+    }
+
+    private func submit(
+        _ message: Message, sessionID: String, organizationID: String, traceContext: TraceContext?, onlyWhenIdle: Bool
+    ) async throws -> Event {
         var context = EventContext(inputMessageID: message.id)
         context.traceID = traceContext?.traceID
         context.spanID = traceContext?.spanID
@@ -18,8 +32,18 @@ extension TurnControl {
                 throw StoreError.notFound(kind: "session", id: sessionID)
             }
             // Under the session lock, so concurrent posts cannot overshoot; a refused message leaves no trace.
-            if try await tx.queuedTurnCount(sessionID: sessionID) >= limit {
+            let queued = try await tx.queuedTurnCount(sessionID: sessionID)
+            if queued >= limit {
                 throw QueuedMessageLimitExceeded(limit: limit)
+            }
+            // A turn waiting for a person or client is not busy: the new message supersedes its wait.
+            if onlyWhenIdle {
+                if queued > 0 { throw SessionBusy() }
+                if let running = try await tx.runningTurn(sessionID: sessionID),
+                    try await tx.turnWait(turnID: running.turnID) == nil
+                {
+                    throw SessionBusy()
+                }
             }
             let appended = try await tx.append(
                 [EventDraft(InputMessagePayload(message: message), context: context)],

@@ -104,11 +104,19 @@ public struct TurnPlanner: Sendable {
             reasoningEffort: input.controls?["reasoning"]?["effort"]?.stringValue,
             clientTools: Self.clientTools(agent: agent, session: session),
             askUser: capabilities.contains { $0.id == AskUser.capabilityID },
-            approvalRule: ToolApprovalRule(
-                capabilities: (agent?.capabilities ?? []) + session.capabilities,
-                tools: (agent?.tools ?? []) + session.tools))
+            approvalRule: Self.approvalRule(agent: agent, session: session, input: input))
         return PlannedTurn(
             turn: turn, capabilityRefs: capabilities.map(\.id), modelResolved: resolved != nil)
+    }
+
+    /// The agent's and the session's approval rule; a message with the control
+    /// `"require_tool_approval": true` holds every tool call of its turn (the Agent Protocol's
+    /// `interrupt_before: ["tools"]`).
+    static func approvalRule(agent: Agent?, session: Session, input: Message) -> ToolApprovalRule {
+        var rule = ToolApprovalRule(
+            capabilities: (agent?.capabilities ?? []) + session.capabilities, tools: (agent?.tools ?? []) + session.tools)
+        if input.controls?["require_tool_approval"]?.boolValue == true { rule.all = true }
+        return rule
     }
 
     /// The client-side tool definitions of the agent and the session (`type` `client_side` or

@@ -9,6 +9,11 @@ public protocol TurnRunner: Sendable {
     /// of the session that is running or queued). The session must be the organization's.
     func submit(_ message: Message, sessionID: String, organizationID: String, traceContext: TraceContext?)
         async throws -> Event
+    /// Like `submit`, but refuses with `SessionBusy` (recording nothing) when a turn of the session
+    /// is queued, or running and not waiting for a person or client: the check and the submission
+    /// are one step under the session's lock.
+    func submitIfIdle(_ message: Message, sessionID: String, organizationID: String, traceContext: TraceContext?)
+        async throws -> Event
     /// Cancels the running turn and drops queued ones. Returns false when nothing was running (or
     /// the session is not the organization's).
     func cancel(sessionID: String, organizationID: String) async throws -> Bool
@@ -25,6 +30,11 @@ public protocol TurnRunner: Sendable {
     /// Releases what the runner keeps for a session outside the store (its files and steps, in
     /// DEV_MODE); called after the session is deleted.
     func sessionDeleted(sessionID: String) async
+}
+
+/// A submission that required an idle session found a turn running or queued.
+public struct SessionBusy: Error, Sendable, Hashable {
+    public init() {}
 }
 
 /// The events that end a cancelled turn, shared by every runner so clients see one shape.

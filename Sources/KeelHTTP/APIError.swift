@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import KeelAgentProtocol
 import KeelAuth
 import KeelCore
 import KeelEngine
@@ -64,6 +65,13 @@ public struct APIError: Error, Sendable {
             case .questionSetNotNamed:
                 return .badRequest(
                     "Several question sets are pending: name one with tool_call_id", code: "tool_call_id_required")
+            }
+        case let error as AgentProtocolError:
+            switch error {
+            case .invalid(let message): return APIError(.unprocessableContent, code: "validation_error", message)
+            case .notFound(let kind, let id): return .notFound(kind, id)
+            case .conflict(let message): return .conflict(message)
+            case .badRequest(let message): return .badRequest(message, code: "bad_request")
             }
         case let error as StoreError:
             switch error {

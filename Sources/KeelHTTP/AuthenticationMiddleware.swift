@@ -3,7 +3,8 @@ import Hummingbird
 import KeelAuth
 
 /// Establishes the principal of every request in its group: the `Authorization` header (`Bearer
-/// <jwt>`, `ApiKey <key>` or a raw key) or else the `access_token` cookie, and `X-Org-Id` to pick
+/// <jwt>`, `ApiKey <key>` or a raw key), else an `X-Api-Key` header (what the LangGraph SDK sends
+/// for its `api_key`), else the `access_token` cookie, and `X-Org-Id` to pick
 /// among the user's organizations. A request without a valid credential ends here with 401.
 struct AuthenticationMiddleware: RouterMiddleware {
     typealias Context = KeelRequestContext
@@ -26,10 +27,12 @@ struct AuthenticationMiddleware: RouterMiddleware {
             }
             return credential
         }
+        if let key = request.headers[.xAPIKey], !key.isEmpty { return .apiKey(key) }
         return AuthCookies.value(of: AuthCookies.accessToken, in: request).map(PresentedCredential.cookie)
     }
 }
 
 extension HTTPField.Name {
     static let xOrgID = Self("X-Org-Id")!
+    static let xAPIKey = Self("X-Api-Key")!
 }

@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import KeelAgentProtocol
 import KeelAuth
 import KeelCore
 import KeelEngine
@@ -36,12 +37,15 @@ public struct KeelAPI: Sendable {
     public let settings: APISettings
     /// Prometheus metrics; nil (the default) installs neither `GET /metrics` nor the middleware.
     public let metrics: KeelMetrics?
+    /// The Agent Protocol routes (`/assistants`, `/threads`, `/runs`, `/info`); nil serves none.
+    public let agentProtocol: AgentProtocolService?
     let streams: SSEConnectionLimiter
 
     public init(
         services: APIServices, auth: AuthService, oauthClient: OAuthClient, settings: APISettings,
-        metrics: KeelMetrics? = nil
+        metrics: KeelMetrics? = nil, agentProtocol: AgentProtocolService? = nil
     ) {
+        self.agentProtocol = agentProtocol
         self.services = services
         self.auth = auth
         self.oauthClient = oauthClient
@@ -79,6 +83,14 @@ public struct KeelAPI: Sendable {
         providers.addRoutes(to: v1, path: "llm-providers")
         providers.addRoutes(to: v1, path: "providers")
         CatalogController(catalog: services.catalog).addRoutes(to: v1)
+        if let agentProtocol {
+            // LangGraph clients take a base URL and add `/threads`, `/runs` … to it: the routes live
+            // at the root of API_PREFIX, beside `/v1`, under the same credentials.
+            let controller = AgentProtocolController(service: agentProtocol, settings: settings.sse)
+            let root = router.group(RouterPath(settings.apiPrefix))
+            controller.addPublicRoutes(to: root)
+            controller.addRoutes(to: router.group(RouterPath(settings.apiPrefix)).add(middleware: AuthenticationMiddleware(auth: auth)))
+        }
         // Last, so it wraps only the not-found responder.
         router.add(middleware: MethodNotAllowedMiddleware(routes: router.routes))
         return router

@@ -82,6 +82,7 @@ extension KeelConfiguration {
             "MAX_QUEUED_MESSAGES_PER_SESSION": String(maxQueuedMessagesPerSession),
             "TOOL_RESULT_TIMEOUT_SECS": Self.seconds(toolResultTimeoutSecs),
             "LLM_STREAM_IDLE_TIMEOUT_SECS": Self.seconds(llmStreamIdleTimeoutSecs),
+            "WEBHOOK_SIGNING_SECRET": Self.presence(webhookSigningSecret),
             "WORKER_GRPC_ADDR": workerGRPCBind.description,
             "WORKER_GRPC_AUTH_TOKEN": Self.presence(workerGRPCAuthToken),
             "WORKER_GRPC_TLS_CERT_FILE": workerGRPCTLSCertFile ?? "(unset)",

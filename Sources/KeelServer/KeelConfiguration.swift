@@ -101,6 +101,8 @@ public struct KeelConfiguration: Sendable {
     public var maxQueuedMessagesPerSession: Int
     /// `TOOL_RESULT_TIMEOUT_SECS`: how long a turn waits for client-side tool results.
     public var toolResultTimeoutSecs: Double
+    /// `WEBHOOK_SIGNING_SECRET`: signs Agent Protocol run webhooks with HMAC-SHA256 (unsigned when unset).
+    public var webhookSigningSecret: String?
     /// `LLM_STREAM_IDLE_TIMEOUT_SECS`: longest silence between two chunks of a provider's stream
     /// before the call fails with a timeout; default 120.
     public var llmStreamIdleTimeoutSecs: Double
@@ -188,6 +190,7 @@ public struct KeelConfiguration: Sendable {
         maxQueuedMessagesPerSession = try env.positiveInt("MAX_QUEUED_MESSAGES_PER_SESSION", default: 100)
         toolResultTimeoutSecs = try env.positiveSeconds("TOOL_RESULT_TIMEOUT_SECS", default: 300)
         llmStreamIdleTimeoutSecs = try env.positiveSeconds("LLM_STREAM_IDLE_TIMEOUT_SECS", default: 120)
+        webhookSigningSecret = env.value("WEBHOOK_SIGNING_SECRET").flatMap { $0.isEmpty ? nil : $0 }
 
         workerGRPCBind = try HostAndPort.parse("WORKER_GRPC_ADDR", env.value("WORKER_GRPC_ADDR") ?? "127.0.0.1:9001")
         workerGRPCTLSCertFile = env.value("WORKER_GRPC_TLS_CERT_FILE")

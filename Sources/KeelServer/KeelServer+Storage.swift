@@ -12,6 +12,8 @@ struct StorageAssembly {
     var store: any KeelStore
     /// Users, organizations, API keys and refresh tokens: the same database as `store`.
     var authStore: any AuthStore
+    /// The Agent Protocol's assistant, thread and run records: the same database as `store`.
+    var records: any ProtocolRecordStore
     /// The PostgreSQL store in durable mode (turns then run on the durable step queue).
     var postgres: PostgresStore?
     /// Services that must outlive the rest (the PostgreSQL pool): registered first, stopped last.
@@ -26,6 +28,7 @@ struct StorageAssembly {
     {
         let base: any KeelStore
         let authStore: any AuthStore
+        let records: any ProtocolRecordStore
         var postgresStore: PostgresStore?
         var services: [any Service] = []
         let kind: String
@@ -46,6 +49,7 @@ struct StorageAssembly {
                 url: url, maxConnections: configuration.databaseMaxConnections, migrations: [.durable], logger: logger)
             base = postgres
             authStore = postgres
+            records = postgres
             postgresStore = postgres
             // The pool migrates too (a no-op by then, under the same advisory lock); it starts after the warm-up.
             services.append(postgres.waitingForDatabase(ready))
@@ -57,11 +61,12 @@ struct StorageAssembly {
             ready.signal()
             base = memory
             authStore = memoryAuth
+            records = InMemoryProtocolRecordStore()
             kind = "memory"
         }
         let store: any KeelStore = observers.isEmpty ? base : ObservedStore(base: base, observers: observers)
         return StorageAssembly(
-            store: store, authStore: authStore, postgres: postgresStore, services: services, kind: kind, ready: ready)
+            store: store, authStore: authStore, records: records, postgres: postgresStore, services: services, kind: kind, ready: ready)
     }
 
     /// Built-in providers, seed agents and the accounts AUTH_MODE needs, added only where missing

@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import AsyncHTTPClient
+import KeelAgentProtocol
 import KeelAuth
 import KeelCapabilities
 import KeelCore
@@ -13,6 +14,7 @@ import KeelSecrets
 import KeelServices
 import KeelStorage
 import KeelWorker
+import KeelWebhooks
 import KeelWorkerRPC
 import Logging
 import ServiceLifecycle
@@ -55,7 +57,7 @@ public enum KeelServer {
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "keel"),
             // Stopped in reverse order: executors finish or hand back their steps, then traces drain
             // and flush, then the database pool closes.
-            services: storage.services + parts.observability.services
+            services: storage.services + parts.observability.services + parts.runCompletions
                 + parts.execution.services.map { $0.waitingForDatabase(storage.ready) },
             logger: logger)
         // No request is served before the schema and the seed data are in place. A SIGTERM while
@@ -81,6 +83,8 @@ public enum KeelServer {
         var storage: StorageAssembly
         var observability: Observability
         var execution: ExecutionAssembly
+        /// Webhook delivery and the run-completion watcher of the Agent Protocol API.
+        var runCompletions: [any Service]
     }
 
     private static func assemble(
@@ -119,11 +123,27 @@ public enum KeelServer {
             provisionOrganization: { [store] organizationID in
                 _ = try await BuiltInProviders.provision(organizationID: organizationID, in: store)
             })
+        let services = APIServices(
+            store: store, runner: engine, cipher: cipher,
+            capabilities: CapabilityDirectory(all: { catalog.all }, resolve: { try catalog.resolve($0) }),
+            decodeFailures: observability.decodeFailures)
+        let webhooks = WebhookDispatcher(
+            settings: WebhookSettings(
+                signingSecret: configuration.webhookSigningSecret,
+                allowPrivateAddresses: configuration.webFetchAllowPrivateAddresses),
+            logger: logger)
+        let completions = RunCompletions()
+        let agentProtocol = AgentProtocolService(
+            store: store, records: storage.records, runner: engine, services: services, completions: completions,
+            webhookPolicy: { url in await webhooks.refusal(forWebhookURL: url) },
+            failures: observability.decodeFailures, logger: logger)
+        let completionService = RunCompletionService(
+            protocolService: agentProtocol, completions: completions, logger: logger
+        ) { url, runID, run in
+            webhooks.enqueue(WebhookDelivery(url: url, body: run, id: runID))
+        }
         let api = KeelAPI(
-            services: APIServices(
-                store: store, runner: engine, cipher: cipher,
-                capabilities: CapabilityDirectory(all: { catalog.all }, resolve: { try catalog.resolve($0) }),
-                decodeFailures: observability.decodeFailures),
+            services: services,
             auth: auth, oauthClient: OAuthClient(http: .shared),
             settings: APISettings(
                 apiPrefix: configuration.apiPrefix, corsAllowedOrigins: configuration.corsAllowedOrigins,
@@ -133,9 +153,11 @@ public enum KeelServer {
                     perSessionMax: configuration.ssePerSessionMax, perOrganizationMax: configuration.ssePerOrgMax,
                     replayPageSize: configuration.sseReplayPageEvents),
                 deploymentGrade: configuration.deploymentGrade.rawValue, storageKind: storage.kind),
-            metrics: observability.metrics)
+            metrics: observability.metrics, agentProtocol: agentProtocol)
 
-        return Parts(api: api, storage: storage, observability: observability, execution: execution)
+        return Parts(
+            api: api, storage: storage, observability: observability, execution: execution,
+            runCompletions: [webhooks, completionService])
     }
 }
 

@@ -32,6 +32,12 @@ final class RecordingRunner: TurnRunner {
             sessionID: sessionID, organizationID: organizationID, EventDraft(type: EventType.inputMessage, context: EventContext(), data: ["message": .encoding(message)]))
     }
 
+    func submitIfIdle(_ message: Message, sessionID: String, organizationID: String, traceContext: TraceContext?)
+        async throws -> Event
+    {
+        try await submit(message, sessionID: sessionID, organizationID: organizationID, traceContext: traceContext)
+    }
+
     func cancel(sessionID: String, organizationID: String) async throws -> Bool {
         // Deletion must cancel while the session still exists.
         let exists = try await store.session(id: sessionID, organizationID: organizationID) != nil

@@ -111,5 +111,21 @@ extension PostgresMigrationSet {
                         FOR EACH ROW EXECUTE FUNCTION keel_events_notify()
                     """,
                 ]),
+            PostgresMigration(
+                version: 2, name: "Agent Protocol records (assistants, threads, runs)",
+                statements: [
+                    """
+                    CREATE TABLE protocol_records (
+                        organization_id text COLLATE "C" NOT NULL,
+                        kind text COLLATE "C" NOT NULL,
+                        id text COLLATE "C" NOT NULL,
+                        session_id text COLLATE "C" REFERENCES sessions (id) ON DELETE CASCADE,
+                        created_at timestamptz NOT NULL,
+                        doc jsonb NOT NULL,
+                        PRIMARY KEY (organization_id, kind, id)
+                    )
+                    """,
+                    "CREATE INDEX protocol_records_session ON protocol_records (organization_id, kind, session_id)",
+                ]),
         ])
 }
