@@ -1,6 +1,9 @@
 """Drives a Keel server with the unmodified LangGraph Python SDK (`langgraph-sdk`).
 
-Usage: langgraph_sdk_flow.py BASE_URL [--api-key KEY] [--webhook-secret SECRET]
+Usage: langgraph_sdk_flow.py BASE_URL [--login EMAIL:PASSWORD] [--webhook-secret SECRET]
+
+With `--login`, the flow signs in through `/v1/auth/login`, creates an API key and gives it to the
+SDK as its `api_key` (sent as `X-Api-Key`).
 
 Every step prints `ok`/`FAIL` and the last line is `compat-flow: passed=N failed=F`. The server
 runs the sim model (no provider keys): it echoes the last user message, and a message such as
@@ -33,7 +36,7 @@ class Flow:
         self.url = url.rstrip("/")
         headers = {"X-Api-Key": api_key} if api_key else {}
         self.http = httpx.Client(base_url=self.url, headers=headers, timeout=30)
-        self.client = get_sync_client(url=self.url, api_key=api_key, headers=headers)
+        self.client = get_sync_client(url=self.url, api_key=api_key)
         self.webhook_secret = webhook_secret
         self.passed = 0
         self.failed = 0
@@ -362,10 +365,24 @@ class Flow:
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("url")
-    parser.add_argument("--api-key")
+    parser.add_argument("--login")
     parser.add_argument("--webhook-secret")
     args = parser.parse_args()
-    flow = Flow(args.url, args.api_key, args.webhook_secret)
+    api_key = None
+    if args.login:
+        email, password = args.login.split(":", 1)
+        with httpx.Client(base_url=args.url.rstrip("/"), timeout=30) as http:
+            tokens = http.post("/v1/auth/login", json={"email": email, "password": password})
+            tokens.raise_for_status()
+            bearer = {"Authorization": f"Bearer {tokens.json()['access_token']}"}
+            created = http.post("/v1/auth/api-keys", json={"name": "langgraph-compat"}, headers=bearer)
+            created.raise_for_status()
+            api_key = created.json()["key"]
+        anonymous = httpx.get(args.url.rstrip("/") + "/threads/search", timeout=30)
+        if anonymous.status_code not in (401, 405):
+            print(f"FAIL an Agent Protocol route without a credential answered {anonymous.status_code}")
+            return 1
+    flow = Flow(args.url, api_key, args.webhook_secret)
     flow.run()
     print(f"compat-flow: passed={flow.passed} failed={flow.failed}")
     return 0 if flow.failed == 0 else 1
