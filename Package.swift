@@ -165,7 +165,7 @@ let package = Package(
         ]),
         .testTarget(name: "KeelSecretsTests", dependencies: ["KeelSecrets"]),
         .testTarget(name: "KeelWebhooksTests", dependencies: [
-            "KeelWebhooks", "KeelCore", "KeelTestSupport",
+            "KeelWebhooks", "KeelCore", "KeelCapabilities", "KeelTestSupport",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "Logging", package: "swift-log"),
@@ -215,7 +215,7 @@ let package = Package(
         .testTarget(name: "KeelServerTests", dependencies: [
             "KeelTestSupport",
             "KeelServer", "KeelHTTP", "KeelServices", "KeelEngine", "KeelCore", "KeelStorage", "KeelLLM", "KeelWorkerRPC", "KeelDurable",
-            "KeelCapabilities", "KeelSecrets", "KeelAuth", "KeelAgentProtocol", "KeelWebhooks",
+            "KeelCapabilities", "KeelSecrets", "KeelAuth",
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "HTTPTypes", package: "swift-http-types"),
             .product(name: "Hummingbird", package: "hummingbird"),

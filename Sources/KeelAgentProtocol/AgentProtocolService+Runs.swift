@@ -36,15 +36,21 @@ extension AgentProtocolService {
         threadID: String?, _ body: JSONValue, organizationID: String, request: RunRequestContext = RunRequestContext()
     ) async throws -> RunRef {
         let parsed = try await RunRequest(body, stateless: threadID == nil, webhookPolicy: webhookPolicy)
-        let assistant = try await assistant(parsed.assistantID, organizationID: organizationID)
-        var thread: ThreadRef
+        // The thread first: another organization's thread id is a 404 whatever the assistant.
+        var existing: ThreadRef?
         if let threadID {
             do {
-                thread = try await self.thread(threadID, organizationID: organizationID)
+                existing = try await self.thread(threadID, organizationID: organizationID)
             } catch AgentProtocolError.notFound where parsed.ifNotExists == "create" {
                 try ProtocolIDs.validate(threadID, field: "thread_id")
-                thread = try await newThread(id: threadID, metadata: [:], ephemeral: false, organizationID: organizationID)
             }
+        }
+        let assistant = try await assistant(parsed.assistantID, organizationID: organizationID)
+        var thread: ThreadRef
+        if let existing {
+            thread = existing
+        } else if let threadID {
+            thread = try await newThread(id: threadID, metadata: [:], ephemeral: false, organizationID: organizationID)
         } else {
             thread = try await newThread(
                 id: nil, metadata: [:], ephemeral: parsed.onCompletion != "keep", organizationID: organizationID)

@@ -61,6 +61,10 @@ enum ProtocolIDs {
         guard allowed else {
             throw .invalid("\(field) must be 1-\(maxLength) characters of A-Z, a-z, 0-9, '-', '_', '.' or ':'")
         }
+        // Keel's own ids name sessions, agents and turns: a client cannot take one for a thread or assistant.
+        if IDPrefix.allCases.contains(where: { PublicID.isValid(id, prefix: $0) }) {
+            throw .invalid("\(field) '\(id)' has the shape of a Keel id; choose another (a UUID, for example)")
+        }
     }
 
     static func newRunID() -> String { UUID().uuidString.lowercased() }

@@ -94,7 +94,7 @@ extension AgentProtocolController {
         return Response(
             status: .ok,
             headers: [
-                .contentType: "text/event-stream", .cacheControl: "no-cache", .connection: "close",
+                .contentType: "text/event-stream", .cacheControl: "no-cache",
                 .xAccelBuffering: "no", .location: path + "/stream", .contentLocation: path,
             ],
             body: ResponseBody { writer in
@@ -105,7 +105,7 @@ extension AgentProtocolController {
                         emit: { number, part in
                             var buffer = ByteBuffer()
                             buffer.writeString("event: \(part.event)\ndata: ")
-                            buffer.writeBytes(try KeelJSON.encoder.encode(part.data))
+                            buffer.writeBytes(try ProtocolResponse.encoder.encode(part.data))
                             buffer.writeString("\nid: \(run.id)_event_\(number)\n\n")
                             try await writer.write(buffer)
                         },
@@ -134,7 +134,7 @@ extension AgentProtocolController {
                     projector.output
                     ?? ["__error__": ["error": "IncompleteRun", "message": "The run's thread was deleted before the run ended"]]
                 await service.finishStateless(run, projector)
-                try await writer.write(ByteBuffer(bytes: try KeelJSON.encoder.encode(output)))
+                try await writer.write(ByteBuffer(bytes: try ProtocolResponse.encoder.encode(output)))
                 try await writer.finish(nil)
             })
     }

@@ -40,8 +40,15 @@ struct AgentProtocolController: Sendable {
 
 /// JSON responses of JSON values.
 enum ProtocolResponse {
+    /// Sorted keys: the same value is the same bytes, so a replayed stream repeats itself byte for byte.
+    static let encoder: JSONEncoder = {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return encoder
+    }()
+
     static func json(_ value: JSONValue, status: HTTPResponse.Status = .ok) throws -> Response {
-        let data = try KeelJSON.encoder.encode(value)
+        let data = try encoder.encode(value)
         return Response(
             status: status, headers: [.contentType: "application/json"],
             body: ResponseBody(byteBuffer: ByteBuffer(bytes: data)))

@@ -1,0 +1,172 @@
+import Foundation
+import HTTPTypes
+import KeelCore
+import Testing
+
+/// The Agent Protocol API over HTTP (the LangGraph SDK flow in `scripts/langgraph-compat-test`
+/// covers the rest): run metadata rules, the system-key collision, the stream's wire format and
+/// replay, and persistence across a restart on PostgreSQL.
+@Suite("Agent Protocol API")
+struct AgentProtocolTests {
+    static func runBody(_ text: String, metadata: JSONValue? = nil) -> JSONValue {
+        var body: [String: JSONValue] = [
+            "assistant_id": "assistant", "input": ["messages": [["role": "human", "content": .string(text)]]],
+        ]
+        if let metadata { body["metadata"] = metadata }
+        return .object(body)
+    }
+
+    @Test("each run-metadata rule answers 422 naming the offending key, and no run is created")
+    func metadataRules() async throws {
+        try await TestServer.run { server in
+            let thread = try await server.request(.post, "/threads", json: [:])
+            let threadID = try #require(thread.json["thread_id"]?.stringValue, "\(thread.text)")
+            var tooMany: [String: JSONValue] = [:]
+            for index in 0..<33 { tooMany["k\(index)"] = .init(index) }
+            let cases: [(JSONValue, String)] = [
+                (.object(tooMany), "at most 32"), (["a.b": "x"], "a.b"), (["has space": 1], "has space"),
+                ([String(repeating: "k", count: 65): 1], String(repeating: "k", count: 65)),
+                (["nested": ["a": 1]], "nested"), (["list": [1]], "list"), (["nothing": nil], "nothing"),
+                (["long": .string(String(repeating: "x", count: 513))], "long"),
+            ]
+            for route in ["/threads/\(threadID)/runs", "/threads/\(threadID)/runs/wait", "/threads/\(threadID)/runs/stream", "/runs/wait"] {
+                for (metadata, mention) in cases {
+                    let reply = try await server.request(.post, route, json: Self.runBody("hi", metadata: metadata))
+                    #expect(reply.status == 422, "\(route) \(metadata.jsonString.prefix(60)) → \(reply.status) \(reply.text)")
+                    #expect(reply.json["detail"]?.stringValue?.contains(mention) == true, "\(reply.text)")
+                }
+            }
+            let runs = try await server.request(.get, "/threads/\(threadID)/runs")
+            #expect(runs.json.arrayValue?.isEmpty == true, "\(runs.text)")
+            #expect(try await server.events(threadID).map { $0["type"]?.stringValue } == ["session.started"])
+        }
+    }
+
+    @Test("system metadata keys win on the trace with a warning; the run keeps what the caller sent")
+    func systemKeysWin() async throws {
+        let capture = LogCapture()
+        try await TestServer.run(logger: capture.logger()) { server in
+            let thread = try await server.request(.post, "/threads", json: [:])
+            let threadID = try #require(thread.json["thread_id"]?.stringValue)
+            var headers = HTTPFields()
+            headers[HTTPField.Name("X-Request-ID")!] = "req-abc-123"
+            let sent: JSONValue = ["tenant": "acme", "run_id": "mine", "graph_id": "spoofed", "flag": true]
+            let output = try await server.request(
+                .post, "/threads/\(threadID)/runs/wait", json: Self.runBody("hello", metadata: sent), headers: headers)
+            #expect(output.status == 200, "\(output.text)")
+            let runs = try await server.request(.get, "/threads/\(threadID)/runs")
+            let run = try #require(runs.json.arrayValue?.first)
+            let runID = try #require(run["run_id"]?.stringValue)
+            #expect(run["metadata"] == sent, "stored as sent: \(run)")
+            #expect(run["status"] == "success")
+
+            // What the trace builder reads: the input message's metadata.
+            let input = try #require(try await server.events(threadID).first { $0["type"] == "input.message" })
+            let traced = input["data"]?["message"]?["metadata"]
+            #expect(traced?["run_id"]?.stringValue == runID)
+            #expect(traced?["thread_id"]?.stringValue == threadID)
+            #expect(traced?["graph_id"] == "assistant")
+            #expect(traced?["original_request_id"] == "req-abc-123")
+            #expect(traced?["tenant"] == "acme" && traced?["flag"] == true)
+        }
+        let warnings = capture.lines.filter { $0.contains("overridden by system value") }
+        #expect(warnings.contains { $0.contains("'run_id'") } && warnings.contains { $0.contains("'graph_id'") }, "\(warnings)")
+    }
+
+    @Test("a run's stream: metadata first, end last, ids <run_id>_event_<n>, exact replay after Last-Event-ID")
+    func streamWireFormat() async throws {
+        try await TestServer.run { server in
+            let thread = try await server.request(.post, "/threads", json: ["thread_id": "my-thread-1"])
+            #expect(thread.json["thread_id"] == "my-thread-1", "\(thread.text)")
+            var body = Self.runBody("one two three")
+            body = .object((body.objectValue ?? [:]).merging(["stream_mode": ["values", "messages-tuple", "updates"]]) { $1 })
+            let reply = try await server.request(.post, "/threads/my-thread-1/runs/stream", json: body)
+            #expect(reply.status == 200)
+            #expect(reply.headers[.contentType] == "text/event-stream")
+            let frames = reply.text.components(separatedBy: "\n\n").filter { !$0.isEmpty }.map(SSEReader.parse)
+            let events = frames.compactMap(\.event)
+            #expect(events.first == "metadata" && events.last == "end", "\(events)")
+            #expect(Set(events).isSuperset(of: ["values", "messages", "updates"]), "\(events)")
+            let runID = try #require(frames.first?.json?["run_id"]?.stringValue)
+            #expect(reply.headers[.location] == "/threads/my-thread-1/runs/\(runID)/stream")
+            for (index, frame) in frames.enumerated() {
+                #expect(frame.id == "\(runID)_event_\(index + 1)")
+            }
+            #expect(frames.last?.json == ["status": "success"])
+
+            var resume = HTTPFields()
+            resume[HTTPField.Name("Last-Event-ID")!] = "\(runID)_event_3"
+            let replay = try await server.request(.get, "/threads/my-thread-1/runs/\(runID)/stream", headers: resume)
+            let replayed = replay.text.components(separatedBy: "\n\n").filter { !$0.isEmpty }.map(SSEReader.parse)
+            #expect(replayed.map(\.id) == frames.dropFirst(3).map(\.id))
+            #expect(replayed.map(\.data) == frames.dropFirst(3).map(\.data))
+        }
+    }
+
+    @Test("bad requests: unknown assistant 404, missing input 422, unknown stream mode 422, no thread 404")
+    func badRequests() async throws {
+        try await TestServer.run { server in
+            let thread = try await server.request(.post, "/threads", json: [:])
+            let threadID = try #require(thread.json["thread_id"]?.stringValue)
+            let cases: [(String, JSONValue, Int)] = [
+                ("/threads/\(threadID)/runs", ["assistant_id": "nope", "input": ["messages": [["role": "human", "content": "x"]]]], 404),
+                ("/threads/\(threadID)/runs", ["assistant_id": "assistant"], 422),
+                ("/threads/\(threadID)/runs", ["assistant_id": "assistant", "input": ["messages": [["role": "ai", "content": "x"]]]], 422),
+                ("/threads/\(threadID)/runs", ["assistant_id": "assistant", "input": ["messages": []], "stream_mode": "nope"], 422),
+                ("/threads/\(threadID)/runs", ["assistant_id": "assistant", "input": ["messages": [["role": "human", "content": "x"]]],
+                                               "command": ["resume": true]], 422),
+                ("/threads/\(threadID)/runs", ["assistant_id": "assistant", "input": ["messages": [["role": "human", "content": "x"]]],
+                                               "interrupt_before": ["agent"]], 422),
+                ("/threads/\(threadID)/runs", ["assistant_id": "assistant", "input": ["messages": [["role": "human", "content": "x"]]],
+                                               "webhook": "ftp://example.com/x"], 422),
+                ("/threads/no-such-thread/runs", ["assistant_id": "assistant", "input": ["messages": [["role": "human", "content": "x"]]]], 404),
+                ("/threads", ["thread_id": "has space"], 422),
+                ("/threads", ["thread_id": 5], 422),
+                ("/assistants", ["graph_id": "no-such-graph"], 404),
+            ]
+            for (path, body, status) in cases {
+                let reply = try await server.request(.post, path, json: body)
+                #expect(reply.status == status, "\(path) \(body.jsonString.prefix(120)) → \(reply.status) \(reply.text)")
+                #expect(reply.json["error"]?["code"] != nil, "one error envelope: \(reply.text)")
+            }
+            let created = try await server.request(
+                .post, "/threads/new-thread-7/runs/wait",
+                json: ["assistant_id": "assistant", "if_not_exists": "create", "input": ["messages": [["role": "human", "content": "x"]]]])
+            #expect(created.status == 200, "if_not_exists=create: \(created.text)")
+            #expect(try await server.request(.get, "/threads/new-thread-7").json["status"] == "idle")
+        }
+    }
+
+    @Test("assistants, threads, runs and their metadata survive a restart (PostgreSQL)")
+    func persistence() async throws {
+        try await PostgresPersistenceTests.withDatabase { url in
+            let environment = PostgresPersistenceTests.environment(url)
+            let (assistantID, runID, firstStream) = try await TestServer.run(environment: environment) { server in
+                let assistant = try await server.request(
+                    .post, "/assistants", json: ["graph_id": "assistant", "metadata": ["team": "blue"], "name": "kept"])
+                let assistantID = try #require(assistant.json["assistant_id"]?.stringValue, "\(assistant.text)")
+                let thread = try await server.request(.post, "/threads", json: ["thread_id": "durable-thread", "metadata": ["user": "u1"]])
+                #expect(thread.status == 200, "\(thread.text)")
+                var body = Self.runBody("remember me", metadata: ["tenant": "acme"])
+                body = .object((body.objectValue ?? [:]).merging(["assistant_id": .string(assistantID)]) { $1 })
+                let output = try await server.request(.post, "/threads/durable-thread/runs/wait", json: body)
+                #expect(output.status == 200, "\(output.text)")
+                let runs = try await server.request(.get, "/threads/durable-thread/runs")
+                let runID = try #require(runs.json.arrayValue?.first?["run_id"]?.stringValue)
+                let stream = try await server.request(.get, "/threads/durable-thread/runs/\(runID)/stream")
+                return (assistantID, runID, stream.text)
+            }
+            try await TestServer.run(environment: environment) { server in
+                let assistant = try await server.request(.get, "/assistants/\(assistantID)")
+                #expect(assistant.json["metadata"] == ["team": "blue"] && assistant.json["name"] == "kept", "\(assistant.text)")
+                let thread = try await server.request(.get, "/threads/durable-thread")
+                #expect(thread.json["metadata"]?["user"] == "u1", "\(thread.text)")
+                let run = try await server.request(.get, "/threads/durable-thread/runs/\(runID)")
+                #expect(run.json["status"] == "success" && run.json["metadata"] == ["tenant": "acme"], "\(run.text)")
+                #expect(run.json["output"]?["messages"]?.arrayValue?.count == 2, "\(run.text)")
+                let stream = try await server.request(.get, "/threads/durable-thread/runs/\(runID)/stream")
+                #expect(stream.text == firstStream, "the replay of a finished run is the same after a restart")
+            }
+        }
+    }
+}
