@@ -100,6 +100,7 @@ struct PostgresMigrationCompatibilityTests {
         "auth 1 organizations, users, memberships, API keys, refresh tokens",
         "durable 1 durable turns: step task queue, tool-result checkpoints, dead letters", "durable 2 session files",
         "durable 3 lease epoch", "durable 4 client waits", "storage 1 agents, sessions, providers, append-only events",
+        "storage 2 Agent Protocol records (assistants, threads, runs)",
     ]
 
     @Test("a database migrated by the single list opens with the same schema, its data and its history kept",
