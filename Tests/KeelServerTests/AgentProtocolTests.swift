@@ -170,3 +170,50 @@ struct AgentProtocolTests {
         }
     }
 }
+
+@Suite("Agent Protocol streams and disconnects")
+struct AgentProtocolDisconnectTests {
+    static func streamRequest(threadID: String, onDisconnect: String) -> String {
+        let body: JSONValue = [
+            "assistant_id": "assistant", "on_disconnect": .string(onDisconnect),
+            "input": ["messages": [["role": "human", "content": "a few slow words to stream"]]],
+            "stream_mode": ["messages-tuple"],
+        ]
+        let text = body.jsonString
+        return "POST /threads/\(threadID)/runs/stream HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
+            + "Content-Length: \(text.utf8.count)\r\n\r\n" + text
+    }
+
+    @Test("a /runs/stream client that leaves cancels its run (on_disconnect cancel); with continue the run finishes")
+    func onDisconnect() async throws {
+        try await TestServer.run(
+            environment: ["SSE_HEARTBEAT_INTERVAL_SECS": "0.2"],
+            overrides: .init(simLatency: .milliseconds(400), deltaBatchInterval: .zero)
+        ) { server in
+            for (mode, expected) in [("cancel", "interrupted"), ("continue", "success")] {
+                let thread = try await server.request(.post, "/threads", json: [:])
+                let threadID = try #require(thread.json["thread_id"]?.stringValue)
+                let connection = try await RawConnection.open(port: server.port)
+                try await connection.send(Self.streamRequest(threadID: threadID, onDisconnect: mode))
+                // Wait until the run is running, then leave.
+                var runID: String?
+                let started = ContinuousClock.now + .seconds(10)
+                while runID == nil, ContinuousClock.now < started {
+                    let runs = try await server.request(.get, "/threads/\(threadID)/runs")
+                    if let run = runs.json.arrayValue?.first, run["status"] == "running" { runID = run["run_id"]?.stringValue }
+                    try await Task.sleep(for: .milliseconds(20))
+                }
+                let id = try #require(runID, "the run started")
+                await connection.close()
+                var status: String?
+                let deadline = ContinuousClock.now + .seconds(15)
+                while ContinuousClock.now < deadline {
+                    status = try await server.request(.get, "/threads/\(threadID)/runs/\(id)").json["status"]?.stringValue
+                    if status == "interrupted" || status == "success" { break }
+                    try await Task.sleep(for: .milliseconds(50))
+                }
+                #expect(status == expected, "on_disconnect \(mode)")
+            }
+        }
+    }
+}

@@ -98,9 +98,9 @@ extension AgentProtocolController {
                 .xAccelBuffering: "no", .location: path + "/stream", .contentLocation: path,
             ],
             body: ResponseBody { writer in
-                var finished = false
+                let projector: RunProjector
                 do {
-                    let projector = try await service.follow(
+                    projector = try await service.follow(
                         run, afterPart: afterPart, heartbeat: keepalive,
                         emit: { number, part in
                             var buffer = ByteBuffer()
@@ -110,13 +110,18 @@ extension AgentProtocolController {
                             try await writer.write(buffer)
                         },
                         onHeartbeat: { try await writer.write(ByteBuffer(string: ": heartbeat\n\n")) })
-                    finished = projector.isFinished
-                    if created { await service.finishStateless(run, projector) }
-                    try await writer.finish(nil)
                 } catch {
-                    if created, !finished { service.clientDisconnected(from: run) }
+                    // A write failed (the client left) or the request was cancelled.
+                    if created { service.clientDisconnected(from: run) }
                     throw error
                 }
+                // Unfinished here means the stream was cancelled (or the thread deleted) before the end.
+                guard projector.isFinished else {
+                    if created { service.clientDisconnected(from: run) }
+                    return
+                }
+                if created { await service.finishStateless(run, projector) }
+                try await writer.finish(nil)
             })
     }
 
