@@ -6,7 +6,7 @@ import KeelCapabilities
 /// and against this host's own interface addresses, all skipped when private addresses are
 /// allowed — but with errors that tell a failed lookup (worth retrying) from a refusal (not), and
 /// reasons that never quote the URL. The caller must connect to one of the returned addresses
-/// (`WebhookPinnedClient`), never resolve the name again: a DNS server answering differently the
+/// (`PinnedHTTPClient` of KeelCapabilities), never resolve the name again: a DNS server answering differently the
 /// second time (DNS rebinding) would otherwise steer the POST to an address nobody checked.
 struct WebhookAddressCheck: Sendable {
     enum Failure: Error, Sendable {

@@ -58,7 +58,7 @@ struct WebhookSender: Sendable {
             return .retryable(status: nil, retryAfter: nil, detail: "webhook host '\(target.host)' has no IP addresses")
         }
         let request = makeRequest(target, body: body, id: id, timestamp: Int(Date().timeIntervalSince1970))
-        return try await WebhookPinnedClient.with(
+        return try await PinnedHTTPClient.with(
             host: target.host, address: address, configuration: clientConfiguration, eventLoopGroup: eventLoopGroup
         ) { client in
             // The body is not read: only the status matters, and the client is shut down (and the

@@ -234,37 +234,3 @@ func exportTestSpan(
 let exportTestEncoder = OTLPTraceEncoder(
     resourceAttributes: [("service.name", .string("keel-test"))], scopeName: "keel", scopeVersion: "0.0.0-test")
 
-// MARK: - Log capture
-
-/// Collects every log line (message plus all metadata) so tests can assert what is never logged.
-final class ExportLogCapture: Sendable {
-    private let lines = Mutex<[String]>([])
-
-    func logger(_ label: String = "keel-export-tests.capture") -> Logger {
-        var logger = Logger(label: label) { _ in ExportCapturingLogHandler(capture: self) }
-        logger.logLevel = .trace
-        return logger
-    }
-
-    var all: [String] { lines.withLock { $0 } }
-
-    fileprivate func append(_ line: String) {
-        lines.withLock { $0.append(line) }
-    }
-}
-
-struct ExportCapturingLogHandler: LogHandler {
-    let capture: ExportLogCapture
-    var metadata: Logger.Metadata = [:]
-    var logLevel: Logger.Level = .trace
-
-    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
-        get { metadata[key] }
-        set { metadata[key] = newValue }
-    }
-
-    func log(event: LogEvent) {
-        let merged = metadata.merging(event.metadata ?? [:]) { $1 }
-        capture.append("\(event.level) \(event.message) \(merged)")
-    }
-}

@@ -6,6 +6,7 @@ import Logging
 import ServiceLifecycle
 import SwiftProtobuf
 import Synchronization
+import KeelTestSupport
 import Testing
 
 // MARK: - Encoder
@@ -427,7 +428,7 @@ struct ExportPipelineTests {
     }
 
     @Test func logsNeverContainHeaderValues() async throws {
-        let capture = ExportLogCapture()
+        let capture = LogCapture()
         let collector = ExportFakeCollector()
         try await collector.run { baseURL in
             collector.script(
@@ -447,11 +448,11 @@ struct ExportPipelineTests {
                 pipeline.enqueue([exportTestSpan(2), exportTestSpan(3)])  // one fits, one is dropped
                 #expect(await exportEventually { pipeline.failedSpans == 2 })
             }
-            for line in configuration.warnings + capture.all + ["\(pipeline)", "\(configuration.targets)"] {
+            for line in configuration.warnings + capture.lines + ["\(pipeline)", "\(configuration.targets)"] {
                 #expect(!line.contains("topsecret"), "leaked: \(line)")
             }
-            #expect(capture.all.contains { $0.contains("batch dropped") && $0.contains("generic") })
-            #expect(capture.all.contains { $0.contains("spans dropped") })
+            #expect(capture.lines.contains { $0.contains("batch dropped") && $0.contains("generic") })
+            #expect(capture.lines.contains { $0.contains("spans dropped") })
             #expect(collector.received().allSatisfy { $0.headers["authorization"] == "Bearer topsecret-xyz" })
         }
     }

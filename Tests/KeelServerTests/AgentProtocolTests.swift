@@ -1,6 +1,7 @@
 import Foundation
 import HTTPTypes
 import KeelCore
+import KeelTestSupport
 import Testing
 
 /// The Agent Protocol API over HTTP (the LangGraph SDK flow in `scripts/langgraph-compat-test`

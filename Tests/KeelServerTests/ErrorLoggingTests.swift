@@ -4,6 +4,7 @@ import HummingbirdTesting
 @testable import KeelHTTP
 import Logging
 import Synchronization
+import KeelTestSupport
 import Testing
 
 /// Issue 8 item 6: a failing request logs the error's type and a bounded message, never the
@@ -32,32 +33,5 @@ struct ErrorLoggingTests {
         #expect(line.contains("HugeError"))
         #expect(!line.contains("END-OF-PAYLOAD"))
         #expect(line.utf8.count < 2_000, "log line of \(line.utf8.count) bytes")
-    }
-}
-
-/// Collects formatted log lines.
-final class LogCapture: Sendable {
-    private let stored = Mutex<[String]>([])
-
-    var lines: [String] { stored.withLock { $0 } }
-
-    func logger() -> Logger {
-        Logger(label: "keel-test.capture") { _ in Handler(capture: self) }
-    }
-
-    struct Handler: LogHandler {
-        let capture: LogCapture
-        var metadata: Logger.Metadata = [:]
-        var logLevel: Logger.Level = .trace
-
-        subscript(metadataKey key: String) -> Logger.Metadata.Value? {
-            get { metadata[key] }
-            set { metadata[key] = newValue }
-        }
-
-        func log(event: LogEvent) {
-            let merged = metadata.merging(event.metadata ?? [:]) { $1 }
-            capture.stored.withLock { $0.append("\(event.level) \(event.message) \(merged)") }
-        }
     }
 }

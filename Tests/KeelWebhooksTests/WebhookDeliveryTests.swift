@@ -2,6 +2,7 @@ import Foundation
 import KeelCapabilities
 import KeelCore
 import Synchronization
+import KeelTestSupport
 import Testing
 @testable import KeelWebhooks
 
@@ -99,7 +100,7 @@ struct WebhookDeliveryTests {
             #expect(report.outcome == .exhausted)
             #expect(session.receiver.requests.count == 2)
         }
-        let lines = logs.all
+        let lines = logs.lines
         #expect(lines.contains { $0.contains("retrying") && $0.contains("/hook") })
         #expect(lines.contains { $0.contains("webhook not delivered") && $0.contains("run_1") })
         #expect(!lines.contains { $0.contains("whsec_private") || $0.contains("query-secret") }, "\(lines)")

@@ -11,11 +11,12 @@ import NIOCore
 /// original `Host` header, and TLS still sends the host name as SNI and verifies the
 /// certificate against it. Connections are not reused across hops or fetches (each hop may
 /// resolve differently), which costs a handshake per hop; `web_fetch` is not a hot path.
-enum PinnedHTTPClient {
+/// Run webhooks (KeelWebhooks) connect the same way.
+public enum PinnedHTTPClient {
     /// Calls `body` with a client that connects to `address` for `host`, and shuts the client
     /// down afterwards (also on error or cancellation). `body` must finish reading the response
     /// before returning.
-    static func with<Result: Sendable>(
+    public static func with<Result: Sendable>(
         host: String, address: IPAddress, configuration: HTTPClient.Configuration, eventLoopGroup: any EventLoopGroup,
         _ body: (HTTPClient) async throws -> Result
     ) async throws -> Result {

@@ -3,6 +3,7 @@ import HTTPTypes
 import KeelCore
 import Logging
 import PostgresNIO
+import KeelTestSupport
 import Testing
 
 /// Issue 10: no password, key, access token or refresh token appears in a response (beyond the
