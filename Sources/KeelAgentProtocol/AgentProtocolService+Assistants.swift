@@ -23,6 +23,7 @@ extension AgentProtocolService {
     /// Agents created for assistants carry this tag; every other active agent is a graph.
     static let assistantTag = "agent-protocol-assistant"
     static let maxListAgents = 1000
+    static let maxVersions = 100
 
     /// The assistant with this id; an agent's id or a graph id (an agent's name) names that
     /// agent's default assistant.
@@ -82,7 +83,10 @@ extension AgentProtocolService {
             throw AgentProtocolError.notFound(kind: "graph", id: graphID)
         }
         let id = try request.string("assistant_id", maxBytes: ProtocolIDs.maxLength) ?? UUID().uuidString.lowercased()
-        var input = AgentInput(name: "\(graph.name)-\(id.prefix(8))-\(UUID().uuidString.prefix(8).lowercased())",
+        // The agent's own name only has to be unique and valid: the graph's (shortened) and random hex.
+        let suffix = UUID().uuidString.replacingOccurrences(of: "-", with: "").prefix(12).lowercased()
+        var input = AgentInput(
+            name: "\(graph.name.prefix(InputLimits.agentNameCharacters - 14))-a\(suffix)",
             systemPrompt: config["configurable"]?["system_prompt"]?.stringValue ?? graph.systemPrompt)
         input.displayName = name
         input.description = description ?? graph.description
@@ -127,6 +131,8 @@ extension AgentProtocolService {
         if let description = try request.string("description", maxBytes: 2000) { data.description = description }
         data.version = (data.versions.map(\.version).max() ?? data.version) + 1
         data.versions.append(Self.version(of: data))
+        // A record keeps the latest `maxVersions`; older ones cannot be made latest again.
+        if data.versions.count > Self.maxVersions { data.versions.removeFirst(data.versions.count - Self.maxVersions) }
         return try await saveAssistant(current, data, organizationID: organizationID)
     }
 

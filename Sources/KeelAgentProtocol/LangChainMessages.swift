@@ -4,6 +4,9 @@ import KeelCore
 /// Keel messages in LangChain's serialized shape (`human`, `ai`, `tool`), which LangGraph
 /// clients and chat UIs render, and LangChain input back to a Keel user message.
 public enum LangChainMessages {
+    /// The text of one run's input, as for a message sent through `/v1` (1 MiB).
+    public static let maxInputBytes = 1024 * 1024
+
     /// The conversation as thread `values` messages. Tool results name their tool (taken from
     /// the call that precedes them) and carry `status: "error"` when the tool failed.
     public static func encode(_ messages: [Message]) -> [JSONValue] {
@@ -108,6 +111,8 @@ public enum LangChainMessages {
         guard parts.contains(where: { !($0.text ?? "").isEmpty }) else {
             throw .invalid("input.messages must contain some text")
         }
+        let bytes = parts.reduce(0) { $0 + ($1.text?.utf8.count ?? 0) }
+        guard bytes <= maxInputBytes else { throw .invalid("input.messages text exceeds \(maxInputBytes) bytes") }
         return Message(role: .user, content: parts)
     }
 }
