@@ -29,16 +29,19 @@ struct TenantIsolationTests {
         let outOfScope = [
             "/health", "/api-doc/openapi.json", "/metrics", "/v1/auth/config", "/v1/auth/register", "/v1/auth/login",
             "/v1/auth/refresh", "/v1/auth/logout", "/v1/auth/oauth/{provider}", "/v1/auth/callback/{provider}",
-            "/v1/auth/me", "/v1/capabilities", "/v1/capabilities/{id}", "/v1/orgs",
+            "/v1/auth/me", "/v1/capabilities", "/v1/capabilities/{id}", "/v1/orgs", "/info",
         ]
         if outOfScope.contains(path) { return .outOfScope }
         if path.contains("{") || path.hasSuffix("**") { return .resource }
         switch (method, path) {
         case ("GET", "/v1/agents"), ("GET", "/v1/sessions"), ("GET", "/v1/providers"), ("GET", "/v1/llm-providers"),
-            ("GET", "/v1/models"), ("GET", "/v1/auth/api-keys"), ("GET", "/v1/orgs/current/members"):
+            ("GET", "/v1/models"), ("GET", "/v1/auth/api-keys"), ("GET", "/v1/orgs/current/members"),
+            ("GET", "/assistants"), ("POST", "/assistants/search"), ("POST", "/assistants/count"), ("POST", "/threads/search"),
+            ("POST", "/threads/count"):
             return .list
         case ("POST", "/v1/agents"), ("POST", "/v1/sessions"), ("POST", "/v1/providers"), ("POST", "/v1/llm-providers"),
-            ("POST", "/v1/auth/api-keys"), ("POST", "/v1/orgs/current/members"):
+            ("POST", "/v1/auth/api-keys"), ("POST", "/v1/orgs/current/members"), ("POST", "/assistants"),
+            ("POST", "/threads"), ("POST", "/runs"), ("POST", "/runs/stream"), ("POST", "/runs/wait"):
             return .create
         default:
             return nil
@@ -53,6 +56,9 @@ struct TenantIsolationTests {
         var modelID: String
         var keyID: String
         var userID: String
+        /// The turn of A's message: a run of A's session, which is a thread.
+        var turnID: String
+        var eventID: String
 
         /// The concrete path of `pattern` with A's ids.
         func path(_ pattern: String) -> String? {
@@ -66,13 +72,25 @@ struct TenantIsolationTests {
                 path = "/v1/models/" + (modelID.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed) ?? modelID)
             }
             path = path.replacingOccurrences(of: "{key_id}", with: keyID).replacingOccurrences(of: "{user_id}", with: userID)
+            // The Agent Protocol names A's agent as its default assistant and A's session as a thread.
+            path = path.replacingOccurrences(of: "{assistant_id}", with: agentID)
+                .replacingOccurrences(of: "{thread_id}", with: sessionID).replacingOccurrences(of: "{run_id}", with: turnID)
+                .replacingOccurrences(of: "{checkpoint_id}", with: eventID)
             return path.contains("{") || path.contains("*") ? nil : path
         }
     }
 
     /// A plausible body for a changing request, so a missing check cannot hide behind a 400.
-    static func body(_ method: String, _ pattern: String) -> JSONValue? {
+    static func body(_ method: String, _ pattern: String, _ fixture: Fixture) -> JSONValue? {
         switch (method, pattern) {
+        case ("POST", "/threads/{thread_id}/runs"), ("POST", "/threads/{thread_id}/runs/stream"),
+            ("POST", "/threads/{thread_id}/runs/wait"):
+            return [
+                "assistant_id": .string(fixture.agentID), "multitask_strategy": "enqueue",
+                "input": ["messages": [["role": "human", "content": "B was here"]]],
+            ]
+        case ("PATCH", "/threads/{thread_id}"), ("PATCH", "/assistants/{assistant_id}"): return ["metadata": ["owner": "B"]]
+        case ("POST", "/assistants/{assistant_id}/latest"): return ["version": 1]
         case ("PUT", "/v1/agents/{id}"): return ["name": "hijacked", "system_prompt": "owned by B"]
         case ("PATCH", "/v1/agents/{id}"): return ["name": "hijacked", "system_prompt": "owned by B"]
         case ("PATCH", "/v1/sessions/{id}"): return ["title": "hijacked"]
@@ -123,7 +141,7 @@ struct TenantIsolationTests {
                     #expect(stream.status == 404, "\(route): \(stream.bodyText ?? "")")
                     continue
                 }
-                let reply = try await server.request(method, path, json: body(parts[0], parts[1]), headers: b.headers)
+                let reply = try await server.request(method, path, json: body(parts[0], parts[1], fixture), headers: b.headers)
                 #expect(reply.status == 404, "\(route) as B on A's resource: \(reply.status) \(reply.text)")
                 #expect(reply.json["error"]?["code"] != nil, "\(route): one error envelope")
             }
@@ -133,8 +151,9 @@ struct TenantIsolationTests {
             #expect(reuse.status == 404 || reuse.status == 409, "\(reuse.text)")
 
             for route in routes where role(of: route) == .list {
-                let path = String(route.split(separator: " ", maxSplits: 1)[1])
-                let reply = try await server.request(.get, path, headers: b.headers)
+                let parts = route.split(separator: " ", maxSplits: 1).map(String.init)
+                let method = HTTPRequest.Method(parts[0]) ?? .get
+                let reply = try await server.request(method, parts[1], json: method == .post ? [:] : nil, headers: b.headers)
                 #expect(reply.status == 200, "\(route)")
                 for id in [fixture.agentID, fixture.sessionID, fixture.providerID, fixture.modelID, fixture.keyID, a.userID] {
                     #expect(!reply.text.contains(id), "\(route) as B lists A's \(id)")
@@ -163,9 +182,13 @@ struct TenantIsolationTests {
             headers: a.headers)
         let providerID = try #require(provider.json["id"]?.stringValue, "\(provider.text)")
         let key = try await server.createKey(a, name: "A's key")
+        let events = try await server.request(.get, "/v1/sessions/\(sessionID)/events", headers: a.headers)
+        let started = events.json["data"]?.arrayValue?.first { $0["type"] == "turn.started" }
+        let turnID = try #require(started?["context"]?["turn_id"]?.stringValue, "\(events.text)")
+        let eventID = try #require(started?["id"]?.stringValue)
         return Fixture(
             agentID: agentID, sessionID: sessionID, providerID: providerID, modelID: "\(providerID)/a-model", keyID: key.id,
-            userID: a.userID)
+            userID: a.userID, turnID: turnID, eventID: eventID)
     }
 
     static func waitForIdle(_ server: TestServer, _ a: TestAccount, _ sessionID: String) async throws {
@@ -184,7 +207,8 @@ struct TenantIsolationTests {
         for path in [
             "/v1/agents/\(fixture.agentID)", "/v1/sessions/\(fixture.sessionID)", "/v1/sessions/\(fixture.sessionID)/events",
             "/v1/sessions/\(fixture.sessionID)/messages", "/v1/providers/\(fixture.providerID)", "/v1/auth/api-keys",
-            "/v1/orgs/current/members",
+            "/v1/orgs/current/members", "/threads/\(fixture.sessionID)/state", "/threads/\(fixture.sessionID)/runs",
+            "/assistants/\(fixture.agentID)",
         ] {
             let reply = try await server.request(.get, path, headers: a.headers)
             #expect(reply.status == 200, "\(path) as A: \(reply.text)")
