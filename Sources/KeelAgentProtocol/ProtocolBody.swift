@@ -8,7 +8,6 @@ struct ProtocolBody {
     init(_ body: JSONValue, name: String) throws(AgentProtocolError) {
         switch body {
         case .object(let fields): self.fields = fields
-        case .null: self.fields = [:]
         default: throw .invalid("The \(name) body must be a JSON object")
         }
     }

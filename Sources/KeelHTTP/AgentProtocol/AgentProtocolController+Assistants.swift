@@ -25,11 +25,8 @@ extension AgentProtocolController {
             return try ProtocolResponse.json(.array(found.page.map(\.json)))
         }
         group.post("assistants/count") { request, context in
-            var body = try await Self.body(request).objectValue ?? [:]
-            body["limit"] = nil
-            body["offset"] = nil
             let found = try await service.searchAssistants(
-                .object(body), organizationID: try RequestScope.organizationID(context))
+                try await Self.body(request), organizationID: try RequestScope.organizationID(context))
             return try ProtocolResponse.json(.number(Double(found.total)))
         }
         group.get("assistants/{assistant_id}") { _, context in
@@ -48,7 +45,8 @@ extension AgentProtocolController {
                 try Self.parameter(context, "assistant_id"), organizationID: try RequestScope.organizationID(context))
             return JSONResponse.noContent()
         }
-        group.post("assistants/{assistant_id}/versions") { _, context in
+        group.post("assistants/{assistant_id}/versions") { request, context in
+            _ = try await Self.body(request)
             let versions = try await service.assistantVersions(
                 try Self.parameter(context, "assistant_id"), organizationID: try RequestScope.organizationID(context))
             return try ProtocolResponse.json(.array(versions))

@@ -16,9 +16,8 @@ extension AgentProtocolController {
         }
         group.post("threads/count") { request, context in
             var body = try await Self.body(request).objectValue ?? [:]
-            body["limit"] = 1
-            body["offset"] = nil
-            body["select"] = ["thread_id", "status"]
+            // The total does not need the threads' values.
+            if body["select"] == nil || body["select"] == .null { body["select"] = ["thread_id", "status"] }
             let found = try await service.searchThreads(.object(body), organizationID: try RequestScope.organizationID(context))
             return try ProtocolResponse.json(.number(Double(found.total)))
         }
@@ -77,7 +76,10 @@ extension AgentProtocolController {
             return try await history(context, limit: body["limit"], before: body["before"])
         }
         group.get("threads/{thread_id}/history") { request, context in
-            let limit = RequestDecoding.string(request, "limit").flatMap(Int.init).map { JSONValue.number(Double($0)) }
+            let limit = try RequestDecoding.string(request, "limit").map { text -> JSONValue in
+                guard let value = Int(text) else { throw AgentProtocolError.invalid("limit must be an integer in 1...1000") }
+                return .number(Double(value))
+            }
             return try await history(context, limit: limit, before: RequestDecoding.string(request, "before").map(JSONValue.string))
         }
     }

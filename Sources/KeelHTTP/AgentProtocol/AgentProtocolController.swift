@@ -28,8 +28,11 @@ struct AgentProtocolController: Sendable {
         addRunRoutes(to: group)
     }
 
+    /// The JSON body, which must be an object; no body at all reads as `{}`.
     static func body(_ request: Request) async throws -> JSONValue {
-        try await RequestDecoding.decodeOptionalBody(JSONValue.self, from: request) ?? .null
+        let body = try await RequestDecoding.decodeOptionalBody(JSONValue.self, from: request) ?? [:]
+        guard body.objectValue != nil else { throw AgentProtocolError.invalid("The request body must be a JSON object") }
+        return body
     }
 
     static func parameter(_ context: KeelRequestContext, _ name: String) throws -> String {
