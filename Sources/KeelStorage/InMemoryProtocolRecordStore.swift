@@ -81,13 +81,14 @@ extension ProtocolRecordStore {
 }
 
 extension ProtocolRecord {
-    /// After an update's closure: kind, id, organization and session are the row's identity, not
+    /// After an update's closure: kind, id, organization, session and creation time are the row's identity, not
     /// something a change can move; `updatedAt` is now.
     mutating func keepIdentity(of original: ProtocolRecord, now: Date = Date()) {
         kind = original.kind
         id = original.id
         organizationID = original.organizationID
         sessionID = original.sessionID
+        createdAt = original.createdAt
         updatedAt = now
     }
 }

@@ -20,7 +20,7 @@ struct WebhookDispatcherLifecycleTests {
 
     @Test("delivers at most maxConcurrentDeliveries at once")
     func boundedConcurrency() async throws {
-        try await WebhookHarness.run([Reply(status: 200, delay: .milliseconds(150))], maxConcurrent: 2) { session in
+        try await WebhookHarness.run([Reply(status: 200, delay: .seconds(1))], maxConcurrent: 2) { session in
             for index in 1...6 { session.dispatcher.enqueue(session.delivery("run_\(index)")) }
             try await waitUntil("six reports") { session.reports.all.count == 6 }
             #expect(session.reports.all.allSatisfy { $0.outcome == .delivered })
