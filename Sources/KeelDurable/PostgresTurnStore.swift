@@ -30,17 +30,38 @@ public final class PostgresTurnStore: TurnStore {
         self.logger = logger
     }
 
+    /// A deadlock or serialization failure (SQLSTATE 40P01, 40001) rolls the transaction back whole,
+    /// so it is run again, up to `retriedConflicts` more times after a short jittered pause; any other
+    /// error, or the last conflict, is the caller's.
     public func transaction<Result: Sendable>(_ body: (any TurnTransaction) async throws -> Result) async throws
         -> Result
     {
-        let (result, events) = try await store.transaction { connection -> (Result, [Event]) in
-            let tx = PostgresTurnTransaction(store: store, connection: connection, logger: logger)
-            let result = try await body(tx)
-            return (result, tx.appended)
+        var attempt = 0
+        while true {
+            do {
+                let (result, events) = try await store.transaction { connection -> (Result, [Event]) in
+                    let tx = PostgresTurnTransaction(store: store, connection: connection, logger: logger)
+                    let result = try await body(tx)
+                    return (result, tx.appended)
+                }
+                publish(events)
+                return result
+            } catch let error where attempt < Self.retriedConflicts && Self.retryableStates.contains(PostgresStore.sqlState(error) ?? "") {
+                attempt += 1
+                logger.warning(
+                    "turn transaction conflicted; running it again",
+                    metadata: ["attempt": "\(attempt)", "error": "\(PostgresStore.describe(error))"])
+                try await Task.sleep(for: .milliseconds(Int.random(in: 5...25) * attempt))
+            } catch let error where PostgresStore.sqlState(error) != nil {
+                // The API answers a generic 500; the SQLSTATE is what explains it.
+                logger.error("turn transaction failed", metadata: ["error": "\(PostgresStore.describe(error))"])
+                throw error
+            }
         }
-        publish(events)
-        return result
     }
+
+    static let retriedConflicts = 3
+    static let retryableStates: Set<String> = ["40P01", "40001"]
 
     /// Wakes local readers and observers for committed events.
     func publish(_ events: [Event]) {
