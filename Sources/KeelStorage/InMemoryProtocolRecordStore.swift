@@ -20,7 +20,7 @@ public final class InMemoryProtocolRecordStore: ProtocolRecordStore {
     public func insertRecord(_ record: ProtocolRecord) throws {
         let key = Key(organizationID: record.organizationID, kind: record.kind, id: record.id)
         try stored.withLock { records in
-            guard records[key] == nil else { throw Self.conflict(record.kind, record.id) }
+            guard records[key] == nil else { throw Self.recordConflict(record.kind, record.id) }
             records[key] = record
         }
     }
@@ -47,7 +47,7 @@ public final class InMemoryProtocolRecordStore: ProtocolRecordStore {
     ) throws -> ProtocolRecord {
         let key = Key(organizationID: organizationID, kind: kind, id: id)
         return try stored.withLock { records in
-            guard let original = records[key] else { throw Self.notFound(kind, id) }
+            guard let original = records[key] else { throw Self.recordNotFound(kind, id) }
             var record = original
             try change(&record)
             record.keepIdentity(of: original)
@@ -71,11 +71,11 @@ public final class InMemoryProtocolRecordStore: ProtocolRecordStore {
 
 /// What both stores say and do the same way.
 extension ProtocolRecordStore {
-    static func conflict(_ kind: ProtocolRecordKind, _ id: String) -> StoreError {
+    static func recordConflict(_ kind: ProtocolRecordKind, _ id: String) -> StoreError {
         .conflict("\(kind.rawValue) \(id) already exists")
     }
 
-    static func notFound(_ kind: ProtocolRecordKind, _ id: String) -> StoreError {
+    static func recordNotFound(_ kind: ProtocolRecordKind, _ id: String) -> StoreError {
         .notFound(kind: kind.rawValue, id: id)
     }
 }

@@ -39,7 +39,9 @@ struct ProtocolRecordStoreTests {
             try await records.insertRecord(thread)
             #expect(try await records.record(.thread, id: "t-1", organizationID: Self.orgA) == thread, "round trip, to the ms")
 
-            await #expect(throws: StoreError.self) { try await records.insertRecord(thread) }
+            await #expect(throws: StoreError.conflict("thread t-1 already exists")) {
+                try await records.insertRecord(thread)
+            }
             // The same id: another kind, or another organization, is another record.
             let assistant = ProtocolRecord(kind: .assistant, id: "t-1", organizationID: Self.orgA, data: ["x": 1], now: Self.at(1))
             try await records.insertRecord(assistant)
@@ -47,6 +49,7 @@ struct ProtocolRecordStoreTests {
             try await records.insertRecord(foreign)
             #expect(try await records.record(.assistant, id: "t-1", organizationID: Self.orgB)?.data == ["x": 2])
             #expect(try await records.record(.thread, id: "t-1", organizationID: Self.orgB) == nil, "B cannot read A's thread")
+            #expect(try await records.records(.thread, organizationID: Self.orgB, sessionID: session.id).isEmpty)
 
             let updated = try await records.updateRecord(.thread, id: "t-1", organizationID: Self.orgA) { record in
                 record.data = ["metadata": ["user": "u2"]]
@@ -58,12 +61,19 @@ struct ProtocolRecordStoreTests {
             #expect(updated.data == ["metadata": ["user": "u2"]] && updated.createdAt == thread.createdAt)
             #expect(updated.updatedAt > thread.updatedAt)
             #expect(try await records.record(.thread, id: "t-1", organizationID: Self.orgA) == updated)
-            await #expect(throws: StoreError.self) {
+            await #expect(throws: StoreError.notFound(kind: "thread", id: "t-1")) {
                 try await records.updateRecord(.thread, id: "t-1", organizationID: Self.orgB) { $0.data = ["owned": true] }
             }
-            await #expect(throws: StoreError.self) {
+            await #expect(throws: StoreError.notFound(kind: "run", id: "missing")) {
                 try await records.updateRecord(.run, id: "missing", organizationID: Self.orgA) { _ in }
             }
+            await #expect(throws: Refused()) {
+                try await records.updateRecord(.thread, id: "t-1", organizationID: Self.orgA) { record in
+                    record.data = ["half": "done"]
+                    throw Refused()
+                }
+            }
+            #expect(try await records.record(.thread, id: "t-1", organizationID: Self.orgA) == updated, "a throwing change writes nothing")
 
             #expect(try await records.deleteRecord(.thread, id: "t-1", organizationID: Self.orgB) == false)
             #expect(try await records.deleteRecord(.thread, id: "t-1", organizationID: Self.orgA))
@@ -86,17 +96,26 @@ struct ProtocolRecordStoreTests {
             }
             try await records.insertRecord(ProtocolRecord(
                 kind: .thread, id: "thread-one", organizationID: Self.orgA, sessionID: one.id, data: [:], now: Self.at(9)))
+            let assistant = ProtocolRecord(kind: .assistant, id: "a-1", organizationID: Self.orgA, data: [:], now: Self.at(10))
+            try await records.insertRecord(assistant)
             #expect(try await records.records(.run, organizationID: Self.orgA, sessionID: one.id).map(\.id) == ["r3", "r1"])
             #expect(try await records.records(.run, organizationID: Self.orgA, sessionID: nil).map(\.id) == ["r3", "r1", "r2"])
             #expect(try await records.records(.run, organizationID: Self.orgB, sessionID: nil).isEmpty)
 
+            try await records.deleteRecords(sessionID: one.id, organizationID: Self.orgB)
+            #expect(try await records.records(.run, organizationID: Self.orgA, sessionID: one.id).count == 2, "B cannot delete A's")
             try await records.deleteRecords(sessionID: one.id, organizationID: Self.orgA)
             #expect(try await records.records(.run, organizationID: Self.orgA, sessionID: nil).map(\.id) == ["r2"])
             #expect(try await records.record(.thread, id: "thread-one", organizationID: Self.orgA) == nil)
-            // Deleting a session (on PostgreSQL, by its foreign key) takes its records along too.
+            // On PostgreSQL deleting the session itself takes its records along (the foreign key);
+            // the in-memory records are a store of their own, emptied by `deleteRecords`.
             try await store.deleteSession(id: two.id, organizationID: Self.orgA)
+            if kind == .postgres {
+                #expect(try await records.records(.run, organizationID: Self.orgA, sessionID: nil).isEmpty, "cascade")
+            }
             try await records.deleteRecords(sessionID: two.id, organizationID: Self.orgA)
             #expect(try await records.records(.run, organizationID: Self.orgA, sessionID: nil).isEmpty)
+            #expect(try await records.records(.assistant, organizationID: Self.orgA, sessionID: nil) == [assistant])
         }
     }
 }

@@ -8,16 +8,21 @@ extension PostgresStore: ProtocolRecordStore {
     public func insertRecord(_ record: ProtocolRecord) async throws {
         let (json, stored) = try Self.normalise(record)
         try await schemaReady.wait()
-        let inserted = try await client.query(
-            """
-            INSERT INTO protocol_records (organization_id, kind, id, session_id, created_at, doc)
-            VALUES (\(stored.organizationID), \(stored.kind.rawValue), \(stored.id), \(stored.sessionID),
-                    \(stored.createdAt), \(json)::jsonb)
-            ON CONFLICT (organization_id, kind, id) DO NOTHING
-            RETURNING 1
-            """, logger: logger
-        ).collect()
-        guard !inserted.isEmpty else { throw StoreError.conflict("\(stored.kind.rawValue) '\(stored.id)' already exists") }
+        let inserted: [PostgresRow]
+        do {
+            inserted = try await client.query(
+                """
+                INSERT INTO protocol_records (organization_id, kind, id, session_id, created_at, doc)
+                VALUES (\(stored.organizationID), \(stored.kind.rawValue), \(stored.id), \(stored.sessionID),
+                        \(stored.createdAt), \(json)::jsonb)
+                ON CONFLICT (organization_id, kind, id) DO NOTHING
+                RETURNING 1
+                """, logger: logger
+            ).collect()
+        } catch where Self.sqlState(error) == "23503" {
+            throw StoreError.notFound(kind: "session", id: stored.sessionID ?? "")
+        }
+        guard !inserted.isEmpty else { throw Self.recordConflict(stored.kind, stored.id) }
     }
 
     public func record(_ kind: ProtocolRecordKind, id: String, organizationID: String) async throws -> ProtocolRecord? {
@@ -58,11 +63,10 @@ extension PostgresStore: ProtocolRecordStore {
                     WHERE organization_id = \(organizationID) AND kind = \(kind.rawValue) AND id = \(id)
                     FOR UPDATE
                     """, on: connection, logger: logger)
-            else { throw StoreError.notFound(kind: kind.rawValue, id: id) }
-            let identity = (record.kind, record.id, record.organizationID, record.sessionID, record.createdAt)
+            else { throw Self.recordNotFound(kind, id) }
+            let original = record
             try change(&record)
-            (record.kind, record.id, record.organizationID, record.sessionID, record.createdAt) = identity
-            record.updatedAt = Date()
+            record.keepIdentity(of: original)
             let (json, stored) = try Self.normalise(record)
             try await connection.query(
                 """

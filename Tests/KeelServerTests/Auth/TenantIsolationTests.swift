@@ -127,6 +127,14 @@ struct TenantIsolationTests {
             let a = try await server.register("a@tenant.example")
             let b = try await server.register("b@tenant.example")
             let fixture = try await makeFixture(server, a)
+            // The ids are A's for real: A reads every Agent Protocol resource with them, so B's
+            // 404s below are not the 404 of a wrong run or checkpoint id.
+            for route in routes where role(of: route) == .resource && route.hasPrefix("GET /") && !route.hasPrefix("GET /v1/") {
+                let parts = route.split(separator: " ", maxSplits: 1).map(String.init)
+                guard let path = fixture.path(parts[1]) else { continue }
+                let reply = try await server.request(.get, path, headers: a.headers)
+                #expect(reply.status == 200, "\(route) as A on A's resource: \(reply.status) \(reply.text)")
+            }
             let before = try await snapshot(server, a, fixture)
 
             for route in routes where role(of: route) == .resource {
@@ -149,13 +157,27 @@ struct TenantIsolationTests {
             let reuse = try await server.request(
                 .post, "/v1/agents", json: ["id": .string(fixture.agentID), "name": "copy", "system_prompt": "x"], headers: b.headers)
             #expect(reuse.status == 404 || reuse.status == 409, "\(reuse.text)")
+            // Nor is naming A's agent as the assistant of a stateless run, or as the graph of a new assistant.
+            for path in ["/runs", "/runs/wait", "/runs/stream"] {
+                let run = try await server.request(
+                    .post, path, json: body("POST", "/threads/{thread_id}/runs", fixture), headers: b.headers)
+                #expect(run.status == 404, "POST \(path) as B with A's assistant: \(run.status) \(run.text)")
+            }
+            for graph in [fixture.agentID, "secret-agent"] {
+                let assistant = try await server.request(
+                    .post, "/assistants", json: ["graph_id": .string(graph)], headers: b.headers)
+                #expect(assistant.status == 404, "POST /assistants as B with A's graph \(graph): \(assistant.status) \(assistant.text)")
+            }
 
             for route in routes where role(of: route) == .list {
                 let parts = route.split(separator: " ", maxSplits: 1).map(String.init)
                 let method = HTTPRequest.Method(parts[0]) ?? .get
                 let reply = try await server.request(method, parts[1], json: method == .post ? [:] : nil, headers: b.headers)
                 #expect(reply.status == 200, "\(route)")
-                for id in [fixture.agentID, fixture.sessionID, fixture.providerID, fixture.modelID, fixture.keyID, a.userID] {
+                for id in [
+                    fixture.agentID, fixture.sessionID, fixture.providerID, fixture.modelID, fixture.keyID, a.userID, fixture.turnID,
+                    fixture.eventID,
+                ] {
                     #expect(!reply.text.contains(id), "\(route) as B lists A's \(id)")
                 }
             }
