@@ -126,7 +126,7 @@ extension AgentProtocolService {
         }
         if let config = try request.object("config") { data.config = config }
         if let context = try request.object("context") { data.context = context }
-        if let metadata = try request.object("metadata") { data.metadata = Self.merged(data.metadata, metadata) }
+        if let metadata = try request.object("metadata") { data.metadata = try Self.patchedMetadata(data.metadata, metadata) }
         if let name = try request.string("name", maxBytes: 200) { data.name = name }
         if let description = try request.string("description", maxBytes: 2000) { data.description = description }
         data.version = (data.versions.map(\.version).max() ?? data.version) + 1
@@ -257,9 +257,20 @@ extension AgentProtocolService {
         return filter.allSatisfy { key, value in metadata[key] == value }
     }
 
-    static func merged(_ base: JSONValue, _ patch: JSONValue) -> JSONValue {
+    /// `patch`'s keys over `base`'s.
+    static func merging(_ base: JSONValue, _ patch: JSONValue) -> JSONValue {
         var object = base.objectValue ?? [:]
         for (key, value) in patch.objectValue ?? [:] { object[key] = value }
         return .object(object)
+    }
+
+    /// A caller's metadata patch over the stored metadata, within the size of one stored object,
+    /// so repeated patches cannot grow a record without bound.
+    static func patchedMetadata(_ base: JSONValue, _ patch: JSONValue) throws(AgentProtocolError) -> JSONValue {
+        let merged = merging(base, patch)
+        guard merged.jsonString.utf8.count <= ProtocolBody.maxObjectBytes else {
+            throw .invalid("metadata would exceed \(ProtocolBody.maxObjectBytes) bytes of JSON")
+        }
+        return merged
     }
 }

@@ -41,12 +41,12 @@ extension AgentProtocolService {
         if let threadID {
             do {
                 existing = try await self.thread(threadID, organizationID: organizationID)
-            } catch AgentProtocolError.notFound where parsed.ifNotExists == "create" {
+            } catch AgentProtocolError.notFound where parsed.ifNotExists == "create" && parsed.resume == nil {
                 try ProtocolIDs.validate(threadID, field: "thread_id")
             }
         }
         let assistant = try await assistant(parsed.assistantID, organizationID: organizationID)
-        var thread: ThreadRef
+        let thread: ThreadRef
         if let existing {
             thread = existing
         } else if let threadID {
@@ -55,23 +55,23 @@ extension AgentProtocolService {
             thread = try await newThread(
                 id: nil, metadata: [:], ephemeral: parsed.onCompletion != "keep", organizationID: organizationID)
         }
-        if thread.session.agentID != assistant.data.agentID {
-            let agentID = assistant.data.agentID
-            thread.session = try await store.updateSession(id: thread.session.id, organizationID: organizationID) {
-                $0.agentID = agentID
-            }
-        }
         let run: RunRef
-        if let resume = parsed.resume {
-            run = try await resumeRun(parsed, resume: resume, assistant: assistant, thread: thread)
-        } else {
-            run = try await startRun(parsed, assistant: assistant, thread: thread, request: request)
+        do {
+            if let resume = parsed.resume {
+                run = try await resumeRun(parsed, resume: resume, assistant: assistant, thread: thread)
+            } else {
+                run = try await startRun(parsed, assistant: assistant, thread: thread, request: request)
+            }
+        } catch {
+            // A thread made for this run does not outlive its refusal.
+            if existing == nil { try? await deleteThread(thread) }
+            throw error
         }
         if thread.data.metadata["graph_id"]?.stringValue != assistant.data.graphID
             || thread.data.metadata["assistant_id"]?.stringValue != assistant.id
         {
             let keys: JSONValue = ["graph_id": .string(assistant.data.graphID), "assistant_id": .string(assistant.id)]
-            try await updateThread(thread) { $0.metadata = Self.merged($0.metadata, keys) }
+            try await updateThread(thread) { $0.metadata = Self.merging($0.metadata, keys) }
         }
         if parsed.webhook != nil || thread.data.ephemeral == true {
             completions?.watch(organizationID: organizationID, threadID: thread.id, runID: run.id)
@@ -84,9 +84,12 @@ extension AgentProtocolService {
     ) async throws -> RunRef {
         let organizationID = thread.session.organizationID
         let runID = ProtocolIDs.newRunID()
-        var message = try LangChainMessages.userMessage(fromInput: parsed.input)
+        guard var message = parsed.message else { throw AgentProtocolError.invalid("input is required") }
         var controls: [String: JSONValue] = [:]
         let configurable = parsed.config["configurable"] ?? assistant.data.config["configurable"]
+        // The turn runs with the assistant's agent (which the session then keeps): set when the
+        // turn starts, so a refused or queued run changes nothing now.
+        controls["agent_id"] = .string(assistant.data.agentID)
         if let model = configurable?["model"]?.stringValue { controls["model_id"] = .string(model) }
         if parsed.interrupts { controls["require_tool_approval"] = true }
         message.controls = controls.isEmpty ? nil : .object(controls)
@@ -123,14 +126,13 @@ extension AgentProtocolService {
                     traceContext: request.traceContext)
             case "interrupt", "rollback":
                 let active = try await activeRuns(of: thread)
-                if try await runner.cancel(sessionID: session.id, organizationID: session.organizationID) || !active.isEmpty {
-                    for run in active {
-                        if strategy == "rollback" {
-                            _ = try await records.deleteRecord(.run, id: run.id, organizationID: session.organizationID)
-                        } else if run.data.turnID == nil {
-                            try await markCancelledBeforeStart(run)
-                        }
+                _ = try await runner.cancel(sessionID: session.id, organizationID: session.organizationID)
+                if strategy == "rollback" {
+                    for run in active.all {
+                        _ = try await records.deleteRecord(.run, id: run.id, organizationID: session.organizationID)
                     }
+                } else {
+                    for run in active.queued { try await markCancelledBeforeStart(run) }
                 }
                 _ = try await runner.submit(
                     message, sessionID: session.id, organizationID: session.organizationID,
@@ -237,10 +239,11 @@ extension AgentProtocolService {
         }
     }
 
-    func activeRuns(of thread: ThreadRef) async throws -> [RunRef] {
+    /// The thread's runs that have not ended, and those among them whose turn has not started.
+    func activeRuns(of thread: ThreadRef) async throws -> (all: [RunRef], queued: [RunRef]) {
         let runs = try await runs(of: thread)
-        let projected = try await projections(runs)
-        return zip(runs, projected).filter { !$0.1.isFinished }.map(\.0)
+        let active = zip(runs, try await projections(runs)).filter { !$0.1.isFinished }
+        return (active.map(\.0), active.filter { $0.1.turnID == nil }.map(\.0))
     }
 
     func markCancelledBeforeStart(_ run: RunRef) async throws {
@@ -286,21 +289,16 @@ extension AgentProtocolService {
     }
 
     /// Cancels the run if it has not finished. `interrupt` and `cancel` both end the turn (Keel
-    /// keeps what the turn recorded either way). The cancellation is recorded before this returns.
+    /// keeps what the turn recorded either way). The engine cancels the session's running turn and
+    /// every queued one together, so every run still queued ends too. The cancellation is recorded
+    /// before this returns.
     public func cancelRun(_ run: RunRef) async throws -> RunProjector {
-        var projector = try await projections([run]).first ?? RunProjector(runID: run.id, run: run.data)
-        guard !projector.isFinished else { return projector }
+        let current = try await projection(of: run)
+        guard !current.isFinished else { return current }
         let session = run.thread.session
-        let pending = projector.turnID == nil
         _ = try await runner.cancel(sessionID: session.id, organizationID: session.organizationID)
-        if pending {
-            for other in try await activeRuns(of: run.thread) where other.data.turnID == nil {
-                try await markCancelledBeforeStart(other)
-            }
-        }
-        let refreshed = try await self.run(run.id, in: run.thread)
-        projector = try await projections([refreshed]).first ?? projector
-        return projector
+        for queued in try await activeRuns(of: run.thread).queued { try await markCancelledBeforeStart(queued) }
+        return try await projection(of: try await self.run(run.id, in: run.thread))
     }
 
     /// Deletes a finished run's record (a running one only with `force`, cancelling it first).

@@ -80,19 +80,21 @@ extension AgentProtocolService {
 
     /// Changes the thread's record (created for a session that has none yet).
     @discardableResult
-    func updateThread(_ thread: ThreadRef, _ change: @escaping @Sendable (inout ThreadData) -> Void) async throws -> ThreadRef {
+    func updateThread(_ thread: ThreadRef, _ change: @escaping @Sendable (inout ThreadData) throws -> Void) async throws
+        -> ThreadRef
+    {
         var updated = thread
         if thread.stored {
             let record = try await records.updateRecord(.thread, id: thread.id, organizationID: thread.session.organizationID) {
                 record in
                 var data = (try? record.decoded(ThreadData.self)) ?? ThreadData(metadata: [:])
-                change(&data)
+                try change(&data)
                 record.data = .encoding(data)
             }
             updated.data = try record.decoded(ThreadData.self)
             updated.updatedAt = record.updatedAt
         } else {
-            change(&updated.data)
+            try change(&updated.data)
             let record = ProtocolRecord(
                 kind: .thread, id: thread.id, organizationID: thread.session.organizationID, sessionID: thread.session.id,
                 data: .encoding(updated.data))
@@ -107,7 +109,7 @@ extension AgentProtocolService {
         let request = try ProtocolBody(body, name: "thread")
         let metadata = try request.object("metadata") ?? [:]
         let thread = try await thread(id, organizationID: organizationID)
-        return try await updateThread(thread) { $0.metadata = Self.merged($0.metadata, metadata) }
+        return try await updateThread(thread) { $0.metadata = try Self.patchedMetadata($0.metadata, metadata) }
     }
 
     /// Cancels the thread's run, deletes its session, events and records.
@@ -139,20 +141,32 @@ extension AgentProtocolService {
     }
 
     /// The thread as the API shows it; `values` and `interrupts` only when `withState`.
+    /// The thread's status without reading its whole log: the session and its last turn end.
+    func threadStatus(_ session: Session) async throws -> ThreadStatus {
+        let lastEnd = try await store.events(
+            sessionID: session.id, organizationID: session.organizationID,
+            EventQuery(types: EventType.terminal, limit: 1, lastN: true)
+        ).last
+        return ThreadSnapshot.status(of: session, lastEnd: lastEnd?.type)
+    }
+
     public func threadJSON(_ thread: ThreadRef, withState: Bool = true) async throws -> JSONValue {
-        let events = try await allEvents(sessionID: thread.session.id, organizationID: thread.session.organizationID)
-        let snapshot = ThreadSnapshot(session: thread.session, events: events[...], failures: failures, current: true)
         var object: [String: JSONValue] = [
             "thread_id": .string(thread.id), "created_at": ProtocolTime.string(thread.createdAt),
             "updated_at": ProtocolTime.string(max(thread.updatedAt, thread.session.updatedAt)),
-            "metadata": thread.data.metadata, "status": .string(snapshot.status.rawValue), "config": [:],
+            "metadata": thread.data.metadata, "config": [:],
         ]
-        if withState {
-            object["values"] = snapshot.values
-            object["interrupts"] =
-                snapshot.interrupts.isEmpty
-                ? [:] : .object([snapshot.interrupts[0]["id"]?.stringValue ?? thread.id: .array(snapshot.interrupts)])
+        guard withState else {
+            object["status"] = .string(try await threadStatus(thread.session).rawValue)
+            return .object(object)
         }
+        let events = try await allEvents(sessionID: thread.session.id, organizationID: thread.session.organizationID)
+        let snapshot = ThreadSnapshot(session: thread.session, events: events[...], failures: failures, current: true)
+        object["status"] = .string(snapshot.status.rawValue)
+        object["values"] = snapshot.values
+        object["interrupts"] =
+            snapshot.interrupts.isEmpty
+            ? [:] : .object([snapshot.interrupts[0]["id"]?.stringValue ?? thread.id: .array(snapshot.interrupts)])
         return .object(object)
     }
 
@@ -218,7 +232,9 @@ extension AgentProtocolService {
         for record in stored { if let sessionID = record.sessionID { recordBySession[sessionID] = record } }
         let sessions = try await store.listSessions(
             organizationID: organizationID, agentID: nil, search: nil, offset: 0, limit: Self.maxSearchScan)
-        var matching: [(ThreadRef, JSONValue)] = []
+        // Filters first, on what is at hand; the status (one small read) only when asked for; the
+        // full thread (its whole log) only for the page.
+        var matching: [(thread: ThreadRef, status: ThreadStatus?)] = []
         for session in sessions.items {
             let record = recordBySession[session.id]
             let data = (try? record?.decoded(ThreadData.self)) ?? ThreadData(metadata: [:])
@@ -228,23 +244,31 @@ extension AgentProtocolService {
                 updatedAt: record?.updatedAt ?? session.updatedAt, stored: record != nil)
             if let ids, !ids.contains(ref.id) { continue }
             if let metadata, !Self.contains(data.metadata, metadata) { continue }
-            let json = try await threadJSON(ref, withState: select == nil || select?.contains("values") == true)
-            if let status, json["status"]?.stringValue != status { continue }
-            matching.append((ref, json))
+            var current: ThreadStatus?
+            if status != nil || sortBy == "status" {
+                current = try await threadStatus(session)
+                if let status, current?.rawValue != status { continue }
+            }
+            matching.append((ref, current))
         }
-        func less(_ lhs: (ThreadRef, JSONValue), _ rhs: (ThreadRef, JSONValue)) -> Bool {
+        func less(_ lhs: (thread: ThreadRef, status: ThreadStatus?), _ rhs: (thread: ThreadRef, status: ThreadStatus?)) -> Bool {
             switch sortBy {
-            case "thread_id": lhs.0.id < rhs.0.id
-            case "status": (lhs.1["status"]?.stringValue ?? "") < (rhs.1["status"]?.stringValue ?? "")
-            case "updated_at": lhs.0.updatedAt < rhs.0.updatedAt
-            default: lhs.0.createdAt < rhs.0.createdAt
+            case "thread_id": lhs.thread.id < rhs.thread.id
+            case "status": (lhs.status?.rawValue ?? "") < (rhs.status?.rawValue ?? "")
+            case "updated_at": lhs.thread.updatedAt < rhs.thread.updatedAt
+            default: lhs.thread.createdAt < rhs.thread.createdAt
             }
         }
         let sorted = matching.sorted { descending ? less($1, $0) : less($0, $1) }
-        let page = sorted.dropFirst(offset).prefix(limit).map { _, json -> JSONValue in
-            guard let select, let object = json.objectValue else { return json }
-            return .object(object.filter { select.contains($0.key) })
+        var page: [JSONValue] = []
+        for entry in sorted.dropFirst(offset).prefix(limit) {
+            let json = try await threadJSON(entry.thread, withState: select == nil || select?.contains("values") == true)
+            guard let select, let object = json.objectValue else {
+                page.append(json)
+                continue
+            }
+            page.append(.object(object.filter { select.contains($0.key) }))
         }
-        return (Array(page), matching.count)
+        return (page, matching.count)
     }
 }

@@ -29,11 +29,16 @@ struct ProtocolBody {
         return text
     }
 
-    func object(_ key: String) throws(AgentProtocolError) -> JSONValue? {
+    /// An object field of at most `maxBytes` of JSON: config, context and metadata are kept with
+    /// the record (and an assistant keeps them for each of its versions).
+    func object(_ key: String, maxBytes: Int = maxObjectBytes) throws(AgentProtocolError) -> JSONValue? {
         guard let value = present(key) else { return nil }
         guard value.objectValue != nil else { throw .invalid("\(key) must be an object") }
+        guard value.jsonString.utf8.count <= maxBytes else { throw .invalid("\(key) exceeds \(maxBytes) bytes of JSON") }
         return value
     }
+
+    static let maxObjectBytes = 64 * 1024
 
     func bool(_ key: String) throws(AgentProtocolError) -> Bool? {
         guard let value = present(key) else { return nil }

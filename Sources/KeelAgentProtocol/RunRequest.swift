@@ -6,6 +6,9 @@ import KeelServices
 struct RunRequest: Sendable {
     var assistantID: String
     var input: JSONValue
+    /// The user message of `input`, validated with the rest of the request (nil for a resume), so
+    /// a bad input is refused before any thread is created or changed.
+    var message: Message?
     /// `command.resume`: continues an interrupted thread instead of sending input.
     var resume: JSONValue?
     var metadata: JSONValue
@@ -24,7 +27,7 @@ struct RunRequest: Sendable {
         let request = try ProtocolBody(body, name: "run")
         assistantID = try request.requiredString("assistant_id", maxBytes: ProtocolIDs.maxLength)
         let input = request.present("input")
-        let command = try request.object("command")
+        let command = try request.object("command", maxBytes: LangChainMessages.maxInputBytes)
         if let command {
             for key in command.objectValue?.keys.sorted() ?? [] where key != "resume" {
                 throw AgentProtocolError.invalid("command.\(key) is not supported; use command.resume")
@@ -39,6 +42,14 @@ struct RunRequest: Sendable {
         if !hasInput, resume == nil { throw AgentProtocolError.invalid("input or command is required") }
         self.input = input ?? [:]
         if hasInput, input?.objectValue == nil { throw AgentProtocolError.invalid("input must be an object") }
+        // The input is kept with the run: its text (bounded below) plus at most an object's worth of the rest.
+        if let input, input.jsonString.utf8.count > LangChainMessages.maxInputBytes + ProtocolBody.maxObjectBytes {
+            throw AgentProtocolError.invalid("input exceeds \(LangChainMessages.maxInputBytes + ProtocolBody.maxObjectBytes) bytes of JSON")
+        }
+        if resume != nil, stateless {
+            throw AgentProtocolError.invalid("command.resume needs the thread that was interrupted; a stateless run has none")
+        }
+        message = resume == nil ? try LangChainMessages.userMessage(fromInput: self.input) : nil
         metadata = try request.object("metadata") ?? [:]
         try RunMetadata.validate(metadata)
         config = try request.object("config") ?? [:]

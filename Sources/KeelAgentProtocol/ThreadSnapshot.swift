@@ -18,19 +18,25 @@ struct ThreadSnapshot {
         lastEvent = events.last
         interrupts = Self.openWaits(in: events).compactMap(Interrupts.interrupt(from:))
         let lastEnd = events.last { EventType.terminal.contains($0.type) }
-        let waiting =
-            current
-            ? (session.status == .waitingForToolResults || !session.pendingApprovals.isEmpty
-                || !session.pendingQuestions.isEmpty)
-            : !interrupts.isEmpty
-        if waiting {
+        if current {
+            status = Self.status(of: session, lastEnd: lastEnd?.type)
+        } else if !interrupts.isEmpty {
             status = .interrupted
-        } else if current ? session.status == .active : (events.last { $0.type == EventType.turnStarted }?.sequence ?? 0) > (lastEnd?.sequence ?? 0) {
+        } else if (events.last { $0.type == EventType.turnStarted }?.sequence ?? 0) > (lastEnd?.sequence ?? 0) {
             status = .busy
         } else {
             status = lastEnd?.type == EventType.turnFailed ? .error : .idle
         }
         if status != .interrupted { interrupts = [] }
+    }
+
+    /// A thread's status now, from its session and the type of its last turn end.
+    static func status(of session: Session, lastEnd: EventType?) -> ThreadStatus {
+        if session.status == .waitingForToolResults || !session.pendingApprovals.isEmpty || !session.pendingQuestions.isEmpty {
+            return .interrupted
+        }
+        if session.status == .active { return .busy }
+        return lastEnd == EventType.turnFailed ? .error : .idle
     }
 
     /// The waits opened by the running turn's latest act step, if the turn has not ended.
@@ -60,7 +66,7 @@ struct ThreadSnapshot {
             : []
         return [
             "values": values, "next": interrupted ? ["tools"] : [], "tasks": tasks, "interrupts": .array(interrupts),
-            "metadata": AgentProtocolService.merged(metadata, ["step": .number(Double(lastEvent?.sequence ?? 0)), "source": "loop"]),
+            "metadata": AgentProtocolService.merging(metadata, ["step": .number(Double(lastEvent?.sequence ?? 0)), "source": "loop"]),
             "created_at": ProtocolTime.string(lastEvent?.ts ?? createdAt), "checkpoint": checkpoint,
             "checkpoint_id": checkpoint["checkpoint_id"] ?? .null, "parent_checkpoint": .null,
             "parent_checkpoint_id": .null,

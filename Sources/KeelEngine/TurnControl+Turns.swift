@@ -90,14 +90,22 @@ extension TurnControl {
     func startTurn(
         _ turnID: String, sessionID: String, organizationID: String, input: Message, in tx: any TurnTransaction
     ) async throws {
+        // Everything is read inside the transaction (on PostgreSQL, on its connection: asking the
+        // pool for another while holding this one would deadlock once every connection does so).
+        // A message naming an agent of the organization (`controls.agent_id`, how an Agent Protocol
+        // run names its assistant) runs with it, and the session keeps it from then on; a name
+        // that is not the organization's agent changes nothing.
+        let requested: Agent? =
+            if let agentID = input.controls?["agent_id"]?.stringValue {
+                try await tx.agent(id: agentID, organizationID: organizationID)
+            } else { nil }
         let session = try await tx.updateSession(id: sessionID, organizationID: organizationID) { session in
             session.status = .active
             if session.startedAt == nil { session.startedAt = Date() }
+            if let requested { session.agentID = requested.id }
         }
-        // Everything is read inside the transaction (on PostgreSQL, on its connection: asking the
-        // pool for another while holding this one would deadlock once every connection does so).
         let agent: Agent? =
-            if let agentID = session.agentID {
+            if let requested { requested } else if let agentID = session.agentID {
                 try await tx.agent(id: agentID, organizationID: session.organizationID)
             } else { nil }
         let providers = try await tx.providers(organizationID: session.organizationID)

@@ -86,7 +86,8 @@ public struct KeelAPI: Sendable {
         if let agentProtocol {
             // LangGraph clients take a base URL and add `/threads`, `/runs` … to it: the routes live
             // at the root of API_PREFIX, beside `/v1`, under the same credentials.
-            let controller = AgentProtocolController(service: agentProtocol, settings: settings.sse)
+            let controller = AgentProtocolController(
+                service: agentProtocol, settings: settings.sse, streams: streams, gauge: metrics.streamGauge)
             let root = router.group(RouterPath(settings.apiPrefix))
             controller.addPublicRoutes(to: root)
             controller.addRoutes(to: router.group(RouterPath(settings.apiPrefix)).add(middleware: AuthenticationMiddleware(auth: auth)))

@@ -138,6 +138,73 @@ struct AgentProtocolTests {
         }
     }
 
+    @Test("a refused run creates and changes nothing; an accepted one runs with its assistant's agent")
+    func refusedRunsLeaveNothing() async throws {
+        try await TestServer.run { server in
+            let sessionsBefore = try await server.request(.get, "/v1/sessions").json["total"]
+            let badInput: JSONValue = ["messages": [["role": "ai", "content": "x"]]]
+            for route in ["/runs", "/runs/wait", "/runs/stream"] {
+                let reply = try await server.request(.post, route, json: ["assistant_id": "assistant", "input": badInput])
+                #expect(reply.status == 422, "\(route): \(reply.text)")
+            }
+            let resume = try await server.request(.post, "/runs/wait", json: ["assistant_id": "assistant", "command": ["resume": true]])
+            #expect(resume.status == 422, "a stateless resume: \(resume.text)")
+            let missing = try await server.request(
+                .post, "/threads/never-made/runs/wait",
+                json: ["assistant_id": "assistant", "if_not_exists": "create", "command": ["resume": true]])
+            #expect(missing.status == 404, "a resume does not create the thread: \(missing.text)")
+            #expect(try await server.request(.get, "/v1/sessions").json["total"] == sessionsBefore, "no session left behind")
+
+            let other = try await server.request(.post, "/assistants", json: ["graph_id": "assistant", "name": "other"])
+            let otherID = try #require(other.json["assistant_id"]?.stringValue)
+            let seeded = try #require(try await server.request(.get, "/v1/agents/assistant").json["id"])
+            let thread = try await server.request(.post, "/threads", json: [:])
+            let threadID = try #require(thread.json["thread_id"]?.stringValue)
+            let refused = try await server.request(
+                .post, "/threads/\(threadID)/runs", json: ["assistant_id": .string(otherID), "input": badInput])
+            #expect(refused.status == 422)
+            #expect((try await server.request(.get, "/v1/sessions/\(threadID)").json["agent_id"] ?? .null) == .null, "agent unchanged")
+
+            let accepted = try await server.request(
+                .post, "/threads/\(threadID)/runs/wait",
+                json: ["assistant_id": .string(otherID), "input": ["messages": [["role": "human", "content": "hi"]]]])
+            #expect(accepted.status == 200, "\(accepted.text)")
+            let session = try await server.request(.get, "/v1/sessions/\(threadID)").json
+            #expect((session["agent_id"] ?? .null) != .null && session["agent_id"] != seeded, "the new assistant's own agent: \(session)")
+            let started = try await server.events(threadID).first { $0["type"] == "turn.started" }
+            #expect(started?["data"]?["agent_id"] == session["agent_id"], "the turn ran with the session's new agent")
+
+            // A /v1 message naming an agent that is not the organization's changes nothing.
+            let before = session["agent_id"]
+            let foreign = try await server.request(
+                .post, "/v1/sessions/\(threadID)/messages",
+                json: ["message": ["role": "user", "content": [["type": "text", "text": "x"]]],
+                       "controls": ["agent_id": "agent_0000000000000000000000000000dead"]])
+            #expect(foreign.status == 201)
+            _ = try await server.waitForIdle(threadID, turns: 2)
+            #expect(try await server.request(.get, "/v1/sessions/\(threadID)").json["agent_id"] == before)
+        }
+    }
+
+    @Test("stored objects are bounded: config, context and metadata at 64 KiB, also after repeated patches")
+    func storedObjectLimits() async throws {
+        try await TestServer.run { server in
+            let big = JSONValue.string(String(repeating: "x", count: 40 * 1024))
+            let huge = JSONValue.string(String(repeating: "x", count: 70 * 1024))
+            let assistant = try await server.request(.post, "/assistants", json: ["graph_id": "assistant", "config": ["blob": huge]])
+            #expect(assistant.status == 422 && assistant.json["detail"]?.stringValue?.contains("config") == true, "\(assistant.text)")
+            let thread = try await server.request(.post, "/threads", json: ["metadata": ["a": big]])
+            let threadID = try #require(thread.json["thread_id"]?.stringValue, "\(thread.text)")
+            let grown = try await server.request(.patch, "/threads/\(threadID)", json: ["metadata": ["b": big]])
+            #expect(grown.status == 422, "metadata may not grow past 64 KiB by patches: \(grown.text)")
+            #expect(try await server.request(.get, "/threads/\(threadID)").json["metadata"]?["b"] == nil)
+            let run = try await server.request(
+                .post, "/threads/\(threadID)/runs",
+                json: ["assistant_id": "assistant", "input": ["messages": [["role": "human", "content": "x"]]], "context": ["c": huge]])
+            #expect(run.status == 422, "\(run.text)")
+        }
+    }
+
     @Test("assistants, threads, runs and their metadata survive a restart (PostgreSQL)")
     func persistence() async throws {
         try await PostgresPersistenceTests.withDatabase { url in
@@ -215,6 +282,31 @@ struct AgentProtocolDisconnectTests {
                 }
                 #expect(status == expected, "on_disconnect \(mode)")
             }
+        }
+    }
+
+    @Test("streams, waits and joins count against the SSE limits: one more than SSE_PER_SESSION_MAX per thread is 429")
+    func connectionLimits() async throws {
+        try await TestServer.run(
+            environment: ["SSE_PER_SESSION_MAX": "1"],
+            overrides: .init(simLatency: .milliseconds(400), deltaBatchInterval: .zero)
+        ) { server in
+            let thread = try await server.request(.post, "/threads", json: [:])
+            let threadID = try #require(thread.json["thread_id"]?.stringValue)
+            let run = try await server.request(
+                .post, "/threads/\(threadID)/runs",
+                json: ["assistant_id": "assistant", "input": ["messages": [["role": "human", "content": "several slow words here"]]]])
+            let runID = try #require(run.json["run_id"]?.stringValue)
+            let holder = try await RawConnection.open(port: server.port)
+            try await holder.send("GET /threads/\(threadID)/runs/\(runID)/join HTTP/1.1\r\nHost: localhost\r\n\r\n")
+            try await Task.sleep(for: .milliseconds(300))
+            let second = try await server.request(.get, "/threads/\(threadID)/runs/\(runID)/stream")
+            #expect(second.status == 429, "\(second.text)")
+            #expect(second.json["error"]?["code"] == "too_many_streams")
+            let elsewhere = try await server.request(.post, "/threads", json: [:])
+            #expect(elsewhere.status == 200, "another thread is not limited by this one's streams")
+            await holder.close()
+            _ = try await server.request(.get, "/threads/\(threadID)/runs/\(runID)/join")
         }
     }
 }

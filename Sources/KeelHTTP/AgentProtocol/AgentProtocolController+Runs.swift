@@ -15,16 +15,22 @@ extension AgentProtocolController {
             return try ProtocolResponse.json(service.runJSON(run, service.freshProjection(run)))
         }
         group.post("threads/{thread_id}/runs/stream") { request, context in
-            stream(try await create(request, context, threadID: try Self.parameter(context, "thread_id")), request: request, created: true)
+            let threadID = try Self.parameter(context, "thread_id")
+            let permit = try admit(context, threadID: threadID)
+            return stream(try await create(request, context, threadID: threadID), permit, request: request, created: true)
         }
         group.post("runs/stream") { request, context in
-            stream(try await create(request, context, threadID: nil), request: request, created: true)
+            let permit = try admit(context, threadID: nil)
+            return stream(try await create(request, context, threadID: nil), permit, request: request, created: true)
         }
         group.post("threads/{thread_id}/runs/wait") { request, context in
-            wait(try await create(request, context, threadID: try Self.parameter(context, "thread_id")))
+            let threadID = try Self.parameter(context, "thread_id")
+            let permit = try admit(context, threadID: threadID)
+            return wait(try await create(request, context, threadID: threadID), permit)
         }
         group.post("runs/wait") { request, context in
-            wait(try await create(request, context, threadID: nil))
+            let permit = try admit(context, threadID: nil)
+            return wait(try await create(request, context, threadID: nil), permit)
         }
         group.get("threads/{thread_id}/runs") { request, context in
             let status = RequestDecoding.string(request, "status")
@@ -49,10 +55,12 @@ extension AgentProtocolController {
             return JSONResponse.noContent()
         }
         group.get("threads/{thread_id}/runs/{run_id}/join") { _, context in
-            wait(try await run(context))
+            let run = try await run(context)
+            return wait(run, try admit(context, threadID: run.thread.id))
         }
         group.get("threads/{thread_id}/runs/{run_id}/stream") { request, context in
-            stream(try await run(context), request: request, created: false)
+            let run = try await run(context)
+            return stream(run, try admit(context, threadID: run.thread.id), request: request, created: false)
         }
         group.post("threads/{thread_id}/runs/{run_id}/cancel") { request, context in
             let action = RequestDecoding.string(request, "action") ?? "interrupt"
@@ -85,12 +93,21 @@ extension AgentProtocolController {
 
     /// The run's SSE stream: `metadata` first, the parts of its stream modes, `end` last, each with
     /// id `<run_id>_event_<n>`; `Last-Event-ID` resumes after part n (also on a finished run).
-    private func stream(_ run: RunRef, request: Request, created: Bool) -> Response {
+    /// Streams, waits and joins hold a connection until the run ends: they count against the SSE
+    /// limits (`SSE_GLOBAL_MAX`, `SSE_PER_ORG_MAX`, and `SSE_PER_SESSION_MAX` per thread; a
+    /// stateless run's thread is its own), 429 beyond them.
+    private func admit(_ context: KeelRequestContext, threadID: String?) throws -> SSEConnectionLimiter.Permit {
+        try streams.admit(
+            sessionID: "thread:" + (threadID ?? UUID().uuidString), organizationID: try RequestScope.organizationID(context))
+    }
+
+    private func stream(_ run: RunRef, _ permit: SSEConnectionLimiter.Permit, request: Request, created: Bool) -> Response {
         let lastEventID = request.headers.first { $0.name.canonicalName == "last-event-id" }?.value
         let afterPart = AgentProtocolService.partNumber(lastEventID: lastEventID, runID: run.id)
         let path = "/threads/\(run.thread.id)/runs/\(run.id)"
         let service = self.service
         let keepalive = self.keepalive
+        let gauge = self.gauge
         return Response(
             status: .ok,
             headers: [
@@ -98,6 +115,9 @@ extension AgentProtocolController {
                 .xAccelBuffering: "no", .location: path + "/stream", .contentLocation: path,
             ],
             body: ResponseBody { writer in
+                defer { permit.end() }
+                gauge.opened()
+                defer { gauge.closed() }
                 let projector: RunProjector
                 do {
                     projector = try await service.follow(
@@ -127,12 +147,13 @@ extension AgentProtocolController {
 
     /// Waits for the run's end (keepalive newlines meanwhile), then answers its output: the final
     /// values, or `{"__error__": …}`.
-    private func wait(_ run: RunRef) -> Response {
+    private func wait(_ run: RunRef, _ permit: SSEConnectionLimiter.Permit) -> Response {
         let service = self.service
         let keepalive = self.keepalive
         return Response(
             status: .ok, headers: [.contentType: "application/json", .contentLocation: "/threads/\(run.thread.id)/runs/\(run.id)"],
             body: ResponseBody { writer in
+                defer { permit.end() }
                 let projector = try await service.join(
                     run, heartbeat: keepalive, onHeartbeat: { try await writer.write(ByteBuffer(string: "\n")) })
                 let output: JSONValue =

@@ -9,6 +9,9 @@ import KeelCore
 struct AgentProtocolController: Sendable {
     let service: AgentProtocolService
     let settings: SSESettings
+    /// The same connection limits as `/v1/sessions/{id}/sse`.
+    let streams: SSEConnectionLimiter
+    let gauge: StreamGauge
     /// Keepalive of streams and waits: at most 5 s, so idle proxies keep the connection and a
     /// departed client is noticed within one interval.
     var keepalive: Duration { min(settings.heartbeatInterval, .seconds(5)) }

@@ -126,6 +126,8 @@ extension PostgresMigrationSet {
                     )
                     """,
                     "CREATE INDEX protocol_records_session ON protocol_records (organization_id, kind, session_id)",
+                    // Deleting a session finds its records through the foreign key, by session id alone.
+                    "CREATE INDEX protocol_records_session_id ON protocol_records (session_id) WHERE session_id IS NOT NULL",
                 ]),
         ])
 }
