@@ -18,6 +18,15 @@ public enum PublicID {
         return hex.count == 32 && hex.allSatisfy { (0x30...0x39).contains($0) || (0x61...0x66).contains($0) }
     }
 
+    /// The smallest id of `prefix` made at `date`: ids are UUIDv7 (time first), so every id made
+    /// before `date` sorts below it and every one made at or after it, not (byte order).
+    public static func lowerBound(_ prefix: IDPrefix, at date: Date) -> String {
+        let millis = UInt64(max(0, date.timeIntervalSince1970 * 1000))
+        let hex = String(millis, radix: 16)
+        return "\(prefix.rawValue)_" + String(repeating: "0", count: max(0, 12 - hex.count)) + hex
+            + String(repeating: "0", count: 20)
+    }
+
     static func uuidV7Hex(now: Date) -> String {
         let millis = UInt64(max(0, now.timeIntervalSince1970 * 1000))
         var bytes = [UInt8](repeating: 0, count: 16)

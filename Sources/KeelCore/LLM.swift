@@ -92,6 +92,9 @@ public enum LLMError: Error, Sendable, Hashable {
         switch self {
         case .missingAPIKey, .unauthorized, .unknownModel: "provider_misconfigured"
         case .rateLimited: "provider_rate_limited"
+        // The provider refused this request (too long, bad content): not an outage, so it never
+        // counts against the provider's circuit breaker.
+        case .badRequest: "provider_rejected_request"
         default: "llm_error"
         }
     }

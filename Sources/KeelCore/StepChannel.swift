@@ -112,4 +112,6 @@ public protocol StepChannel: Sendable {
     /// The session's files, for the file-system tools of the step `lease` holds: every operation is
     /// refused (`StepChannelError.leaseLost`) unless the lease still holds a step of that session.
     func fileSystem(sessionID: String, lease: StepLease) -> any SessionFileSystem
+    /// Records the worker's presence and load; the directive says whether it is being drained.
+    func reportWorker(_ report: WorkerReport) async throws -> WorkerDirective
 }

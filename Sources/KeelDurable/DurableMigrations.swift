@@ -115,5 +115,51 @@ extension PostgresMigrationSet {
                     "ALTER TABLE durable_turns ADD COLUMN wait jsonb, ADD COLUMN wait_deadline timestamptz",
                     "CREATE INDEX durable_turns_waiting ON durable_turns (wait_deadline) WHERE wait_deadline IS NOT NULL",
                 ]),
+            PostgresMigration(
+                version: 5, name: "operations: workers, error history, requeues, operations log, circuit breakers",
+                statements: [
+                    // Each step executor's last report; `status` is what it or an operator said
+                    // (a silent worker is shown as lost by the reader, not written).
+                    """
+                    CREATE TABLE durable_workers (
+                        id text COLLATE "C" PRIMARY KEY,
+                        address text NOT NULL,
+                        version text NOT NULL,
+                        grade text NOT NULL,
+                        concurrency integer NOT NULL,
+                        load integer NOT NULL,
+                        status text NOT NULL CHECK (status IN ('active', 'draining', 'stopped')),
+                        started_at timestamptz NOT NULL DEFAULT now(),
+                        last_heartbeat_at timestamptz NOT NULL DEFAULT now()
+                    )
+                    """,
+                    "ALTER TABLE durable_tasks ADD COLUMN error_history jsonb NOT NULL DEFAULT '[]'",
+                    "CREATE INDEX durable_tasks_by_status ON durable_tasks (status, created_at)",
+                    """
+                    ALTER TABLE durable_dead_letters ADD COLUMN error_history jsonb NOT NULL DEFAULT '[]',
+                        ADD COLUMN requeued_at timestamptz, ADD COLUMN requeue_count integer NOT NULL DEFAULT 0
+                    """,
+                    "CREATE INDEX durable_dead_letters_by_session ON durable_dead_letters (session_id)",
+                    "CREATE INDEX durable_turns_by_status ON durable_turns (status, created_at)",
+                    // What changed in the engine and who changed it; the monitoring stream's change
+                    // events, resumed by id. Organization-less rows concern the platform.
+                    """
+                    CREATE TABLE durable_ops_events (
+                        id bigserial PRIMARY KEY,
+                        organization_id text COLLATE "C",
+                        type text NOT NULL,
+                        data jsonb NOT NULL,
+                        at timestamptz NOT NULL DEFAULT now()
+                    )
+                    """,
+                    // One row per provider and model that ever failed (`external:<provider>:<model>`).
+                    """
+                    CREATE TABLE durable_circuit_breakers (
+                        key text COLLATE "C" PRIMARY KEY,
+                        state jsonb NOT NULL,
+                        updated_at timestamptz NOT NULL DEFAULT now()
+                    )
+                    """,
+                ]),
         ])
 }

@@ -78,6 +78,7 @@ public final class PostgresTurnStore: TurnStore {
             WITH picked AS (
                 SELECT id FROM durable_tasks
                 WHERE status = 'pending' AND visible_at <= now()
+                    AND NOT EXISTS (SELECT 1 FROM durable_workers WHERE id = \(workerID) AND status = 'draining')
                 ORDER BY visible_at, created_at
                 LIMIT \(limit)
                 FOR UPDATE SKIP LOCKED

@@ -266,6 +266,7 @@ final class PostgresTurnTransaction: TurnTransaction {
                 visible_at = now() + (\(delay.inSeconds) * interval '1 second')
             WHERE id = \(taskID)
             """, logger: logger)
+        try await appendErrorHistory(taskID)
     }
 
     func releaseTask(_ taskID: String) async throws {
@@ -282,17 +283,96 @@ final class PostgresTurnTransaction: TurnTransaction {
             UPDATE durable_tasks SET status = 'pending', claimed_by = NULL, visible_at = now(), last_error = \(error)
             WHERE id = \(taskID)
             """, logger: logger)
+        try await appendErrorHistory(taskID)
     }
 
-    func deadLetterTask(_ taskID: String, _ task: LeasedTask, reason: String, error: String?) async throws {
-        try await connection.query(
-            "UPDATE durable_tasks SET status = 'dead', last_error = \(error), completed_at = now() WHERE id = \(taskID)",
-            logger: logger)
+    /// A task's error history keeps its last `errorHistoryLimit` failed attempts.
+    static let errorHistoryLimit = 20
+    /// Adds the task's `last_error`, just set by the caller's statement, to its history.
+    private func appendErrorHistory(_ taskID: String) async throws {
         try await connection.query(
             """
-            INSERT INTO durable_dead_letters (task_id, turn_id, session_id, kind, attempts, reason, last_error)
-            VALUES (\(taskID), \(task.turnID), \(task.sessionID), \(task.kind), \(task.attempt), \(reason), \(error))
-            ON CONFLICT (task_id) DO NOTHING
+            UPDATE durable_tasks SET error_history = (
+                SELECT coalesce(jsonb_agg(e ORDER BY n), '[]'::jsonb) FROM (
+                SELECT e, n FROM jsonb_array_elements(
+                    error_history || jsonb_build_array(jsonb_build_object(
+                        'attempt', attempt, 'error', last_error,
+                        'at', to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')))
+                ) WITH ORDINALITY AS h(e, n)
+                ORDER BY n DESC LIMIT \(Self.errorHistoryLimit)
+            ) kept)
+            WHERE id = \(taskID)
+            """, logger: logger)
+    }
+
+    /// Marks the task dead, records (or, after a requeue, renews) its dead letter with the error
+    /// history, and logs `dead_letter.created` — all in the turn's transaction.
+    func deadLetterTask(_ taskID: String, _ task: LeasedTask, reason: String, error: String?) async throws {
+        try await connection.query(
+            """
+            UPDATE durable_tasks SET status = 'dead', last_error = \(error), completed_at = now()
+            WHERE id = \(taskID)
+            """, logger: logger)
+        try await appendErrorHistory(taskID)
+        try await connection.query(
+            """
+            INSERT INTO durable_dead_letters (task_id, turn_id, session_id, kind, attempts, reason, last_error, error_history)
+            SELECT \(taskID), \(task.turnID), \(task.sessionID), \(task.kind), \(task.attempt), \(reason), \(error),
+                error_history FROM durable_tasks WHERE id = \(taskID)
+            ON CONFLICT (task_id) DO UPDATE SET attempts = excluded.attempts, reason = excluded.reason,
+                last_error = excluded.last_error, error_history = excluded.error_history, dead_at = now(),
+                requeued_at = NULL
+            """, logger: logger)
+        let data = try PostgresStore.encode(
+            JSONValue.object([
+                "task_id": .string(taskID), "turn_id": .string(task.turnID), "session_id": .string(task.sessionID),
+                "kind": .string(task.kind), "reason": .string(reason), "attempts": .number(Double(task.attempt)),
+            ]))
+        try await connection.query(
+            """
+            INSERT INTO durable_ops_events (organization_id, type, data)
+            VALUES (\(task.organizationID), \(OperationsEvent.Kind.deadLettered), \(data)::jsonb)
+            """, logger: logger)
+    }
+
+    func deadTask(_ taskID: String) async throws -> LeasedTask? {
+        let rows = try await connection.query(
+            """
+            SELECT t.turn_id, t.session_id, s.organization_id, d.input_message_id, t.kind, t.attempt, t.max_attempts,
+                t.progress::text
+            FROM durable_tasks t JOIN durable_turns d ON d.id = t.turn_id JOIN sessions s ON s.id = t.session_id
+            JOIN durable_dead_letters l ON l.task_id = t.id
+            WHERE t.id = \(taskID) AND t.status = 'dead' AND l.requeued_at IS NULL
+            FOR UPDATE OF t, l
+            """, logger: logger
+        ).collect()
+        guard let row = rows.first else { return nil }
+        let (turnID, sessionID, organizationID, inputMessageID, kind, attempt, maxAttempts, progress) = try row.decode(
+            (String, String, String, String, String, Int, Int, String).self)
+        return LeasedTask(
+            turnID: turnID, sessionID: sessionID, organizationID: organizationID, inputMessageID: inputMessageID,
+            kind: kind, attempt: attempt, maxAttempts: maxAttempts,
+            progress: try PostgresStore.decode(TurnProgress.self, progress))
+    }
+
+    func requeueDeadTask(_ taskID: String, turnID: String, progress: TurnProgress) async throws {
+        let progressJSON = try PostgresStore.encode(progress)
+        try await connection.query(
+            """
+            UPDATE durable_tasks SET status = 'pending', attempt = 0, claimed_by = NULL, visible_at = now(),
+                completed_at = NULL, progress = \(progressJSON)::jsonb
+            WHERE id = \(taskID)
+            """, logger: logger)
+        try await connection.query(
+            """
+            UPDATE durable_turns SET status = 'running', ended_at = NULL, progress = \(progressJSON)::jsonb,
+                reclaims_without_progress = 0
+            WHERE id = \(turnID)
+            """, logger: logger)
+        try await connection.query(
+            """
+            UPDATE durable_dead_letters SET requeued_at = now(), requeue_count = requeue_count + 1
+            WHERE task_id = \(taskID)
             """, logger: logger)
     }
 

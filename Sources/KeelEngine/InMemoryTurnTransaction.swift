@@ -198,6 +198,13 @@ final class InMemoryTurnTransaction: TurnTransaction {
         tables { _ = $0.tasks.removeValue(forKey: taskID) }
     }
 
+    /// DEV_MODE keeps no dead letters (a dead task is dropped with its ended turn).
+    func deadTask(_ taskID: String) async throws -> LeasedTask? { nil }
+
+    func requeueDeadTask(_ taskID: String, turnID: String, progress: TurnProgress) async throws {
+        throw OperationsError.unavailable
+    }
+
     func turnWait(turnID: String) async throws -> TurnWait? {
         tables { $0.turns[turnID]?.wait }
     }

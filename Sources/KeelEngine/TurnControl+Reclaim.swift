@@ -52,6 +52,7 @@ extension TurnControl {
                 metadata: ["task_id": "\(taskID)", "turn_id": "\(task.turnID)", "worker_id": "\(holder ?? "-")",
                            "attempt": "\(task.attempt)"])
             try await tx.requeueStaleTask(taskID, error: lastError)
+            counters.add(reclaims: 1)
             try await tx.notify(.stepsAvailable)
             return true
         }

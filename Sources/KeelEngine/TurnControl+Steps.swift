@@ -4,7 +4,9 @@ import KeelCore
 extension TurnControl {
     public func claim(workerID: String, limit: Int) async throws -> [ClaimedStep] {
         guard limit > 0 else { return [] }
-        return try await store.claim(workerID: workerID, limit: limit)
+        let claimed = try await store.claim(workerID: workerID, limit: limit)
+        counters.add(claims: claimed.count)
+        return claimed
     }
 
     /// The batched turn-context call: the plan with the provider key decrypted now, the
@@ -19,6 +21,14 @@ extension TurnControl {
             let (storedSpec, inputSequence) = try await store.turnSpec(turnID: step.turnID)
         else { throw StepChannelError.leaseLost }
         var spec = storedSpec
+        if case .reason = leased.step, !spec.unresolvedModel, let breakers {
+            if case .refused = await breakers.admit(provider: spec.providerType.rawValue, model: spec.model) {
+                try await failFast(step, spec: spec)
+                throw StepChannelError.leaseLost
+            }
+            providerCalls.started(
+                taskID: step.lease.taskID, .init(provider: spec.providerType.rawValue, model: spec.model))
+        }
         if !spec.unresolvedModel {
             spec.apiKey = try await planner.apiKey(
                 providerID: spec.providerID, organizationID: spec.organizationID, providerType: spec.providerType,
@@ -71,7 +81,7 @@ extension TurnControl {
     /// Commits the step's result events, marks it done and either queues the next step or ends
     /// the turn (and starts the session's next one) — in one transaction.
     public func complete(_ lease: StepLease, _ completion: StepCompletion) async throws {
-        try await store.transaction { tx in
+        let task = try await store.transaction { tx in
             guard let task = try await tx.leasedTask(lease, exclusive: true) else { throw StepChannelError.leaseLost }
             _ = try await tx.append(completion.events, sessionID: task.sessionID, organizationID: task.organizationID)
             try await tx.completeTask(lease.taskID)
@@ -87,12 +97,15 @@ extension TurnControl {
                     task.turnID, sessionID: task.sessionID, organizationID: task.organizationID,
                     context: task.context, status: status, progress: completion.progress, in: tx)
             }
+            return task
         }
+        if task.kind == "reason" { await recordProviderOutcome(taskID: lease.taskID, completion.outcome) }
     }
 
     /// A failed attempt is retried with backoff, or dead-lettered (ending its turn with
     /// `turn.failed`) once its attempts are used up.
     public func fail(_ lease: StepLease, error: String) async throws {
+        _ = providerCalls.finished(taskID: lease.taskID)
         try await store.transaction { tx in
             guard let task = try await tx.leasedTask(lease, exclusive: true) else { throw StepChannelError.leaseLost }
             guard task.attempt >= task.maxAttempts else {
@@ -108,6 +121,7 @@ extension TurnControl {
     /// Hands the attempt back (a release is not a failure) but not the lease: the next claim
     /// takes a new lease epoch, so this lease stays invalid.
     public func release(_ lease: StepLease) async throws {
+        _ = providerCalls.finished(taskID: lease.taskID)
         try await store.transaction { tx in
             guard try await tx.leasedTask(lease, exclusive: true) != nil else { throw StepChannelError.leaseLost }
             try await tx.releaseTask(lease.taskID)
@@ -133,6 +147,7 @@ extension TurnControl {
         in tx: any TurnTransaction
     ) async throws {
         try await tx.deadLetterTask(taskID, task, reason: reason, error: error)
+        counters.add(deadLetters: 1)
         logger.error(
             "step dead-lettered; ending its turn",
             metadata: ["task_id": "\(taskID)", "turn_id": "\(task.turnID)", "reason": "\(reason)",

@@ -16,21 +16,31 @@ import ServiceLifecycle
 public final class TurnControl: TurnRunner, StepChannel, Service, Sendable {
     let store: any TurnStore
     let planner: TurnPlanner
-    let policy: DurableConfiguration
+    public let policy: DurableConfiguration
     let signals = StepSignals()
     /// Where a stored message that does not decode is reported when a step reads the history.
     let decodeFailures: EventDecodeFailureReporter
+    /// The worker registry, queue listings and operations log (PostgreSQL); nil in DEV_MODE.
+    public let operations: (any OperationsStore)?
+    /// The providers' circuit breakers; nil when they are off.
+    public let breakers: ProviderCircuitBreakers?
+    /// This process's claims, reclaims and dead letters, for Prometheus.
+    public let counters = OperationCounters()
+    let providerCalls = ProviderCallRegistry()
     let logger: Logger
 
     /// - Parameter decodeFailures: nil logs them only (the server passes its counting reporter).
     public init(
         store: any TurnStore, planner: TurnPlanner, policy: DurableConfiguration,
-        decodeFailures: EventDecodeFailureReporter? = nil, logger: Logger
+        decodeFailures: EventDecodeFailureReporter? = nil, operations: (any OperationsStore)? = nil,
+        breakers: ProviderCircuitBreakers? = nil, logger: Logger
     ) {
         self.store = store
         self.planner = planner
         self.policy = policy
         self.decodeFailures = decodeFailures ?? .logging(logger)
+        self.operations = operations
+        self.breakers = breakers
         self.logger = logger
     }
 

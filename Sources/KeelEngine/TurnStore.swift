@@ -100,6 +100,11 @@ public protocol TurnTransaction: Sendable {
     func requeueStaleTask(_ taskID: String, error: String) async throws
     /// Marks the task dead and records it in the dead letters.
     func deadLetterTask(_ taskID: String, _ task: LeasedTask, reason: String, error: String?) async throws
+    /// A dead task not yet requeued, locked (its turn's organization comes from the session).
+    func deadTask(_ taskID: String) async throws -> LeasedTask?
+    /// Returns a dead task to the queue with fresh attempts and `progress`, reopens its turn as
+    /// running, and marks its dead letter requeued.
+    func requeueDeadTask(_ taskID: String, turnID: String, progress: TurnProgress) async throws
     /// What the running turn waits for, if it waits.
     func turnWait(turnID: String) async throws -> TurnWait?
     /// Starts, updates or (nil) ends the turn's wait.

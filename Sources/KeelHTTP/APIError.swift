@@ -73,6 +73,15 @@ public struct APIError: Error, Sendable {
             case .conflict(let message): return .conflict(message)
             case .badRequest(let message): return .badRequest(message, code: "bad_request")
             }
+        case let error as OperationsError:
+            switch error {
+            case .unavailable:
+                return APIError(
+                    .notFound, code: "durable_unavailable",
+                    "The durable engine's operations API needs PostgreSQL; this server runs with DEV_MODE in memory")
+            case .notFound(let kind, let id): return .notFound(kind.replacingOccurrences(of: " ", with: "_"), id)
+            case .conflict(let code, let message): return APIError(.conflict, code: code, message)
+            }
         case let error as StoreError:
             switch error {
             case .notFound(let kind, let id): return .notFound(kind, id)

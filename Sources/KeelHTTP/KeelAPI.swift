@@ -16,11 +16,14 @@ public struct APISettings: Sendable {
     public var sse: SSESettings
     public var deploymentGrade: String
     public var storageKind: String
+    /// How often a durable monitoring stream sends a `snapshot` (`DURABLE_MONITOR_SNAPSHOT_SECS`).
+    public var monitorSnapshotInterval: Duration
 
     public init(
         apiPrefix: String = "", corsAllowedOrigins: [String] = [], sse: SSESettings = SSESettings(),
-        deploymentGrade: String = "dev", storageKind: String = "memory"
+        deploymentGrade: String = "dev", storageKind: String = "memory", monitorSnapshotInterval: Duration = .seconds(5)
     ) {
+        self.monitorSnapshotInterval = monitorSnapshotInterval
         self.apiPrefix = apiPrefix
         self.corsAllowedOrigins = corsAllowedOrigins
         self.sse = sse
@@ -39,13 +42,16 @@ public struct KeelAPI: Sendable {
     public let metrics: KeelMetrics?
     /// The Agent Protocol routes (`/assistants`, `/threads`, `/runs`, `/info`); nil serves none.
     public let agentProtocol: AgentProtocolService?
+    /// The engine behind `/v1/durable` (the operations API); nil serves none.
+    public let engine: TurnControl?
     let streams: SSEConnectionLimiter
 
     public init(
         services: APIServices, auth: AuthService, oauthClient: OAuthClient, settings: APISettings,
-        metrics: KeelMetrics? = nil, agentProtocol: AgentProtocolService? = nil
+        metrics: KeelMetrics? = nil, agentProtocol: AgentProtocolService? = nil, engine: TurnControl? = nil
     ) {
         self.agentProtocol = agentProtocol
+        self.engine = engine
         self.services = services
         self.auth = auth
         self.oauthClient = oauthClient
@@ -83,6 +89,12 @@ public struct KeelAPI: Sendable {
         providers.addRoutes(to: v1, path: "llm-providers")
         providers.addRoutes(to: v1, path: "providers")
         CatalogController(catalog: services.catalog).addRoutes(to: v1)
+        if let engine {
+            DurableController(
+                engine: engine, settings: settings.sse, streams: streams, gauge: metrics.streamGauge,
+                monitorSnapshotInterval: settings.monitorSnapshotInterval
+            ).addRoutes(to: v1)
+        }
         if let agentProtocol {
             // LangGraph clients take a base URL and add `/threads`, `/runs` … to it: the routes live
             // at the root of API_PREFIX, beside `/v1`, under the same credentials.

@@ -5,6 +5,8 @@ import Synchronization
 public struct SSESettings: Sendable {
     public var heartbeatInterval: Duration
     public var realtimeCycle: Duration
+    /// How long a durable monitoring stream (`/v1/durable/monitor/sse`) stays open.
+    public var monitoringCycle: Duration
     /// The cycle is jittered by up to this fraction either way, fixed per connection, so that
     /// clients connected together do not all reconnect together.
     public var cycleJitter: Double
@@ -19,8 +21,9 @@ public struct SSESettings: Sendable {
     public init(
         heartbeatInterval: Duration = .seconds(30), realtimeCycle: Duration = .seconds(300), cycleJitter: Double = 0.2,
         globalMax: Int = 10000, perSessionMax: Int = 5, perOrganizationMax: Int = 1000, retryMilliseconds: Int = 100,
-        replayPageSize: Int = 500
+        replayPageSize: Int = 500, monitoringCycle: Duration = .seconds(600)
     ) {
+        self.monitoringCycle = monitoringCycle
         self.heartbeatInterval = heartbeatInterval
         self.realtimeCycle = realtimeCycle
         self.cycleJitter = cycleJitter

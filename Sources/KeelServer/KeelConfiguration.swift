@@ -1,5 +1,6 @@
 import KeelAuth
 import KeelCore
+import KeelEngine
 import KeelObservability
 import KeelSecrets
 
@@ -132,6 +133,14 @@ public struct KeelConfiguration: Sendable {
     public var heartbeatIntervalSecs: Double
     /// `WORKER_SHUTDOWN_GRACE_SECS`: on SIGTERM, embedded executors' running steps get this long; default 10.
     public var shutdownGraceSecs: Double
+    /// `SSE_MONITORING_CYCLE_SECS`: a durable monitoring stream cycles after this long; default 600.
+    public var sseMonitoringCycleSecs: Double
+    /// `DURABLE_MONITOR_SNAPSHOT_SECS`: a monitoring stream's snapshot interval; default 5.
+    public var monitorSnapshotSecs: Double
+    /// `CIRCUIT_BREAKER_*`: the providers' circuit breakers.
+    public var circuitBreaker: CircuitBreakerPolicy
+    /// `SESSION_TTL_DAYS` / `EVENT_RETENTION_DAYS` and the sweep's pace; off by default.
+    public var retention: RetentionPolicy
 
     // MARK: Logging
 
@@ -208,6 +217,20 @@ public struct KeelConfiguration: Sendable {
         stepMaxAttempts = try env.positiveInt("DURABLE_MAX_ATTEMPTS", default: 5)
         heartbeatIntervalSecs = try env.positiveSeconds("WORKER_HEARTBEAT_INTERVAL_SECS", default: 10)
         shutdownGraceSecs = try env.positiveSeconds("WORKER_SHUTDOWN_GRACE_SECS", default: 10)
+        sseMonitoringCycleSecs = try env.positiveSeconds("SSE_MONITORING_CYCLE_SECS", default: 600)
+        monitorSnapshotSecs = try env.positiveSeconds("DURABLE_MONITOR_SNAPSHOT_SECS", default: 5)
+        circuitBreaker = CircuitBreakerPolicy(
+            enabled: try env.bool("CIRCUIT_BREAKER_ENABLED", default: true),
+            failureThreshold: try env.positiveInt("CIRCUIT_BREAKER_FAILURE_THRESHOLD", default: 5),
+            failureRate: try env.fraction("CIRCUIT_BREAKER_FAILURE_RATE", default: 0.5),
+            minimumRequests: try env.positiveInt("CIRCUIT_BREAKER_MIN_REQUESTS", default: 10),
+            window: .seconds(try env.positiveSeconds("CIRCUIT_BREAKER_WINDOW_SECS", default: 60)),
+            openDuration: .seconds(try env.positiveSeconds("CIRCUIT_BREAKER_OPEN_SECS", default: 30)))
+        retention = RetentionPolicy(
+            sessionTTLDays: try env.optionalPositiveNumber("SESSION_TTL_DAYS"),
+            eventRetentionDays: try env.optionalPositiveNumber("EVENT_RETENTION_DAYS"),
+            sweepInterval: .seconds(try env.positiveSeconds("RETENTION_SWEEP_INTERVAL_SECS", default: 3600)),
+            batchSize: try env.positiveInt("RETENTION_BATCH_SIZE", default: 500))
 
         logFormat = try env.choice("LOG_FORMAT", default: devMode ? LogFormat.text : .json)
         logLevel = try env.choice("LOG_LEVEL", default: LogLevel.info)

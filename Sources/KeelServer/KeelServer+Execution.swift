@@ -17,7 +17,9 @@ import ServiceLifecycle
 /// executor runs up to `devModeStepConcurrency` steps at once (one per active session, like a
 /// process that runs every session's turn at the same time).
 struct ExecutionAssembly {
-    var runner: any TurnRunner
+    var runner: any TurnRunner { control }
+    /// The engine, also behind the operations API.
+    var control: TurnControl
     /// In start order (stopped in reverse).
     var services: [any Service]
 
@@ -50,9 +52,24 @@ struct ExecutionAssembly {
                 log: log, observers: observers, fileSystem: { fileSystems.fileSystem(for: $0) },
                 removeFileSystem: { fileSystems.remove(sessionID: $0) })
         }
+        // Outside DEV_MODE the breakers live in PostgreSQL so every instance agrees, and the
+        // operations log records their changes.
+        let operations: (any OperationsStore)? = storage.postgres.map { PostgresOperationsStore(store: $0, logger: logger) }
+        let breakerStore: any CircuitBreakerStore =
+            if let postgres = storage.postgres { PostgresCircuitBreakerStore(store: postgres, logger: logger) }
+            else { InMemoryCircuitBreakerStore() }
+        let breakers = ProviderCircuitBreakers(
+            store: breakerStore, policy: configuration.circuitBreaker, logger: logger
+        ) { state, previous in
+            try? await operations?.appendEvent(
+                type: state.state.operationsEventType, organizationID: nil,
+                data: ["key": .string(state.key), "from": .string(previous.rawValue),
+                       "consecutive_failures": .number(Double(state.consecutiveFailures))])
+        }
         let control = TurnControl(
             store: turnStore, planner: planner, policy: configuration.durableConfiguration,
-            decodeFailures: decodeFailures, logger: logger)
+            decodeFailures: decodeFailures, operations: operations,
+            breakers: configuration.circuitBreaker.enabled ? breakers : nil, logger: logger)
         var services: [any Service] = [control]
         let concurrency =
             storage.postgres == nil ? max(configuration.embeddedExecutors, devModeStepConcurrency)
@@ -64,16 +81,19 @@ struct ExecutionAssembly {
                     configuration: StepExecutorConfiguration(
                         workerID: StepExecutorConfiguration.makeWorkerID(prefix: "embedded"),
                         concurrency: concurrency, heartbeatInterval: configuration.embeddedHeartbeatInterval,
-                        shutdownGrace: .seconds(configuration.shutdownGraceSecs)),
+                        shutdownGrace: .seconds(configuration.shutdownGraceSecs),
+                        address: StepExecutorConfiguration.processAddress(prefix: "embedded@"),
+                        grade: configuration.deploymentGrade.rawValue),
                     runtime: runtime, logger: logger))
         }
-        if storage.postgres != nil {
+        if let postgres = storage.postgres {
+            services.append(RetentionSweeper(store: postgres, policy: configuration.retention, logger: logger))
             services.append(
                 WorkerRPCServer(
                     channel: control, host: configuration.workerGRPCBind.host, port: configuration.workerGRPCBind.port,
                     authToken: configuration.workerGRPCAuthToken, tls: configuration.workerGRPCTLS, logger: logger))
         }
-        return ExecutionAssembly(runner: control, services: services)
+        return ExecutionAssembly(control: control, services: services)
     }
 }
 

@@ -49,6 +49,13 @@ public enum KeelServer {
         logger.info("starting keel", metadata: configuration.redactedSummary.mapValues { .string($0) })
         let parts = try await assemble(configuration: configuration, logger: logger, overrides: overrides)
         let storage = parts.storage
+        let sampler: [any Service] =
+            if let metrics = parts.observability.metrics {
+                [DurableMetricsSampler(
+                    engine: parts.execution.control, metrics: metrics,
+                    interval: .seconds(configuration.monitorSnapshotSecs), logger: logger
+                ).waitingForDatabase(storage.ready)]
+            } else { [] }
 
         prepareConnectionLimits(configuration, logger: logger)
         var application = Application(
@@ -58,7 +65,7 @@ public enum KeelServer {
             // Stopped in reverse order: executors finish or hand back their steps, then traces drain
             // and flush, then the database pool closes.
             services: storage.services + parts.observability.services + parts.runCompletions
-                + parts.execution.services.map { $0.waitingForDatabase(storage.ready) },
+                + parts.execution.services.map { $0.waitingForDatabase(storage.ready) } + sampler,
             logger: logger)
         // No request is served before the schema and the seed data are in place. A SIGTERM while
         // waiting ends the wait; the listener then starts and stops at once.
@@ -151,9 +158,11 @@ public enum KeelServer {
                     heartbeatInterval: .seconds(configuration.sseHeartbeatIntervalSecs),
                     realtimeCycle: .seconds(configuration.sseRealtimeCycleSecs), globalMax: configuration.sseGlobalMax,
                     perSessionMax: configuration.ssePerSessionMax, perOrganizationMax: configuration.ssePerOrgMax,
-                    replayPageSize: configuration.sseReplayPageEvents),
-                deploymentGrade: configuration.deploymentGrade.rawValue, storageKind: storage.kind),
-            metrics: observability.metrics, agentProtocol: agentProtocol)
+                    replayPageSize: configuration.sseReplayPageEvents,
+                    monitoringCycle: .seconds(configuration.sseMonitoringCycleSecs)),
+                deploymentGrade: configuration.deploymentGrade.rawValue, storageKind: storage.kind,
+                monitorSnapshotInterval: .seconds(configuration.monitorSnapshotSecs)),
+            metrics: observability.metrics, agentProtocol: agentProtocol, engine: execution.control)
 
         return Parts(
             api: api, storage: storage, observability: observability, execution: execution,

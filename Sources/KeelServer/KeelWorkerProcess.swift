@@ -37,7 +37,7 @@ struct WorkerService: Service {
             workerID: configuration.workerID ?? StepExecutorConfiguration.makeWorkerID(),
             concurrency: configuration.maxConcurrentTasks,
             heartbeatInterval: .seconds(configuration.heartbeatIntervalSecs),
-            shutdownGrace: .seconds(configuration.shutdownGraceSecs))
+            shutdownGrace: .seconds(configuration.shutdownGraceSecs), grade: configuration.deploymentGrade.rawValue)
         let address = configuration.serverAddress
         let timeout = Duration.seconds(configuration.connectTimeoutSecs)
         try await GRPCStepChannel.withConnection(

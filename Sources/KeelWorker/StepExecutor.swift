@@ -19,6 +19,8 @@ public final class StepExecutor: Service, Sendable {
     let running = Mutex<[String: RunningStep]>([:])
     private let wake = WakeSignal()
     private let stopping = Atomic<Bool>(false)
+    /// Set while an operator drains this worker (the control plane says so in its reports' answers).
+    private let draining = Atomic<Bool>(false)
     /// Finished on graceful shutdown, so a claim blocked on an unreachable control plane ends.
     private let stopSignal = Latch()
 
@@ -37,6 +39,7 @@ public final class StepExecutor: Service, Sendable {
             // and the claim loop never does, so each step ever run stayed in memory.
             await withDiscardingTaskGroup { group in
                 group.addTask { await self.followNotifications() }
+                group.addTask { await self.reportPresence() }
                 await self.claimLoop(group: &group)
                 // Claiming stopped: give running steps their grace period, then hand them back.
                 group.addTask {
@@ -49,6 +52,7 @@ public final class StepExecutor: Service, Sendable {
                 }
                 group.cancelAll()
             }
+            await self.report(.stopped)
         } onGracefulShutdown: {
             self.stopping.store(true, ordering: .releasing)
             self.stopSignal.signal()
@@ -61,7 +65,8 @@ public final class StepExecutor: Service, Sendable {
     private func claimLoop(group: inout DiscardingTaskGroup) async {
         var failures = 0
         while !isStopping {
-            let free = configuration.concurrency - running.withLock { $0.count }
+            let free =
+                draining.load(ordering: .acquiring) ? 0 : configuration.concurrency - running.withLock { $0.count }
             var claimed: [ClaimedStep] = []
             if free > 0 {
                 do {
@@ -131,6 +136,36 @@ public final class StepExecutor: Service, Sendable {
             wake.signal()
             try? await Task.sleep(for: Self.pauseAfterFailure.delay(forRetry: failures))
             failures += 1
+        }
+    }
+
+    /// Reports the worker's presence and load every heartbeat interval until it stops, and follows
+    /// the answer: a drained worker finishes its steps and claims no new ones until undrained.
+    private func reportPresence() async {
+        while !isStopping {
+            await report(.running)
+            try? await Task.sleep(for: configuration.heartbeatInterval)
+        }
+    }
+
+    /// One presence report. A control plane that does not answer within the heartbeat interval is
+    /// skipped (the next report tries again; the last one, on shutdown, is best effort).
+    private func report(_ state: WorkerReport.State) async {
+        let report = WorkerReport(
+            workerID: configuration.workerID, address: configuration.address, version: KeelCore.version,
+            grade: configuration.grade, concurrency: configuration.concurrency,
+            load: running.withLock { $0.count }, state: isStopping && state == .running ? .stopping : state)
+        do {
+            let directive = try await withTimeout(configuration.heartbeatInterval) {
+                try await self.channel.reportWorker(report)
+            }
+            let wasDraining = draining.exchange(directive.drain, ordering: .acquiringAndReleasing)
+            if wasDraining != directive.drain {
+                logger.notice(directive.drain ? "worker drained: claiming no new steps" : "worker undrained: claiming again")
+                wake.signal()
+            }
+        } catch {
+            logger.debug("cannot report the worker's presence", metadata: ["error": "\(error)"])
         }
     }
 

@@ -15,17 +15,30 @@ public struct StepExecutorConfiguration: Sendable {
     public var pollInterval: Duration
     /// On shutdown, running steps get this long to finish before they are handed back.
     public var shutdownGrace: Duration
+    /// Where the worker runs, as the operations API shows it.
+    public var address: String
+    /// The worker's deployment grade, as the operations API shows it.
+    public var grade: String
 
     public init(
         workerID: String = StepExecutorConfiguration.makeWorkerID(), concurrency: Int = 10,
         heartbeatInterval: Duration = .seconds(10), pollInterval: Duration = .seconds(5),
-        shutdownGrace: Duration = .seconds(10)
+        shutdownGrace: Duration = .seconds(10), address: String = StepExecutorConfiguration.processAddress(),
+        grade: String = "prod"
     ) {
+        self.address = address
+        self.grade = grade
         self.workerID = workerID
         self.concurrency = max(1, concurrency)
         self.heartbeatInterval = heartbeatInterval
         self.pollInterval = pollInterval
         self.shutdownGrace = shutdownGrace
+    }
+
+    /// `host:pid` of this process.
+    public static func processAddress(prefix: String = "") -> String {
+        let host = ProcessInfo.processInfo.hostName.split(separator: ".").first.map(String.init) ?? "host"
+        return "\(prefix)\(host):\(ProcessInfo.processInfo.processIdentifier)"
     }
 
     public static func makeWorkerID(prefix: String = "worker") -> String {

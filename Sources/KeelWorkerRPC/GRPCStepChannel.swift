@@ -182,6 +182,13 @@ public final class GRPCStepChannel: StepChannel {
         return try await call { try await client.heartbeatStep(request, metadata: metadata, options: $0) }.shouldContinue
     }
 
+    public func reportWorker(_ report: WorkerReport) async throws -> WorkerDirective {
+        var request = Keel_Worker_V1_ReportWorkerRequest()
+        request.reportJson = try WireFormat.encode(report)
+        let response = try await call { try await client.reportWorker(request, metadata: metadata, options: $0) }
+        return try decodeResponse(WorkerDirective.self, from: response.directiveJson)
+    }
+
     public func complete(_ lease: StepLease, _ completion: StepCompletion) async throws {
         var request = Keel_Worker_V1_CompleteStepRequest()
         request.lease = WireFormat.lease(lease)

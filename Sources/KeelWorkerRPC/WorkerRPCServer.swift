@@ -166,6 +166,17 @@ struct WorkerServiceHandler: Keel_Worker_V1_WorkerService.SimpleServiceProtocol 
         }
     }
 
+    func reportWorker(
+        request: Keel_Worker_V1_ReportWorkerRequest, context: ServerContext
+    ) async throws -> Keel_Worker_V1_ReportWorkerResponse {
+        try await serve(context) {
+            let report = try WireFormat.decodeRequest(WorkerReport.self, from: request.reportJson, field: "report_json")
+            var response = Keel_Worker_V1_ReportWorkerResponse()
+            response.directiveJson = try WireFormat.encode(try await channel.reportWorker(report))
+            return response
+        }
+    }
+
     func releaseStep(
         request: Keel_Worker_V1_ReleaseStepRequest, context: ServerContext
     ) async throws -> Keel_Worker_V1_ReleaseStepResponse {

@@ -167,7 +167,7 @@ struct AgentLoopLLMFailureTests {
         (.unauthorized(status: 401), "provider_misconfigured"),
         (.unknownModel("gpt-nope"), "provider_misconfigured"),
         (.rateLimited(retryAfter: 2), "provider_rate_limited"),
-        (.badRequest(status: 400, detail: "context too long"), "llm_error"),
+        (.badRequest(status: 400, detail: "context too long"), "provider_rejected_request"),
     ]
 
     @Test("an LLM error ends the turn with the fixed apology and turn.failed", arguments: classified)
@@ -225,7 +225,7 @@ struct AgentLoopLLMFailureTests {
         let harness = LoopHarness([.failure(LLMError.badRequest(status: 400, detail: "SECRET-DETAIL"), after: ["par", "tial"])])
         let outcome = try await harness.run()
 
-        #expect(outcome.errorCode == "llm_error")
+        #expect(outcome.errorCode == "provider_rejected_request")
         #expect(harness.sink.types.contains(EventType.turnFailed))
         let json = harness.sink.eventJSON
         #expect(json.count == harness.sink.events.count)

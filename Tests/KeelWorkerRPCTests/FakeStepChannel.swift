@@ -40,6 +40,8 @@ final class FakeStepChannel: StepChannel {
         var files: [String: String] = [:]
         var fileSessions: [String] = []
         var fileLeases: [StepLease] = []
+        var reports: [WorkerReport] = []
+        var directive = WorkerDirective.run
     }
 
     /// An error the gRPC layer must not leak to workers.
@@ -103,6 +105,13 @@ final class FakeStepChannel: StepChannel {
     func fail(_ lease: StepLease, error: String) async throws {
         try check(lease)
         state.withLock { $0.failures.append((lease, error)) }
+    }
+
+    func reportWorker(_ report: WorkerReport) async throws -> WorkerDirective {
+        state.withLock {
+            $0.reports.append(report)
+            return $0.directive
+        }
     }
 
     func release(_ lease: StepLease) async throws {

@@ -83,6 +83,24 @@ public struct EnvironmentReader: Sendable {
         return seconds
     }
 
+    /// A positive finite number, nil when unset (retention days: fractions let tests use seconds).
+    public func optionalPositiveNumber(_ name: String) throws(ConfigurationError) -> Double? {
+        guard let text = value(name) else { return nil }
+        guard let number = Double(text), number.isFinite, number > 0 else {
+            throw .invalid(name, expected: "a positive number", got: text)
+        }
+        return number
+    }
+
+    /// A number greater than 0 and at most 1.
+    public func fraction(_ name: String, default defaultValue: Double) throws(ConfigurationError) -> Double {
+        guard let text = value(name) else { return defaultValue }
+        guard let number = Double(text), number > 0, number <= 1 else {
+            throw .invalid(name, expected: "a number greater than 0 and at most 1", got: text)
+        }
+        return number
+    }
+
     /// A whole number of at least 1.
     public func positiveInt(_ name: String, default defaultValue: Int) throws(ConfigurationError) -> Int {
         guard let text = value(name) else {

@@ -20,6 +20,8 @@ import Synchronization
 /// - `keel_sse_streams_active`
 /// - `keel_trace_export_dropped_spans_total{destination}`
 /// - `keel_trace_publisher_dropped_events_total` (events the trace publisher's full queue refused)
+/// - `keel_durable_*` and `keel_circuit_breaker_*`: the durable engine's queue, workers, claims,
+///   reclaims, dead letters and breakers (see `KeelMetrics+Durable.swift`)
 /// - `keel_event_decode_failures_total{consumer,type}` (stored events a reader skipped because
 ///   their data did not decode)
 ///
@@ -45,6 +47,8 @@ public final class KeelMetrics: Sendable {
     private let destinations: MetricsLabelBudget
     private let eventTypes: MetricsLabelBudget
     private let droppedSpans = Mutex(DroppedSpansState())
+    /// The durable engine's series (`KeelMetrics+Durable.swift`).
+    let durable: DurableSeries
 
     /// - Parameters:
     ///   - registry: where the families are registered; pass a shared one to expose other
@@ -60,6 +64,7 @@ public final class KeelMetrics: Sendable {
         self.destinations = MetricsLabelBudget(limit: maxDistinctLabelValues)
         self.eventTypes = MetricsLabelBudget(limit: maxDistinctLabelValues)
         self.sseStreams = registry.makeGauge(descriptor: Family.sseStreamsActive)
+        self.durable = DurableSeries(keys: MetricsLabelBudget(limit: maxDistinctLabelValues))
     }
 
     // MARK: Rendering

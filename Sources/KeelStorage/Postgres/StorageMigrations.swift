@@ -129,5 +129,24 @@ extension PostgresMigrationSet {
                     // Deleting a session finds its records through the foreign key, by session id alone.
                     "CREATE INDEX protocol_records_session_id ON protocol_records (session_id) WHERE session_id IS NOT NULL",
                 ]),
+            PostgresMigration(
+                version: 3, name: "events: retention deletes",
+                statements: [
+                    // Still append-only, with one more way out: the retention sweep deletes expired
+                    // events under its transaction-local `keel.retention` flag (EVENT_RETENTION_DAYS).
+                    """
+                    CREATE OR REPLACE FUNCTION keel_events_append_only() RETURNS trigger LANGUAGE plpgsql AS $f$
+                    BEGIN
+                        IF TG_OP = 'DELETE' AND (
+                            NOT EXISTS (SELECT 1 FROM sessions WHERE id = OLD.session_id)
+                            OR current_setting('keel.retention', true) = 'on') THEN
+                            RETURN OLD;
+                        END IF;
+                        RAISE EXCEPTION 'events are append-only: % of event % refused', TG_OP, OLD.id
+                            USING ERRCODE = 'integrity_constraint_violation';
+                    END
+                    $f$
+                    """,
+                ]),
         ])
 }

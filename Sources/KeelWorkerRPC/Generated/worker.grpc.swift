@@ -183,6 +183,19 @@ package enum Keel_Worker_V1_WorkerService: Sendable {
                 type: .unary
             )
         }
+        /// Namespace for "ReportWorker" metadata.
+        package enum ReportWorker: Sendable {
+            /// Request type for "ReportWorker".
+            package typealias Input = Keel_Worker_V1_ReportWorkerRequest
+            /// Response type for "ReportWorker".
+            package typealias Output = Keel_Worker_V1_ReportWorkerResponse
+            /// Descriptor for "ReportWorker".
+            package static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "keel.worker.v1.WorkerService"),
+                method: "ReportWorker",
+                type: .unary
+            )
+        }
         /// Descriptors for all methods in the "keel.worker.v1.WorkerService" service.
         package static let descriptors: [GRPCCore.MethodDescriptor] = [
             Ping.descriptor,
@@ -195,7 +208,8 @@ package enum Keel_Worker_V1_WorkerService: Sendable {
             FailStep.descriptor,
             ReleaseStep.descriptor,
             SubscribeNotifications.descriptor,
-            SessionFileOperation.descriptor
+            SessionFileOperation.descriptor,
+            ReportWorker.descriptor
         ]
     }
 }
@@ -425,6 +439,25 @@ extension Keel_Worker_V1_WorkerService {
             request: GRPCCore.StreamingServerRequest<Keel_Worker_V1_SessionFileOperationRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.StreamingServerResponse<Keel_Worker_V1_SessionFileOperationResponse>
+
+        /// Handle the "ReportWorker" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > The worker's presence: who it is, how loaded it is. Sent when it starts, every heartbeat
+        /// > interval, and when it stops; the answer says whether an operator drains it.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Keel_Worker_V1_ReportWorkerRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Keel_Worker_V1_ReportWorkerResponse` messages.
+        func reportWorker(
+            request: GRPCCore.StreamingServerRequest<Keel_Worker_V1_ReportWorkerRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Keel_Worker_V1_ReportWorkerResponse>
     }
 
     /// Service protocol for the "keel.worker.v1.WorkerService" service.
@@ -638,6 +671,25 @@ extension Keel_Worker_V1_WorkerService {
             request: GRPCCore.ServerRequest<Keel_Worker_V1_SessionFileOperationRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.ServerResponse<Keel_Worker_V1_SessionFileOperationResponse>
+
+        /// Handle the "ReportWorker" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > The worker's presence: who it is, how loaded it is. Sent when it starts, every heartbeat
+        /// > interval, and when it stops; the answer says whether an operator drains it.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Keel_Worker_V1_ReportWorkerRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Keel_Worker_V1_ReportWorkerResponse` message.
+        func reportWorker(
+            request: GRPCCore.ServerRequest<Keel_Worker_V1_ReportWorkerRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Keel_Worker_V1_ReportWorkerResponse>
     }
 
     /// Simple service protocol for the "keel.worker.v1.WorkerService" service.
@@ -850,6 +902,25 @@ extension Keel_Worker_V1_WorkerService {
             request: Keel_Worker_V1_SessionFileOperationRequest,
             context: GRPCCore.ServerContext
         ) async throws -> Keel_Worker_V1_SessionFileOperationResponse
+
+        /// Handle the "ReportWorker" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > The worker's presence: who it is, how loaded it is. Sent when it starts, every heartbeat
+        /// > interval, and when it stops; the answer says whether an operator drains it.
+        ///
+        /// - Parameters:
+        ///   - request: A `Keel_Worker_V1_ReportWorkerRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Keel_Worker_V1_ReportWorkerResponse` to respond with.
+        func reportWorker(
+            request: Keel_Worker_V1_ReportWorkerRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Keel_Worker_V1_ReportWorkerResponse
     }
 }
 
@@ -978,6 +1049,17 @@ extension Keel_Worker_V1_WorkerService.StreamingServiceProtocol {
                 )
             }
         )
+        router.registerHandler(
+            forMethod: Keel_Worker_V1_WorkerService.Method.ReportWorker.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Keel_Worker_V1_ReportWorkerRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Keel_Worker_V1_ReportWorkerResponse>(),
+            handler: { request, context in
+                try await self.reportWorker(
+                    request: request,
+                    context: context
+                )
+            }
+        )
     }
 }
 
@@ -1099,6 +1181,17 @@ extension Keel_Worker_V1_WorkerService.ServiceProtocol {
         context: GRPCCore.ServerContext
     ) async throws -> GRPCCore.StreamingServerResponse<Keel_Worker_V1_SessionFileOperationResponse> {
         let response = try await self.sessionFileOperation(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    package func reportWorker(
+        request: GRPCCore.StreamingServerRequest<Keel_Worker_V1_ReportWorkerRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Keel_Worker_V1_ReportWorkerResponse> {
+        let response = try await self.reportWorker(
             request: GRPCCore.ServerRequest(stream: request),
             context: context
         )
@@ -1249,6 +1342,19 @@ extension Keel_Worker_V1_WorkerService.SimpleServiceProtocol {
     ) async throws -> GRPCCore.ServerResponse<Keel_Worker_V1_SessionFileOperationResponse> {
         return GRPCCore.ServerResponse<Keel_Worker_V1_SessionFileOperationResponse>(
             message: try await self.sessionFileOperation(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    package func reportWorker(
+        request: GRPCCore.ServerRequest<Keel_Worker_V1_ReportWorkerRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Keel_Worker_V1_ReportWorkerResponse> {
+        return GRPCCore.ServerResponse<Keel_Worker_V1_ReportWorkerResponse>(
+            message: try await self.reportWorker(
                 request: request.message,
                 context: context
             ),
@@ -1523,6 +1629,30 @@ extension Keel_Worker_V1_WorkerService {
             deserializer: some GRPCCore.MessageDeserializer<Keel_Worker_V1_SessionFileOperationResponse>,
             options: GRPCCore.CallOptions,
             onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Keel_Worker_V1_SessionFileOperationResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "ReportWorker" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > The worker's presence: who it is, how loaded it is. Sent when it starts, every heartbeat
+        /// > interval, and when it stops; the answer says whether an operator drains it.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Keel_Worker_V1_ReportWorkerRequest` message.
+        ///   - serializer: A serializer for `Keel_Worker_V1_ReportWorkerRequest` messages.
+        ///   - deserializer: A deserializer for `Keel_Worker_V1_ReportWorkerResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func reportWorker<Result>(
+            request: GRPCCore.ClientRequest<Keel_Worker_V1_ReportWorkerRequest>,
+            serializer: some GRPCCore.MessageSerializer<Keel_Worker_V1_ReportWorkerRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Keel_Worker_V1_ReportWorkerResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Keel_Worker_V1_ReportWorkerResponse>) async throws -> Result
         ) async throws -> Result where Result: Sendable
     }
 
@@ -1919,6 +2049,41 @@ extension Keel_Worker_V1_WorkerService {
                 onResponse: handleResponse
             )
         }
+
+        /// Call the "ReportWorker" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > The worker's presence: who it is, how loaded it is. Sent when it starts, every heartbeat
+        /// > interval, and when it stops; the answer says whether an operator drains it.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Keel_Worker_V1_ReportWorkerRequest` message.
+        ///   - serializer: A serializer for `Keel_Worker_V1_ReportWorkerRequest` messages.
+        ///   - deserializer: A deserializer for `Keel_Worker_V1_ReportWorkerResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        package func reportWorker<Result>(
+            request: GRPCCore.ClientRequest<Keel_Worker_V1_ReportWorkerRequest>,
+            serializer: some GRPCCore.MessageSerializer<Keel_Worker_V1_ReportWorkerRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Keel_Worker_V1_ReportWorkerResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Keel_Worker_V1_ReportWorkerResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Keel_Worker_V1_WorkerService.Method.ReportWorker.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
     }
 }
 
@@ -2239,6 +2404,36 @@ extension Keel_Worker_V1_WorkerService.ClientProtocol {
             request: request,
             serializer: GRPCProtobuf.ProtobufSerializer<Keel_Worker_V1_SessionFileOperationRequest>(),
             deserializer: GRPCProtobuf.ProtobufDeserializer<Keel_Worker_V1_SessionFileOperationResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "ReportWorker" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > The worker's presence: who it is, how loaded it is. Sent when it starts, every heartbeat
+    /// > interval, and when it stops; the answer says whether an operator drains it.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Keel_Worker_V1_ReportWorkerRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    package func reportWorker<Result>(
+        request: GRPCCore.ClientRequest<Keel_Worker_V1_ReportWorkerRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Keel_Worker_V1_ReportWorkerResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.reportWorker(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Keel_Worker_V1_ReportWorkerRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Keel_Worker_V1_ReportWorkerResponse>(),
             options: options,
             onResponse: handleResponse
         )
@@ -2605,6 +2800,40 @@ extension Keel_Worker_V1_WorkerService.ClientProtocol {
             metadata: metadata
         )
         return try await self.sessionFileOperation(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "ReportWorker" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > The worker's presence: who it is, how loaded it is. Sent when it starts, every heartbeat
+    /// > interval, and when it stops; the answer says whether an operator drains it.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    package func reportWorker<Result>(
+        _ message: Keel_Worker_V1_ReportWorkerRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Keel_Worker_V1_ReportWorkerResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Keel_Worker_V1_ReportWorkerRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.reportWorker(
             request: request,
             options: options,
             onResponse: handleResponse

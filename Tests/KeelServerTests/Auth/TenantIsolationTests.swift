@@ -30,6 +30,12 @@ struct TenantIsolationTests {
             "/health", "/api-doc/openapi.json", "/metrics", "/v1/auth/config", "/v1/auth/register", "/v1/auth/login",
             "/v1/auth/refresh", "/v1/auth/logout", "/v1/auth/oauth/{provider}", "/v1/auth/callback/{provider}",
             "/v1/auth/me", "/v1/capabilities", "/v1/capabilities/{id}", "/v1/orgs", "/info",
+            // The platform's: workers and breakers hold no tenant data, and only platform
+            // administrators reach them (DurableOperationsTests checks the 403s); the monitoring
+            // stream is scoped like the lists (checked there too).
+            "/v1/durable/workers", "/v1/durable/workers/{worker_id}", "/v1/durable/workers/{worker_id}/drain",
+            "/v1/durable/workers/{worker_id}/undrain", "/v1/durable/circuit-breakers",
+            "/v1/durable/circuit-breakers/{key}/reset", "/v1/durable/monitor/sse",
         ]
         if outOfScope.contains(path) { return .outOfScope }
         if path.contains("{") || path.hasSuffix("**") { return .resource }
@@ -37,7 +43,8 @@ struct TenantIsolationTests {
         case ("GET", "/v1/agents"), ("GET", "/v1/sessions"), ("GET", "/v1/providers"), ("GET", "/v1/llm-providers"),
             ("GET", "/v1/models"), ("GET", "/v1/auth/api-keys"), ("GET", "/v1/orgs/current/members"),
             ("GET", "/assistants"), ("POST", "/assistants/search"), ("POST", "/assistants/count"), ("POST", "/threads/search"),
-            ("POST", "/threads/count"):
+            ("POST", "/threads/count"), ("GET", "/v1/durable/queue"), ("GET", "/v1/durable/turns"),
+            ("GET", "/v1/durable/tasks"), ("GET", "/v1/durable/dead-letters"):
             return .list
         case ("POST", "/v1/agents"), ("POST", "/v1/sessions"), ("POST", "/v1/providers"), ("POST", "/v1/llm-providers"),
             ("POST", "/v1/auth/api-keys"), ("POST", "/v1/orgs/current/members"), ("POST", "/assistants"),
@@ -59,6 +66,8 @@ struct TenantIsolationTests {
         /// The turn of A's message: a run of A's session, which is a thread.
         var turnID: String
         var eventID: String
+        /// A step of that turn (PostgreSQL; a well-formed unknown id in memory, where there are none).
+        var taskID: String
 
         /// The concrete path of `pattern` with A's ids.
         func path(_ pattern: String) -> String? {
@@ -76,6 +85,7 @@ struct TenantIsolationTests {
             path = path.replacingOccurrences(of: "{assistant_id}", with: agentID)
                 .replacingOccurrences(of: "{thread_id}", with: sessionID).replacingOccurrences(of: "{run_id}", with: turnID)
                 .replacingOccurrences(of: "{checkpoint_id}", with: eventID)
+                .replacingOccurrences(of: "{turn_id}", with: turnID).replacingOccurrences(of: "{task_id}", with: taskID)
             return path.contains("{") || path.contains("*") ? nil : path
         }
     }
@@ -176,7 +186,7 @@ struct TenantIsolationTests {
                 #expect(reply.status == 200, "\(route)")
                 for id in [
                     fixture.agentID, fixture.sessionID, fixture.providerID, fixture.modelID, fixture.keyID, a.userID, fixture.turnID,
-                    fixture.eventID,
+                    fixture.eventID, fixture.taskID,
                 ] {
                     #expect(!reply.text.contains(id), "\(route) as B lists A's \(id)")
                 }
@@ -208,9 +218,11 @@ struct TenantIsolationTests {
         let started = events.json["data"]?.arrayValue?.first { $0["type"] == "turn.started" }
         let turnID = try #require(started?["context"]?["turn_id"]?.stringValue, "\(events.text)")
         let eventID = try #require(started?["id"]?.stringValue)
+        let turn = try await server.request(.get, "/v1/durable/turns/\(turnID)", headers: a.headers)
+        let taskID = turn.json["steps"]?.arrayValue?.first?["id"]?.stringValue ?? PublicID.make(.task)
         return Fixture(
             agentID: agentID, sessionID: sessionID, providerID: providerID, modelID: "\(providerID)/a-model", keyID: key.id,
-            userID: a.userID, turnID: turnID, eventID: eventID)
+            userID: a.userID, turnID: turnID, eventID: eventID, taskID: taskID)
     }
 
     static func waitForIdle(_ server: TestServer, _ a: TestAccount, _ sessionID: String) async throws {

@@ -1,0 +1,88 @@
+import Foundation
+import KeelCore
+import Logging
+import Synchronization
+
+/// The breakers in front of the providers, one per provider and model (`external:<provider>:<model>`).
+/// The control plane asks before each reason step (`admit`) and counts its outcome (`record`):
+/// only provider-side failures count (server errors, rate limits, timeouts, broken streams), never
+/// a request the provider refused or a misconfigured key, so no caller can open a breaker for
+/// everyone by sending bad input. A store that fails lets calls through (fail-open) and logs why.
+public final class ProviderCircuitBreakers: Sendable {
+    /// `turn.failed` error codes of provider-side failures.
+    public static let providerFailureCodes: Set<String> = ["llm_error", "provider_rate_limited"]
+    /// The error code of a turn refused because its provider's breaker is open.
+    public static let unavailableCode = "provider_unavailable"
+
+    public let store: any CircuitBreakerStore
+    public let policy: CircuitBreakerPolicy
+    let logger: Logger
+    /// Calls refused while open, by key (this process's count, for Prometheus).
+    private let refusals = Mutex<[String: Int]>([:])
+    /// Told of every state change (the operations log, when there is one).
+    let onChange: @Sendable (CircuitBreakerState, CircuitBreakerState.State) async -> Void
+
+    public init(
+        store: any CircuitBreakerStore, policy: CircuitBreakerPolicy, logger: Logger,
+        onChange: @escaping @Sendable (CircuitBreakerState, CircuitBreakerState.State) async -> Void = { _, _ in }
+    ) {
+        self.store = store
+        self.policy = policy
+        self.logger = logger
+        self.onChange = onChange
+    }
+
+    public var refusalCounts: [String: Int] { refusals.withLock { $0 } }
+
+    /// Whether a call to the provider may go ahead. A closed breaker costs one read.
+    public func admit(provider: String, model: String) async -> CircuitBreakerState.Admission {
+        guard policy.enabled else { return .allowed }
+        let key = CircuitBreakerState.key(provider: provider, model: model)
+        do {
+            guard let current = try await store.breaker(key: key), current.state != .closed else { return .allowed }
+            let policy = self.policy
+            let (before, after, admission) = try await store.update(key: key) { $0.admit(now: Date(), policy: policy) }
+            if case .refused = admission { refusals.withLock { $0[key, default: 0] += 1 } }
+            if before.state != after.state { await changed(after, from: before.state) }
+            return admission
+        } catch {
+            logger.warning("circuit breaker unavailable; letting the call through", metadata: ["key": "\(key)", "error": "\(error)"])
+            return .allowed
+        }
+    }
+
+    /// Counts a reason step's outcome: `failureCode` is its `turn.failed` code, nil on success.
+    public func record(provider: String, model: String, failureCode: String?) async {
+        guard policy.enabled else { return }
+        let key = CircuitBreakerState.key(provider: provider, model: model)
+        let failed = failureCode.map(Self.providerFailureCodes.contains) ?? false
+        guard failed || failureCode == nil else { return }
+        do {
+            if !failed, try await store.breaker(key: key)?.isQuiet ?? true { return }
+            let policy = self.policy
+            let (before, after, _) = try await store.update(key: key) {
+                $0.record(success: !failed, now: Date(), policy: policy)
+            }
+            if before.state != after.state { await changed(after, from: before.state) }
+        } catch {
+            logger.warning("cannot record a circuit breaker outcome", metadata: ["key": "\(key)", "error": "\(error)"])
+        }
+    }
+
+    /// An operator closes the breaker now.
+    public func reset(key: String) async throws -> CircuitBreakerState? {
+        guard try await store.breaker(key: key) != nil else { return nil }
+        let (before, after, _) = try await store.update(key: key) { $0.close() }
+        if before.state != after.state { await changed(after, from: before.state) }
+        return after
+    }
+
+    private func changed(_ state: CircuitBreakerState, from previous: CircuitBreakerState.State) async {
+        let level: Logger.Level = state.state == .open ? .error : .notice
+        logger.log(
+            level: level, "circuit breaker \(state.state.rawValue)",
+            metadata: ["key": "\(state.key)", "from": "\(previous.rawValue)",
+                       "consecutive_failures": "\(state.consecutiveFailures)"])
+        await onChange(state, previous)
+    }
+}
