@@ -82,6 +82,7 @@ let package = Package(
             "KeelCore", "KeelEngine", "KeelStorage", "KeelCapabilities",
             .product(name: "PostgresNIO", package: "postgres-nio"),
             .product(name: "Logging", package: "swift-log"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ]),
         // Step executors: claim steps through a StepChannel and run them (embedded or `keel worker`).
         .target(name: "KeelWorker", dependencies: [

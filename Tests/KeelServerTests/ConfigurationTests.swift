@@ -1,5 +1,6 @@
 import Foundation
 import KeelCore
+import KeelEngine
 import Testing
 @testable import KeelServer
 
@@ -61,6 +62,39 @@ struct ConfigurationTests {
         #expect(config.maxIterations == 100)
         #expect(config.logFormat == .json)
         #expect(config.logLevel == .info)
+    }
+
+    @Test("operations: monitoring, circuit breaker and retention defaults and bounds")
+    func durableOperations() throws {
+        let config = try KeelConfiguration(environment: [:])
+        #expect(config.sseMonitoringCycleSecs == 600)
+        #expect(config.monitorSnapshotSecs == 5)
+        #expect(config.circuitBreaker == CircuitBreakerPolicy())
+        #expect(config.circuitBreaker.enabled && config.circuitBreaker.failureThreshold == 5)
+        #expect(config.circuitBreaker.failureRate == 0.5 && config.circuitBreaker.minimumRequests == 10)
+        #expect(config.circuitBreaker.window == .seconds(60) && config.circuitBreaker.openDuration == .seconds(30))
+        #expect(!config.retention.isEnabled && config.retention.batchSize == 500)
+        #expect(config.retention.sweepInterval == .seconds(3600))
+
+        let set = try KeelConfiguration(environment: [
+            "SSE_MONITORING_CYCLE_SECS": "120", "CIRCUIT_BREAKER_ENABLED": "false", "CIRCUIT_BREAKER_FAILURE_RATE": "0.25",
+            "SESSION_TTL_DAYS": "30", "EVENT_RETENTION_DAYS": "0.5", "RETENTION_BATCH_SIZE": "50",
+        ])
+        #expect(set.sseMonitoringCycleSecs == 120)
+        #expect(!set.circuitBreaker.enabled && set.circuitBreaker.failureRate == 0.25)
+        #expect(set.retention.sessionTTLDays == 30 && set.retention.eventRetentionDays == 0.5)
+        let now = Date()
+        #expect(set.retention.eventCutoff(now: now) == now.addingTimeInterval(-43_200))
+        #expect(set.retention.batchSize == 50)
+
+        expectError(["CIRCUIT_BREAKER_FAILURE_RATE": "1.5"], variable: "CIRCUIT_BREAKER_FAILURE_RATE")
+        expectError(["CIRCUIT_BREAKER_FAILURE_RATE": "0"], variable: "CIRCUIT_BREAKER_FAILURE_RATE")
+        expectError(["CIRCUIT_BREAKER_FAILURE_THRESHOLD": "0"], variable: "CIRCUIT_BREAKER_FAILURE_THRESHOLD")
+        expectError(["CIRCUIT_BREAKER_OPEN_SECS": "-1"], variable: "CIRCUIT_BREAKER_OPEN_SECS")
+        expectError(["SESSION_TTL_DAYS": "0"], variable: "SESSION_TTL_DAYS")
+        expectError(["EVENT_RETENTION_DAYS": "forever"], variable: "EVENT_RETENTION_DAYS")
+        expectError(["RETENTION_BATCH_SIZE": "0"], variable: "RETENTION_BATCH_SIZE")
+        expectError(["SSE_MONITORING_CYCLE_SECS": "0"], variable: "SSE_MONITORING_CYCLE_SECS")
     }
 
     @Test("empty values count as unset")

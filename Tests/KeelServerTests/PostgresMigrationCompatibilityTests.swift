@@ -99,8 +99,10 @@ struct PostgresMigrationCompatibilityTests {
     static let allTracks = [
         "auth 1 organizations, users, memberships, API keys, refresh tokens",
         "durable 1 durable turns: step task queue, tool-result checkpoints, dead letters", "durable 2 session files",
-        "durable 3 lease epoch", "durable 4 client waits", "storage 1 agents, sessions, providers, append-only events",
-        "storage 2 Agent Protocol records (assistants, threads, runs)",
+        "durable 3 lease epoch", "durable 4 client waits",
+        "durable 5 operations: workers, error history, requeues, operations log, circuit breakers",
+        "storage 1 agents, sessions, providers, append-only events",
+        "storage 2 Agent Protocol records (assistants, threads, runs)", "storage 3 events: retention deletes",
     ]
 
     @Test("a database migrated by the single list opens with the same schema, its data and its history kept",

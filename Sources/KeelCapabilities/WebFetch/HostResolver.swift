@@ -11,13 +11,21 @@ import Darwin
 
 /// Resolves a host name to every address it maps to, with the system resolver.
 ///
-/// `getaddrinfo` blocks, so it runs on NIO's shared blocking-I/O thread pool rather than on the
-/// Swift concurrency pool, which must never block. Every address is returned because a host
+/// `getaddrinfo` blocks (for seconds when a name server does not answer), so it runs on a pool of
+/// its own rather than on the Swift concurrency pool, which must never block, or NIO's singleton
+/// pool, which other blocking work shares. Every address is returned because a host
 /// that resolves to one public and one private address must be refused: the HTTP client might
 /// connect to either.
 public enum HostResolver {
+    /// Lookups in flight at once per process; more wait their turn.
+    static let pool: NIOThreadPool = {
+        let pool = NIOThreadPool(numberOfThreads: 4)
+        pool.start()
+        return pool
+    }()
+
     public static func resolve(_ host: String) async throws -> [IPAddress] {
-        try await NIOThreadPool.singleton.runIfActive { try resolveBlocking(host) }
+        try await pool.runIfActive { try resolveBlocking(host) }
     }
 
     static func resolveBlocking(_ host: String) throws -> [IPAddress] {

@@ -183,7 +183,9 @@ struct TenantIsolationTests {
                 let parts = route.split(separator: " ", maxSplits: 1).map(String.init)
                 let method = HTTPRequest.Method(parts[0]) ?? .get
                 let reply = try await server.request(method, parts[1], json: method == .post ? [:] : nil, headers: b.headers)
-                #expect(reply.status == 200, "\(route)")
+                // DEV_MODE has no durable queue: its operations lists answer 404 durable_unavailable.
+                let unavailable = reply.status == 404 && reply.json["error"]?["code"] == "durable_unavailable"
+                #expect(reply.status == 200 || unavailable, "\(route): \(reply.status) \(reply.text)")
                 for id in [
                     fixture.agentID, fixture.sessionID, fixture.providerID, fixture.modelID, fixture.keyID, a.userID, fixture.turnID,
                     fixture.eventID, fixture.taskID,
