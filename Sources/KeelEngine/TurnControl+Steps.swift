@@ -22,12 +22,14 @@ extension TurnControl {
         else { throw StepChannelError.leaseLost }
         var spec = storedSpec
         if case .reason = leased.step, !spec.unresolvedModel, let breakers {
-            if case .refused = await breakers.admit(provider: spec.providerType.rawValue, model: spec.model) {
+            let decision = await breakers.admit(provider: spec.providerType.rawValue, model: spec.model)
+            if case .refused = decision.admission {
                 try await failFast(step, spec: spec)
                 throw StepChannelError.leaseLost
             }
             providerCalls.started(
-                taskID: step.lease.taskID, .init(provider: spec.providerType.rawValue, model: spec.model))
+                taskID: step.lease.taskID,
+                .init(provider: spec.providerType.rawValue, model: spec.model, breakerWasQuiet: decision.wasQuiet))
         }
         if !spec.unresolvedModel {
             spec.apiKey = try await planner.apiKey(

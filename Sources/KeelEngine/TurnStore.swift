@@ -117,7 +117,7 @@ public protocol TurnTransaction: Sendable {
     func notify(_ notification: StepNotification) async throws
 }
 
-public enum TurnStatus: String, Sendable, Hashable {
+public enum TurnStatus: String, Sendable, Hashable, CaseIterable {
     case queued, running, completed, failed, cancelled
 }
 

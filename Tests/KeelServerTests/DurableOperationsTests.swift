@@ -390,6 +390,24 @@ struct DurableOperationsTests {
                 let othersList = try await server.request(.get, "/v1/durable/turns", headers: other.headers)
                 #expect(othersList.status == 200 && !othersList.text.contains(turnID))
                 #expect(try await server.request(.get, "/v1/durable/queue").status == 401)
+
+                // Monitoring streams: at most SSE_PER_SESSION_MAX (5) per organization.
+                let bearer = [("Authorization", "Bearer \(tenant.accessToken)")]
+                var open: [SSEReader] = []
+                for _ in 0..<5 {
+                    let stream = try await SSEReader.open(server.baseURL + "/v1/durable/monitor/sse", headers: bearer)
+                    #expect(stream.status == 200)
+                    #expect(try await stream.next()?.event == "connected")
+                    open.append(stream)
+                }
+                let refused = try await SSEReader.open(server.baseURL + "/v1/durable/monitor/sse", headers: bearer)
+                #expect(refused.status == 429, "\(refused.bodyText ?? "")")
+                let otherStream = try await SSEReader.open(
+                    server.baseURL + "/v1/durable/monitor/sse", headers: [("Authorization", "Bearer \(other.accessToken)")])
+                #expect(otherStream.status == 200, "another organization has its own five")
+                // The tenant's stream carries its snapshot, without the platform's workers.
+                let snapshot = try await open[0].frames(until: { $0.event == "snapshot" }).last?.json
+                #expect(snapshot?["queue"] != nil && snapshot?["workers"] == nil, "\(String(describing: snapshot))")
             }
         }
     }

@@ -39,6 +39,28 @@ struct RoundTripTests {
         #expect(claims.first?.limit == 5)
     }
 
+    @Test func workerReportsArriveAndTheDrainAnswerComesBack() async throws {
+        let fake = FakeStepChannel()
+        let report = WorkerReport(
+            workerID: "worker-a", address: "host-1:4242", version: "0.1.0", grade: "preview", concurrency: 8, load: 3,
+            state: .running)
+        try await withWorkerServer(fake: fake) { server in
+            try await withWorkerClient(port: server.port) { channel in
+                let first = try await channel.reportWorker(report)
+                #expect(first == .run)
+                fake.with { $0.directive = WorkerDirective(drain: true) }
+                var stopping = report
+                stopping.state = .stopping
+                let second = try await channel.reportWorker(stopping)
+                #expect(second.drain)
+            }
+        }
+        let reports = fake.with { $0.reports }
+        #expect(reports.count == 2)
+        #expect(reports.first == report)
+        #expect(reports.last?.state == .stopping)
+    }
+
     @Test func contextCarriesSpecKeyAndHistory() async throws {
         let fake = FakeStepChannel()
         fake.with { $0.context = Fixture.context }

@@ -8,6 +8,7 @@ final class ProviderCallRegistry: Sendable {
     struct Call: Sendable, Hashable {
         var provider: String
         var model: String
+        var breakerWasQuiet: Bool
     }
 
     static let capacity = 10_000

@@ -34,29 +34,40 @@ public final class ProviderCircuitBreakers: Sendable {
 
     public var refusalCounts: [String: Int] { refusals.withLock { $0 } }
 
-    /// Whether a call to the provider may go ahead. A closed breaker costs one read.
-    public func admit(provider: String, model: String) async -> CircuitBreakerState.Admission {
-        guard policy.enabled else { return .allowed }
+    /// An admission, and whether the breaker had nothing to reset when it was asked (then the
+    /// call's success need not be written).
+    public struct Decision: Sendable, Hashable {
+        public var admission: CircuitBreakerState.Admission
+        public var wasQuiet: Bool
+    }
+
+    /// Whether a call to the provider may go ahead. A breaker that never failed costs one read.
+    public func admit(provider: String, model: String) async -> Decision {
+        guard policy.enabled else { return Decision(admission: .allowed, wasQuiet: true) }
         let key = CircuitBreakerState.key(provider: provider, model: model)
         do {
-            guard let current = try await store.breaker(key: key), current.state != .closed else { return .allowed }
+            guard let current = try await store.breaker(key: key) else { return Decision(admission: .allowed, wasQuiet: true) }
+            guard current.state != .closed else { return Decision(admission: .allowed, wasQuiet: current.isQuiet) }
             let policy = self.policy
             let (before, after, admission) = try await store.update(key: key) { $0.admit(now: Date(), policy: policy) }
             if case .refused = admission { refusals.withLock { $0[key, default: 0] += 1 } }
             if before.state != after.state { await changed(after, from: before.state) }
-            return admission
+            return Decision(admission: admission, wasQuiet: false)
         } catch {
             logger.warning("circuit breaker unavailable; letting the call through", metadata: ["key": "\(key)", "error": "\(error)"])
-            return .allowed
+            return Decision(admission: .allowed, wasQuiet: false)
         }
     }
 
     /// Counts a reason step's outcome: `failureCode` is its `turn.failed` code, nil on success.
-    public func record(provider: String, model: String, failureCode: String?) async {
+    /// `wasQuiet` is the admission's: a success of a call admitted by a breaker with nothing to
+    /// reset is not written (a failure counted meanwhile is reset by the next admitted success).
+    public func record(provider: String, model: String, failureCode: String?, wasQuiet: Bool = false) async {
         guard policy.enabled else { return }
         let key = CircuitBreakerState.key(provider: provider, model: model)
         let failed = failureCode.map(Self.providerFailureCodes.contains) ?? false
         guard failed || failureCode == nil else { return }
+        if !failed && wasQuiet { return }
         do {
             if !failed, try await store.breaker(key: key)?.isQuiet ?? true { return }
             let policy = self.policy

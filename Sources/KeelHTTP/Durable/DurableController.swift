@@ -51,7 +51,7 @@ struct DurableController: Sendable {
         }
         durable.get("turns") { request, context in
             let scope = try Self.scope(context)
-            let status = try Self.choice(request, "status", in: Set(TurnStatusNames.all))
+            let status = try Self.choice(request, "status", in: Set(TurnStatus.allCases.map(\.rawValue)))
             let limit = try RequestDecoding.integer(request, "limit", default: 50, range: 1...Self.maxListLimit)
             return try OperationsJSON.response(ListBody(data: try await operations().turns(scope, status: status, limit: limit)))
         }
@@ -195,10 +195,6 @@ struct DurableController: Sendable {
 }
 
 private let lastEventID = HTTPField.Name("Last-Event-ID")!
-
-enum TurnStatusNames {
-    static let all = ["queued", "running", "completed", "failed", "cancelled"]
-}
 
 /// A breaker as the API shows it.
 struct CircuitBreakerBody: Encodable {
