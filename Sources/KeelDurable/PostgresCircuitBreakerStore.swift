@@ -25,16 +25,18 @@ public final class PostgresCircuitBreakerStore: CircuitBreakerStore {
         return try rows.first.map { try PostgresStore.decode(CircuitBreakerState.self, try $0.decode(String.self)) }
     }
 
-    public func update<T: Sendable>(key: String, _ change: @Sendable (inout CircuitBreakerState) -> T) async throws
-        -> (before: CircuitBreakerState, after: CircuitBreakerState, result: T)
-    {
+    public func update<T: Sendable>(
+        key: String, organizationID: String?, _ change: @Sendable (inout CircuitBreakerState) -> T
+    ) async throws -> (before: CircuitBreakerState, after: CircuitBreakerState, result: T) {
         try await store.waitForSchema()
         return try await store.transaction { connection in
             // The row must exist to be locked: insert a closed one first if there is none.
             try await connection.query(
                 """
                 INSERT INTO durable_circuit_breakers (key, state)
-                VALUES (\(key), \(try PostgresStore.encode(CircuitBreakerState(key: key, now: Date())))::jsonb)
+                VALUES (
+                    \(key),
+                    \(try PostgresStore.encode(CircuitBreakerState(key: key, organizationID: organizationID, now: Date())))::jsonb)
                 ON CONFLICT (key) DO NOTHING
                 """, logger: logger)
             let rows = try await connection.query(

@@ -139,7 +139,11 @@ public final class PostgresOperationsStore: OperationsStore {
         var breakers: [String: Int] = [:]
         for state in CircuitBreakerState.State.allCases { breakers[state.rawValue] = 0 }
         let breakerRows = try await store.client.query(
-            "SELECT state->>'state', count(*)::bigint FROM durable_circuit_breakers GROUP BY 1", logger: logger)
+            """
+            SELECT state->>'state', count(*)::bigint FROM durable_circuit_breakers
+            WHERE \(organizationID)::text IS NULL OR state->>'organizationID' = \(organizationID)
+            GROUP BY 1
+            """, logger: logger)
         for try await (state, count) in breakerRows.decode((String?, Int).self) {
             breakers[state ?? "closed", default: 0] += count
         }

@@ -121,7 +121,6 @@ extension TurnControl {
     func recordProviderOutcome(taskID: String, _ outcome: TurnOutcome?) async {
         guard let breakers, let call = providerCalls.finished(taskID: taskID) else { return }
         let failureCode: String? = if case .failed(_, _, let code)? = outcome { code } else { nil }
-        await breakers.record(
-            provider: call.provider, model: call.model, failureCode: failureCode, wasQuiet: call.breakerWasQuiet)
+        await breakers.record(call.provider, failureCode: failureCode, wasQuiet: call.breakerWasQuiet)
     }
 }

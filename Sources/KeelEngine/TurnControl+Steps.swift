@@ -22,14 +22,13 @@ extension TurnControl {
         else { throw StepChannelError.leaseLost }
         var spec = storedSpec
         if case .reason = leased.step, !spec.unresolvedModel, let breakers {
-            let decision = await breakers.admit(provider: spec.providerType.rawValue, model: spec.model)
+            let call = ProviderCircuitBreakers.ProviderCall(spec)
+            let decision = await breakers.admit(call)
             if case .refused = decision.admission {
                 try await failFast(step, spec: spec)
                 throw StepChannelError.leaseLost
             }
-            providerCalls.started(
-                taskID: step.lease.taskID,
-                .init(provider: spec.providerType.rawValue, model: spec.model, breakerWasQuiet: decision.wasQuiet))
+            providerCalls.started(taskID: step.lease.taskID, .init(provider: call, breakerWasQuiet: decision.wasQuiet))
         }
         if !spec.unresolvedModel {
             spec.apiKey = try await planner.apiKey(

@@ -62,7 +62,7 @@ struct ExecutionAssembly {
             store: breakerStore, policy: configuration.circuitBreaker, logger: logger
         ) { state, previous in
             try? await operations?.appendEvent(
-                type: state.state.operationsEventType, organizationID: nil,
+                type: state.state.operationsEventType, organizationID: state.organizationID,
                 data: ["key": .string(state.key), "from": .string(previous.rawValue),
                        "consecutive_failures": .number(Double(state.consecutiveFailures))])
         }

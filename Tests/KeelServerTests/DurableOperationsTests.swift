@@ -229,7 +229,6 @@ struct DurableOperationsTests {
             ]
             let run: @Sendable ([String: String]) async throws -> Void = { environment in
                 try await TestServer.run(environment: environment.merging(breaker) { $1 }) { server in
-                    let key = "external:openai:gpt-4o-mini"
                     func turn(_ text: String) async throws -> (failure: JSONValue?, seconds: Double) {
                         let session = try await server.createSession(["model_id": "openai/gpt-4o-mini"])
                         let started = ContinuousClock.now
@@ -241,9 +240,13 @@ struct DurableOperationsTests {
                     let slow = try await turn("one")
                     #expect(slow.failure?["error_code"] == "llm_error")
                     _ = try await turn("two")
-                    let breakers = try await server.request(.get, "/v1/durable/circuit-breakers").json["data"]?.arrayValue
-                    let open = breakers?.first { $0["key"] == .string(key) }
-                    #expect(open?["state"] == "open" && open?["consecutive_failures"] == 2, "\(String(describing: breakers))")
+                    let breakers = try await server.request(.get, "/v1/durable/circuit-breakers").json["data"]?.arrayValue ?? []
+                    #expect(breakers.count == 1, "one breaker: the default organization's OpenAI provider and model")
+                    let open = try #require(breakers.first)
+                    let key = try #require(open["key"]?.stringValue)
+                    #expect(key.hasPrefix("external:openai:provider_") && key.hasSuffix(":gpt-4o-mini"), "\(key)")
+                    #expect(open["organization_id"] == .string(BuiltIn.organizationID))
+                    #expect(open["state"] == "open" && open["consecutive_failures"] == 2, "\(breakers)")
 
                     let calls = provider.count
                     let fast = try await turn("three")

@@ -80,8 +80,11 @@ struct CircuitBreakerStateTests {
         #expect(first == .probe && waiting == .refused(retryAt: at(70)) && next == .probe)
     }
 
-    @Test("keys name provider and model")
+    @Test("keys name the provider record and the model")
     func keys() {
-        #expect(CircuitBreakerState.key(provider: "anthropic", model: "claude-sonnet-4") == "external:anthropic:claude-sonnet-4")
+        #expect(
+            CircuitBreakerState.key(providerType: "anthropic", providerID: "provider_1", model: "claude-sonnet-4")
+                == "external:anthropic:provider_1:claude-sonnet-4")
+        #expect(CircuitBreakerState.key(providerType: "llmsim", providerID: nil, model: "sim") == "external:llmsim:default:sim")
     }
 }

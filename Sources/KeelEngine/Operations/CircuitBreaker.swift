@@ -27,8 +27,13 @@ public struct CircuitBreakerPolicy: Sendable, Hashable {
     }
 }
 
-/// One breaker (`external:<provider>:<model>`) as every instance shares it: the state machine is
-/// here, pure; the stores (memory, PostgreSQL) only keep it and change it atomically.
+/// One breaker (`external:<provider type>:<provider id>:<model>`) as every instance shares it: the
+/// state machine is here, pure; the stores (memory, PostgreSQL) only keep it and change it
+/// atomically.
+///
+/// A breaker belongs to one provider record, which belongs to one organization: an organization
+/// whose own endpoint or key fails (or whose key is rate-limited) opens only its own breakers,
+/// never another organization's.
 ///
 /// closed → open after `failureThreshold` consecutive failures, or a failure rate of at least
 /// `failureRate` over at least `minimumRequests` calls in the window; open → half-open when
@@ -42,6 +47,8 @@ public struct CircuitBreakerState: Codable, Sendable, Hashable {
     }
 
     public var key: String
+    /// The organization of the breaker's provider (absent in no stored state: set on creation).
+    public var organizationID: String?
     public var state: State = .closed
     public var consecutiveFailures = 0
     public var windowStartedAt: Date?
@@ -53,13 +60,17 @@ public struct CircuitBreakerState: Codable, Sendable, Hashable {
     public var probeStartedAt: Date?
     public var updatedAt: Date
 
-    public init(key: String, now: Date) {
+    public init(key: String, organizationID: String? = nil, now: Date) {
         self.key = key
+        self.organizationID = organizationID
         self.updatedAt = now
     }
 
-    /// The breaker key of a provider and model.
-    public static func key(provider: String, model: String) -> String { "external:\(provider):\(model)" }
+    /// The breaker key of a provider record and model (`default` for a turn without a provider
+    /// record, such as the built-in `sim` model).
+    public static func key(providerType: String, providerID: String?, model: String) -> String {
+        "external:\(providerType):\(providerID ?? "default"):\(model)"
+    }
 
     public enum Admission: Sendable, Hashable {
         case allowed
@@ -145,9 +156,11 @@ public struct CircuitBreakerState: Codable, Sendable, Hashable {
 public protocol CircuitBreakerStore: Sendable {
     /// The breaker's state, without changing it (nil: never used, so closed).
     func breaker(key: String) async throws -> CircuitBreakerState?
-    /// Applies `change` atomically to the breaker (a fresh closed one if it has none) and returns
-    /// the states before and after.
-    func update<T: Sendable>(key: String, _ change: @Sendable (inout CircuitBreakerState) -> T) async throws
+    /// Applies `change` atomically to the breaker (a fresh closed one of `organizationID` if it has
+    /// none) and returns the states before and after.
+    func update<T: Sendable>(
+        key: String, organizationID: String?, _ change: @Sendable (inout CircuitBreakerState) -> T
+    ) async throws
         -> (before: CircuitBreakerState, after: CircuitBreakerState, result: T)
     func breakers() async throws -> [CircuitBreakerState]
 }

@@ -11,11 +11,11 @@ public final class InMemoryCircuitBreakerStore: CircuitBreakerStore {
         states.withLock { $0[key] }
     }
 
-    public func update<T: Sendable>(key: String, _ change: @Sendable (inout CircuitBreakerState) -> T) async throws
-        -> (before: CircuitBreakerState, after: CircuitBreakerState, result: T)
-    {
+    public func update<T: Sendable>(
+        key: String, organizationID: String?, _ change: @Sendable (inout CircuitBreakerState) -> T
+    ) async throws -> (before: CircuitBreakerState, after: CircuitBreakerState, result: T) {
         states.withLock { states in
-            let before = states[key] ?? CircuitBreakerState(key: key, now: Date())
+            let before = states[key] ?? CircuitBreakerState(key: key, organizationID: organizationID, now: Date())
             var after = before
             let result = change(&after)
             states[key] = after

@@ -6,8 +6,7 @@ import Synchronization
 /// counted there; entries of steps that never complete are dropped once `capacity` is reached.
 final class ProviderCallRegistry: Sendable {
     struct Call: Sendable, Hashable {
-        var provider: String
-        var model: String
+        var provider: ProviderCircuitBreakers.ProviderCall
         var breakerWasQuiet: Bool
     }
 

@@ -7,8 +7,8 @@ import KeelEngine
 
 /// `/v1/durable`: the operations API of the durable engine (see docs/operations.md). Organization
 /// admins see and repair their organization's turns, steps and dead letters; platform
-/// administrators (owners of the default organization) also see every organization's, the
-/// workers and the breakers' controls. Members get 403; another organization's records are 404.
+/// administrators (owners of the default organization) also see every organization's and the
+/// workers. Members get 403; another organization's records are 404.
 struct DurableController: Sendable {
     let engine: TurnControl
     let settings: SSESettings
@@ -96,20 +96,22 @@ struct DurableController: Sendable {
             return try OperationsJSON.response(letter)
         }
         durable.get("circuit-breakers") { _, context in
-            _ = try Self.scope(context)
+            let scope = try Self.scope(context)
             guard let breakers = engine.breakers else { return try OperationsJSON.response(ListBody<CircuitBreakerBody>(data: [])) }
             return try OperationsJSON.response(
-                ListBody(data: try await breakers.store.breakers().map { CircuitBreakerBody($0, policy: breakers.policy) }))
+                ListBody(data: try await breakers.breakers(visibleTo: scope.organizationID).map {
+                    CircuitBreakerBody($0, policy: breakers.policy)
+                }))
         }
         durable.post("circuit-breakers/{key}/reset") { _, context in
-            let principal = try Self.requirePlatform(context)
+            let scope = try Self.scope(context)
             let key = context.parameters.get("key") ?? ""
-            guard key.utf8.count <= 512, let breakers = engine.breakers, let state = try await breakers.reset(key: key) else {
-                throw APIError.notFound("circuit_breaker", String(key.prefix(200)))
-            }
+            guard key.utf8.count <= 512, let breakers = engine.breakers,
+                let state = try await breakers.reset(key: key, organizationID: scope.organizationID)
+            else { throw APIError.notFound("circuit_breaker", String(key.prefix(200))) }
             try await engine.operations?.appendEvent(
-                type: OperationsEvent.Kind.breakerReset, organizationID: nil,
-                data: ["key": .string(key), "by": .string(principal.userID)])
+                type: OperationsEvent.Kind.breakerReset, organizationID: state.organizationID,
+                data: ["key": .string(key), "by": .string(try RequestScope.principal(context).userID)])
             return try OperationsJSON.response(CircuitBreakerBody(state, policy: breakers.policy))
         }
         durable.get("monitor/sse") { request, context in
@@ -199,6 +201,7 @@ private let lastEventID = HTTPField.Name("Last-Event-ID")!
 /// A breaker as the API shows it.
 struct CircuitBreakerBody: Encodable {
     var key: String
+    var organizationID: String?
     var state: String
     var consecutiveFailures: Int
     var windowRequests: Int
@@ -211,6 +214,7 @@ struct CircuitBreakerBody: Encodable {
 
     init(_ state: CircuitBreakerState, policy: CircuitBreakerPolicy) {
         key = state.key
+        organizationID = state.organizationID
         self.state = state.state.rawValue
         consecutiveFailures = state.consecutiveFailures
         windowRequests = state.windowRequests

@@ -126,7 +126,7 @@ struct DurableSnapshot: Encodable {
         let workers = scope == .platform ? try await operations.workers(includeGone: false, staleAfter: staleAfter) : nil
         let breakers: [CircuitBreakerBody] =
             if let breakers = engine.breakers {
-                try await breakers.store.breakers().filter { $0.state != .closed }
+                try await breakers.breakers(visibleTo: scope.organizationID).filter { $0.state != .closed }
                     .map { CircuitBreakerBody($0, policy: breakers.policy) }
             } else { [] }
         return DurableSnapshot(at: Date(), queue: queue, workers: workers, circuitBreakers: breakers)

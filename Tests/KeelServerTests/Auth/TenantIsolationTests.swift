@@ -30,12 +30,11 @@ struct TenantIsolationTests {
             "/health", "/api-doc/openapi.json", "/metrics", "/v1/auth/config", "/v1/auth/register", "/v1/auth/login",
             "/v1/auth/refresh", "/v1/auth/logout", "/v1/auth/oauth/{provider}", "/v1/auth/callback/{provider}",
             "/v1/auth/me", "/v1/capabilities", "/v1/capabilities/{id}", "/v1/orgs", "/info",
-            // The platform's: workers and breakers hold no tenant data, and only platform
-            // administrators reach them (DurableOperationsTests checks the 403s); the monitoring
-            // stream is scoped like the lists (checked there too).
+            // The platform's: workers hold no tenant data, and only platform administrators reach
+            // them (DurableOperationsTests checks the 403s); the monitoring stream is scoped like
+            // the lists (checked there too).
             "/v1/durable/workers", "/v1/durable/workers/{worker_id}", "/v1/durable/workers/{worker_id}/drain",
-            "/v1/durable/workers/{worker_id}/undrain", "/v1/durable/circuit-breakers",
-            "/v1/durable/circuit-breakers/{key}/reset", "/v1/durable/monitor/sse",
+            "/v1/durable/workers/{worker_id}/undrain", "/v1/durable/monitor/sse",
         ]
         if outOfScope.contains(path) { return .outOfScope }
         if path.contains("{") || path.hasSuffix("**") { return .resource }
@@ -44,7 +43,7 @@ struct TenantIsolationTests {
             ("GET", "/v1/models"), ("GET", "/v1/auth/api-keys"), ("GET", "/v1/orgs/current/members"),
             ("GET", "/assistants"), ("POST", "/assistants/search"), ("POST", "/assistants/count"), ("POST", "/threads/search"),
             ("POST", "/threads/count"), ("GET", "/v1/durable/queue"), ("GET", "/v1/durable/turns"),
-            ("GET", "/v1/durable/tasks"), ("GET", "/v1/durable/dead-letters"):
+            ("GET", "/v1/durable/tasks"), ("GET", "/v1/durable/dead-letters"), ("GET", "/v1/durable/circuit-breakers"):
             return .list
         case ("POST", "/v1/agents"), ("POST", "/v1/sessions"), ("POST", "/v1/providers"), ("POST", "/v1/llm-providers"),
             ("POST", "/v1/auth/api-keys"), ("POST", "/v1/orgs/current/members"), ("POST", "/assistants"),
@@ -86,6 +85,7 @@ struct TenantIsolationTests {
                 .replacingOccurrences(of: "{thread_id}", with: sessionID).replacingOccurrences(of: "{run_id}", with: turnID)
                 .replacingOccurrences(of: "{checkpoint_id}", with: eventID)
                 .replacingOccurrences(of: "{turn_id}", with: turnID).replacingOccurrences(of: "{task_id}", with: taskID)
+                .replacingOccurrences(of: "{key}", with: "external:openai:\(providerID):a-model")
             return path.contains("{") || path.contains("*") ? nil : path
         }
     }
