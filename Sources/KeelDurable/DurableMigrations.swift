@@ -134,13 +134,15 @@ extension PostgresMigrationSet {
                     )
                     """,
                     "ALTER TABLE durable_tasks ADD COLUMN error_history jsonb NOT NULL DEFAULT '[]'",
-                    "CREATE INDEX durable_tasks_by_status ON durable_tasks (status, created_at)",
+                    // Listings read newest first by id (UUIDv7: creation order), so an unfiltered page
+                    // walks the primary key and a filtered one this index.
+                    "CREATE INDEX durable_tasks_by_status ON durable_tasks (status, id)",
                     """
                     ALTER TABLE durable_dead_letters ADD COLUMN error_history jsonb NOT NULL DEFAULT '[]',
                         ADD COLUMN requeued_at timestamptz, ADD COLUMN requeue_count integer NOT NULL DEFAULT 0
                     """,
                     "CREATE INDEX durable_dead_letters_by_session ON durable_dead_letters (session_id)",
-                    "CREATE INDEX durable_turns_by_status ON durable_turns (status, created_at)",
+                    "CREATE INDEX durable_turns_by_status ON durable_turns (status, id)",
                     // What changed in the engine and who changed it; the monitoring stream's change
                     // events, resumed by id. Organization-less rows concern the platform.
                     """

@@ -175,7 +175,7 @@ public final class PostgresOperationsStore: OperationsStore {
             FROM durable_turns t JOIN sessions s ON s.id = t.session_id
             WHERE (\(organizationID)::text IS NULL OR s.organization_id = \(organizationID))
                 AND (\(status)::text IS NULL OR t.status = \(status))
-            ORDER BY t.created_at DESC, t.id LIMIT \(limit)
+            ORDER BY t.id DESC LIMIT \(limit)
             """, logger: logger)
         return try await Self.decodeTurns(rows)
     }
@@ -230,7 +230,7 @@ public final class PostgresOperationsStore: OperationsStore {
             FROM durable_tasks t JOIN sessions s ON s.id = t.session_id
             WHERE (\(organizationID)::text IS NULL OR s.organization_id = \(organizationID))
                 AND (\(status)::text IS NULL OR t.status = \(status))
-            ORDER BY t.created_at DESC, t.id LIMIT \(limit)
+            ORDER BY t.id DESC LIMIT \(limit)
             """, logger: logger)
         return try await Self.decodeTasks(rows)
     }

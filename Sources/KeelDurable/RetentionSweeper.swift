@@ -8,7 +8,8 @@ import ServiceLifecycle
 
 /// Deletes what outlived `SESSION_TTL_DAYS` / `EVENT_RETENTION_DAYS` (see `RetentionPolicy`), a
 /// bounded batch per short transaction with a pause between batches, so live traffic never waits
-/// behind a long delete:
+/// behind a long delete. Turns and events have UUIDv7 ids (creation time first), so their batches
+/// read only the primary-key range created before the cutoff:
 /// - sessions that are not running a turn and have not changed for the TTL, with everything that
 ///   hangs off them (events, files, turns and steps, Agent Protocol records: ON DELETE CASCADE);
 /// - events older than the retention in sessions that are not running a turn (the append-only
@@ -100,7 +101,8 @@ public final class RetentionSweeper: Service, Sendable {
                     """
                     DELETE FROM durable_turns WHERE id IN (
                         SELECT id FROM durable_turns
-                        WHERE status IN ('completed', 'failed', 'cancelled') AND ended_at < \(cutoff)
+                        WHERE id < \(PublicID.lowerBound(.turn, at: cutoff))
+                            AND status IN ('completed', 'failed', 'cancelled') AND ended_at < \(cutoff)
                         LIMIT \(policy.batchSize))
                     RETURNING 1
                     """, logger: logger))
