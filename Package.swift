@@ -139,7 +139,8 @@ let package = Package(
             .product(name: "NIOHTTP1", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-        ], resources: [.copy("Resources/openapi.json")]),
+            .product(name: "Crypto", package: "swift-crypto"),
+        ], resources: [.copy("Resources/openapi.json"), .copy("Resources/ui")]),
         // Configuration and application assembly.
         .target(name: "KeelServer", dependencies: [
             "KeelCore", "KeelEngine", "KeelHTTP", "KeelServices", "KeelStorage", "KeelSecrets", "KeelCapabilities", "KeelLLM",

@@ -60,7 +60,8 @@ public struct KeelAPI: Sendable {
         self.streams = SSEConnectionLimiter(limits: settings.sse)
     }
 
-    /// Builds the router: `/health`, `/api-doc/openapi.json` (and `/metrics` when metrics are on) at the root, everything else
+    /// Builds the router: `/health`, `/api-doc/openapi.json`, the web UI (`/`, `/assets/…`) (and
+    /// `/metrics` when metrics are on) at the root, everything else
     /// under `API_PREFIX` + `/v1`. Every `/v1` route needs a credential except the sign-in routes
     /// of `/v1/auth` (config, register, login, refresh, logout, OAuth).
     public func makeRouter() -> Router<KeelRequestContext> {
@@ -72,6 +73,7 @@ public struct KeelAPI: Sendable {
             router.add(middleware: CORSPolicyMiddleware(allowedOrigins: Set(settings.corsAllowedOrigins)))
         }
         MetaController(settings: settings, authMode: auth.settings.mode.rawValue).addRoutes(to: router)
+        WebUI(apiPrefix: settings.apiPrefix).addRoutes(to: router)
         let authRoutes = AuthController(auth: auth, oauthClient: oauthClient, apiPrefix: settings.apiPrefix)
         authRoutes.addPublicRoutes(to: router.group(RouterPath(settings.apiPrefix + "/v1/auth")))
         let v1 = router.group(RouterPath(settings.apiPrefix + "/v1")).add(middleware: AuthenticationMiddleware(auth: auth))

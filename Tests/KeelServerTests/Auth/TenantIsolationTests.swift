@@ -29,7 +29,7 @@ struct TenantIsolationTests {
         let outOfScope = [
             "/health", "/api-doc/openapi.json", "/metrics", "/v1/auth/config", "/v1/auth/register", "/v1/auth/login",
             "/v1/auth/refresh", "/v1/auth/logout", "/v1/auth/oauth/{provider}", "/v1/auth/callback/{provider}",
-            "/v1/auth/me", "/v1/capabilities", "/v1/capabilities/{id}", "/v1/orgs", "/info",
+            "/v1/auth/me", "/v1/capabilities", "/v1/capabilities/{id}", "/v1/orgs", "/info", "/", "/assets/{version}/{file}",
             // The platform's: workers hold no tenant data, and only platform administrators reach
             // them (DurableOperationsTests checks the 403s); the monitoring stream is scoped like
             // the lists (checked there too).

@@ -1,0 +1,127 @@
+import { api, APIError } from "./api.js";
+import { el, show } from "./dom.js";
+
+const main = document.getElementById("main");
+const nav = document.getElementById("nav");
+let authConfig = null;
+
+function errorLine(error) {
+  return el("p", { class: "error", role: "alert" }, error instanceof APIError ? error.message : "Something went wrong.");
+}
+
+function field(label, input) {
+  return el("label", { class: "field" }, el("span", {}, label), input);
+}
+
+async function signedIn() {
+  if (authConfig.mode === "none") return true;
+  try {
+    await api("GET", "/v1/auth/me");
+    return true;
+  } catch (error) {
+    if (error instanceof APIError && error.status === 401) return false;
+    throw error;
+  }
+}
+
+function loginPage() {
+  const email = el("input", { type: "email", name: "email", autocomplete: "username", required: true });
+  const password = el("input", { type: "password", name: "password", autocomplete: "current-password", required: true });
+  const status = el("div", { "aria-live": "polite" });
+  const submit = async (path, event) => {
+    event.preventDefault();
+    try {
+      await api("POST", path, { email: email.value, password: password.value });
+      location.hash = "#/agents";
+      await route();
+    } catch (error) {
+      status.replaceChildren(errorLine(error));
+    }
+  };
+  const form = el("form", { class: "card", onsubmit: (event) => submit("/v1/auth/login", event) },
+    el("h1", {}, "Log in to Keel"),
+    field("Email", email),
+    field("Password", password),
+    el("div", { class: "actions" },
+      el("button", { type: "submit" }, "Log in"),
+      authConfig.signup_enabled
+        ? el("button", { type: "button", class: "secondary", onclick: (event) => submit("/v1/auth/register", event) }, "Sign up")
+        : null),
+    status);
+  nav.hidden = true;
+  show(main, form);
+  email.focus();
+}
+
+async function agentsPage() {
+  nav.hidden = false;
+  const search = el("input", { type: "search", name: "search", placeholder: "Search agents" });
+  const list = el("ul", { class: "list", "aria-label": "Agents" });
+  const status = el("div", { "aria-live": "polite" });
+  const name = el("input", { name: "name", required: true, pattern: "[a-z0-9]+(-[a-z0-9]+)*", maxlength: 64 });
+  const prompt = el("textarea", { name: "system_prompt", rows: 4, required: true });
+  const model = el("select", { name: "default_model_id" }, el("option", { value: "" }, "Default model"));
+  let agents = [];
+
+  const render = () => {
+    const term = search.value.trim().toLowerCase();
+    const shown = agents.filter((agent) => !term || agent.name.toLowerCase().includes(term)
+      || (agent.description ?? "").toLowerCase().includes(term));
+    list.replaceChildren(...shown.map((agent) =>
+      el("li", { class: "item" },
+        el("strong", {}, agent.display_name ?? agent.name),
+        agent.display_name ? el("span", { class: "muted" }, ` ${agent.name}`) : null,
+        agent.description ? el("p", {}, agent.description) : null)));
+    if (shown.length === 0) list.append(el("li", { class: "muted" }, "No agents."));
+  };
+  const load = async () => {
+    agents = (await api("GET", "/v1/agents?limit=100")).data ?? [];
+    render();
+  };
+  search.addEventListener("input", render);
+
+  const create = el("form", {
+    class: "card",
+    onsubmit: async (event) => {
+      event.preventDefault();
+      try {
+        const body = { name: name.value, system_prompt: prompt.value };
+        if (model.value) body.default_model_id = model.value;
+        await api("POST", "/v1/agents", body);
+        create.reset();
+        await load();
+        status.replaceChildren(el("p", { class: "ok" }, "Agent created."));
+      } catch (error) {
+        status.replaceChildren(errorLine(error));
+      }
+    },
+  }, el("h2", {}, "New agent"), field("Name", name), field("System prompt", prompt), field("Model", model),
+  el("div", { class: "actions" }, el("button", { type: "submit" }, "Create agent")), status);
+
+  show(main, el("h1", {}, "Agents"), field("Search", search), list, create);
+  try {
+    const models = (await api("GET", "/v1/models")).data ?? [];
+    model.append(...models.map((entry) => el("option", { value: entry.id }, entry.display_name ?? entry.id)));
+    await load();
+  } catch (error) {
+    status.replaceChildren(errorLine(error));
+  }
+}
+
+async function route() {
+  try {
+    authConfig ??= await api("GET", "/v1/auth/config");
+    if (!(await signedIn())) return loginPage();
+    return agentsPage();
+  } catch (error) {
+    show(main, errorLine(error));
+  }
+}
+
+document.getElementById("logout").addEventListener("click", async () => {
+  try { await api("POST", "/v1/auth/logout"); } catch { /* signed out either way */ }
+  location.hash = "";
+  await route();
+});
+window.addEventListener("hashchange", route);
+route();

@@ -1,0 +1,128 @@
+"""The web UI in a real browser (scripts/ui-test): playwright driving the system chromium.
+
+Each step is a check; a failed check is reported and the flow goes on where it can. The last line
+is `ui: N passed, F failed`; the exit status is 1 when anything failed.
+"""
+import argparse
+import sys
+import urllib.request
+
+from playwright.sync_api import sync_playwright
+
+VIEWPORTS = {"desktop": {"width": 1280, "height": 800}, "phone": {"width": 390, "height": 844}}
+
+
+class Checks:
+    def __init__(self):
+        self.passed = 0
+        self.failed = 0
+
+    def check(self, condition, what):
+        if condition:
+            self.passed += 1
+            print(f"ok   {what}")
+        else:
+            self.failed += 1
+            print(f"FAIL {what}")
+        return condition
+
+
+def headers_of(url, extra=None):
+    request = urllib.request.Request(url, headers=extra or {})
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status, dict(response.headers), response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, dict(error.headers), error.read()
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("base_url")
+    parser.add_argument("--chromium", required=True)
+    parser.add_argument("--screenshots", required=True)
+    parser.add_argument("--login", required=True, help="email:password of the administrator")
+    args = parser.parse_args()
+    email, password = args.login.split(":", 1)
+    base = args.base_url.rstrip("/")
+    checks = Checks()
+
+    # The page and its files: caching and security headers, conditional requests.
+    status, headers, body = headers_of(base + "/")
+    page = body.decode()
+    csp = headers.get("Content-Security-Policy", "")
+    checks.check(status == 200 and headers.get("Content-Type", "").startswith("text/html"), "GET / serves the page")
+    checks.check("script-src 'self'" in csp and "unsafe-inline" not in csp and "frame-ancestors 'none'" in csp,
+                 f"a strict Content-Security-Policy: {csp}")
+    checks.check(headers.get("Cache-Control") == "no-cache" and headers.get("ETag"), "the page revalidates by ETag")
+    checks.check('name="keel-api-prefix" content="/api"' in page, "the page names the API prefix")
+    checks.check("<script>" not in page and "onclick=" not in page, "no inline script in the page")
+    status, _, _ = headers_of(base + "/", {"If-None-Match": headers.get("ETag", "")})
+    checks.check(status == 304, "a matching If-None-Match gets 304")
+    asset = page.split('src="', 1)[1].split('"', 1)[0] if 'src="' in page else ""
+    status, asset_headers, _ = headers_of(base + asset)
+    checks.check(status == 200 and "immutable" in asset_headers.get("Cache-Control", ""),
+                 f"{asset} is cached as immutable")
+    checks.check(asset_headers.get("Content-Type", "").startswith("text/javascript"), "modules are JavaScript")
+    status, _, _ = headers_of(base + "/assets/0000000000000000/app.js")
+    checks.check(status == 404, "another version's files are not served")
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=args.chromium, args=["--no-sandbox"])
+        for viewport_name, viewport in VIEWPORTS.items():
+            context = browser.new_context(viewport=viewport)
+            page = context.new_page()
+            problems = []
+            # A refused credential is a 401 the browser reports as a failed load: that one is the
+            # point of the login step; anything else is a problem.
+            page.on("console", lambda message: problems.append(message.text)
+                    if message.type == "error" and "status of 401" not in message.text else None)
+            page.on("pageerror", lambda error: problems.append(str(error)))
+
+            def shot(name):
+                page.screenshot(path=f"{args.screenshots}/{name}-{viewport_name}.png", full_page=True)
+
+            page.goto(base + "/")
+            page.get_by_label("Email").wait_for(timeout=10_000)
+            shot("login")
+            checks.check(page.get_by_role("button", name="Log in").is_visible(), f"[{viewport_name}] the login form")
+            page.get_by_label("Email").fill(email)
+            page.get_by_label("Password").fill("wrong password")
+            page.get_by_role("button", name="Log in").click()
+            alert = page.get_by_role("alert")
+            alert.wait_for(timeout=10_000)
+            checks.check("password" in alert.inner_text().lower() or "invalid" in alert.inner_text().lower(),
+                         f"[{viewport_name}] a wrong password is refused: {alert.inner_text()}")
+            page.get_by_label("Password").fill(password)
+            page.get_by_role("button", name="Log in").click()
+            page.get_by_role("heading", name="Agents").wait_for(timeout=10_000)
+            agents = page.get_by_role("list", name="Agents")
+            agents.get_by_role("listitem").first.wait_for(timeout=10_000)
+            checks.check(agents.get_by_role("listitem").count() >= 1, f"[{viewport_name}] the seed agents are listed")
+            shot("agents")
+
+            name = f"ui-{viewport_name}-agent"
+            page.get_by_label("Name").fill(name)
+            page.get_by_label("System prompt").fill("You are tested in a browser. <script>alert(1)</script>")
+            page.get_by_label("Model").select_option(index=1)
+            page.get_by_role("button", name="Create agent").click()
+            page.get_by_text("Agent created.").wait_for(timeout=10_000)
+            checks.check(agents.get_by_role("listitem").filter(has_text=name).count() == 1,
+                         f"[{viewport_name}] the new agent is listed once")
+            page.get_by_label("Search").fill(name)
+            checks.check(agents.get_by_role("listitem").count() == 1, f"[{viewport_name}] search narrows the list")
+            shot("agent-created")
+
+            page.get_by_role("button", name="Log out").click()
+            page.get_by_label("Email").wait_for(timeout=10_000)
+            checks.check(page.get_by_role("button", name="Log in").is_visible(), f"[{viewport_name}] logged out")
+            checks.check(not problems, f"[{viewport_name}] no console errors: {problems}")
+            context.close()
+        browser.close()
+
+    print(f"ui: {checks.passed} passed, {checks.failed} failed")
+    return 0 if checks.failed == 0 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
