@@ -104,7 +104,10 @@ def main():
             name = f"ui-{viewport_name}-agent"
             page.get_by_label("Name").fill(name)
             page.get_by_label("System prompt").fill("You are tested in a browser. <script>alert(1)</script>")
-            page.get_by_label("Model").select_option(index=1)
+            sim = [option for option in page.get_by_label("Model").locator("option").all()
+                   if "sim" in (option.get_attribute("value") or "")]
+            checks.check(bool(sim), f"[{viewport_name}] the model picker offers the sim model")
+            page.get_by_label("Model").select_option(value=sim[0].get_attribute("value") if sim else None, index=None if sim else 1)
             page.get_by_role("button", name="Create agent").click()
             page.get_by_text("Agent created.").wait_for(timeout=10_000)
             checks.check(agents.get_by_role("listitem").filter(has_text=name).count() == 1,
@@ -112,6 +115,36 @@ def main():
             page.get_by_label("Search").fill(name)
             checks.check(agents.get_by_role("listitem").count() == 1, f"[{viewport_name}] search narrows the list")
             shot("agent-created")
+
+            # Chat: a new session of the agent; the sim model calls a tool, the stream shows it.
+            agents.get_by_role("link", name=name).click()
+            page.get_by_role("button", name="New session").click()
+            page.get_by_label("Message").wait_for(timeout=10_000)
+            page.get_by_label("Message").fill('hello <b>bold</b> [[tool:current_time {}]]')
+            page.get_by_role("button", name="Send").click()
+            conversation = page.get_by_role("list", name="Conversation")
+            page.locator("#session-state", has_text="idle").wait_for(timeout=20_000)
+            page.locator("li.message.tool").first.wait_for(timeout=20_000)
+            user = conversation.locator("li.message.user")
+            checks.check(user.count() == 1 and "<b>bold</b>" in user.first.inner_text(),
+                         f"[{viewport_name}] the user's message is shown as text, markup included")
+            tool = conversation.locator("li.message.tool")
+            checks.check(tool.count() == 1 and "current_time" in tool.first.inner_text(),
+                         f"[{viewport_name}] the tool call is shown with its name")
+            agent_messages = conversation.locator("li.message.agent:not([hidden])")
+            agent_messages.last.wait_for(timeout=20_000)
+            before = [item.inner_text() for item in agent_messages.all()]
+            checks.check(len(before) >= 1 and all(text.strip() for text in before),
+                         f"[{viewport_name}] the agent's answer streamed in: {before}")
+            shot("chat")
+            page.reload()
+            page.get_by_label("Message").wait_for(timeout=10_000)
+            page.locator("li.message.tool").first.wait_for(timeout=20_000)
+            page.wait_for_timeout(500)
+            after = [item.inner_text() for item in page.locator("li.message.agent:not([hidden])").all()]
+            checks.check(after == before, f"[{viewport_name}] a reload replays the same conversation, nothing doubled")
+            page.goto(base + "/#/agents")
+            page.get_by_role("heading", name="Agents").wait_for(timeout=10_000)
 
             page.get_by_role("button", name="Log out").click()
             page.get_by_label("Email").wait_for(timeout=10_000)

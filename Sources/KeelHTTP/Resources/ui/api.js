@@ -10,6 +10,11 @@ export class APIError extends Error {
   }
 }
 
+// The URL of an API path (for EventSource, which takes a URL).
+export function apiPath(path) {
+  return prefix + path;
+}
+
 export async function api(method, path, body) {
   const response = await fetch(prefix + path, {
     method,

@@ -1,4 +1,5 @@
 import { api, APIError } from "./api.js";
+import { chatPage } from "./chat.js";
 import { el, show } from "./dom.js";
 
 const main = document.getElementById("main");
@@ -69,7 +70,7 @@ async function agentsPage() {
       || (agent.description ?? "").toLowerCase().includes(term));
     list.replaceChildren(...shown.map((agent) =>
       el("li", { class: "item" },
-        el("strong", {}, agent.display_name ?? agent.name),
+        el("a", { href: `#/agents/${agent.id}` }, el("strong", {}, agent.display_name ?? agent.name)),
         agent.display_name ? el("span", { class: "muted" }, ` ${agent.name}`) : null,
         agent.description ? el("p", {}, agent.description) : null)));
     if (shown.length === 0) list.append(el("li", { class: "muted" }, "No agents."));
@@ -108,10 +109,38 @@ async function agentsPage() {
   }
 }
 
+async function agentPage(agentID) {
+  nav.hidden = false;
+  const agent = await api("GET", `/v1/agents/${encodeURIComponent(agentID)}`);
+  const list = el("ul", { class: "list", "aria-label": "Sessions" });
+  const status = el("div", { "aria-live": "polite" });
+  const start = el("button", {
+    type: "button",
+    onclick: async () => {
+      try {
+        const session = await api("POST", "/v1/sessions", { agent_id: agent.id });
+        location.hash = `#/sessions/${session.id}`;
+      } catch (error) {
+        status.replaceChildren(errorLine(error));
+      }
+    },
+  }, "New session");
+  show(main, el("h1", {}, agent.display_name ?? agent.name), agent.description ? el("p", {}, agent.description) : null,
+    el("div", { class: "actions" }, start), status, el("h2", {}, "Sessions"), list);
+  const sessions = ((await api("GET", `/v1/sessions?limit=100&agent_id=${encodeURIComponent(agent.id)}`)).data ?? []).filter((session) => session.agent_id === agent.id);
+  list.replaceChildren(...sessions.map((session) => el("li", { class: "item" },
+    el("a", { href: `#/sessions/${session.id}` }, session.title ?? session.id), el("span", { class: "muted" }, ` ${session.status}`))));
+  if (sessions.length === 0) list.append(el("li", { class: "muted" }, "No sessions yet."));
+}
+
 async function route() {
   try {
     authConfig ??= await api("GET", "/v1/auth/config");
     if (!(await signedIn())) return loginPage();
+    nav.hidden = false;
+    const [, kind, id] = location.hash.replace(/^#/, "").split("/");
+    if (kind === "agents" && id) return agentPage(decodeURIComponent(id));
+    if (kind === "sessions" && id) return chatPage(main, decodeURIComponent(id));
     return agentsPage();
   } catch (error) {
     show(main, errorLine(error));

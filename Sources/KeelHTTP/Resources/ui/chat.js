@@ -1,0 +1,140 @@
+// A session's chat, live: the event stream (EventSource on the session's SSE route; it resumes
+// with Last-Event-ID by itself after a dropped connection) rebuilt into messages. Every event is
+// applied once (by id), and a completed message replaces its streamed text, so a reconnect or a
+// reload never duplicates text. Model and tool output only ever becomes text nodes.
+import { api, apiPath, APIError } from "./api.js";
+import { el, show } from "./dom.js";
+
+function textOf(message) {
+  return (message?.content ?? []).filter((part) => part.type === "text").map((part) => part.text).join("");
+}
+
+function compact(value) {
+  const text = typeof value === "string" ? value : JSON.stringify(value);
+  return text.length > 2000 ? text.slice(0, 2000) + "…" : text;
+}
+
+export async function chatPage(main, sessionID) {
+  const session = await api("GET", `/v1/sessions/${encodeURIComponent(sessionID)}`);
+  const log = el("ol", { class: "chat", "aria-label": "Conversation", "aria-live": "polite" });
+  const state = el("p", { class: "muted", id: "session-state" }, session.status);
+  const input = el("textarea", { name: "message", rows: 3, required: true, "aria-label": "Message" });
+  const send = el("button", { type: "submit" }, "Send");
+  const cancel = el("button", { type: "button", class: "secondary", hidden: true }, "Cancel");
+  const status = el("div", { "aria-live": "polite" });
+  const seen = new Set();
+  const agentBubbles = new Map();
+  const tools = new Map();
+
+  const bubble = (role, text, id) => {
+    const body = el("div", { class: "text" }, text);
+    const item = el("li", { class: `message ${role}`, "data-message-id": id ?? "" }, el("span", { class: "role" }, role), body);
+    log.append(item);
+    return body;
+  };
+  const agentBubble = (messageID) => {
+    if (!agentBubbles.has(messageID)) agentBubbles.set(messageID, bubble("agent", "", messageID));
+    return agentBubbles.get(messageID);
+  };
+  const setActive = (active) => {
+    cancel.hidden = !active;
+    state.textContent = active ? "active" : "idle";
+  };
+
+  const apply = (event) => {
+    if (seen.has(event.id)) return;
+    seen.add(event.id);
+    const data = event.data ?? {};
+    switch (event.type) {
+      case "input.message":
+        bubble(data.message?.role === "user" ? "user" : "notice", textOf(data.message), data.message?.id);
+        break;
+      case "output.message.started":
+        agentBubble(data.message_id);
+        break;
+      case "output.message.delta":
+        agentBubble(data.message_id).textContent = data.accumulated ?? (agentBubble(data.message_id).textContent + data.delta);
+        break;
+      case "output.message.completed": {
+        const text = textOf(data.message);
+        const target = agentBubble(data.message?.id);
+        target.textContent = text;
+        if (!text) target.closest("li").hidden = true;
+        break;
+      }
+      case "reason.thinking.delta": {
+        const key = `thinking:${data.turn_id}`;
+        if (!agentBubbles.has(key)) {
+          const box = el("details", { class: "thinking" }, el("summary", {}, "Thinking"), el("div", { class: "text" }));
+          log.append(el("li", { class: "message thinking" }, box));
+          agentBubbles.set(key, box.querySelector(".text"));
+        }
+        agentBubbles.get(key).textContent = data.accumulated ?? "";
+        break;
+      }
+      case "tool.started": {
+        const call = data.tool_call ?? {};
+        const result = el("div", { class: "result muted" }, "running…");
+        log.append(el("li", { class: "message tool" },
+          el("span", { class: "role" }, "tool"),
+          el("code", {}, `${call.name}(${compact(call.arguments ?? {})})`), result));
+        tools.set(call.id, result);
+        break;
+      }
+      case "tool.completed": {
+        const result = tools.get(data.tool_call_id);
+        if (result) {
+          result.className = data.success ? "result" : "result error";
+          result.textContent = data.success ? compact(data.result ?? "") : compact(data.error ?? "failed");
+        }
+        break;
+      }
+      case "turn.failed":
+        log.append(el("li", { class: "message notice error", role: "alert" }, data.error ?? "The turn failed."));
+        break;
+      case "session.activated":
+        setActive(true);
+        break;
+      case "session.idled":
+        setActive(false);
+        break;
+      default:
+        break;
+    }
+  };
+
+  const form = el("form", {
+    class: "composer",
+    onsubmit: async (event) => {
+      event.preventDefault();
+      const text = input.value.trim();
+      if (!text) return;
+      try {
+        await api("POST", `/v1/sessions/${encodeURIComponent(sessionID)}/messages`,
+          { message: { role: "user", content: [{ type: "text", text }] } });
+        input.value = "";
+        status.replaceChildren();
+      } catch (error) {
+        status.replaceChildren(el("p", { class: "error", role: "alert" }, error instanceof APIError ? error.message : "Not sent."));
+      }
+    },
+  }, input, el("div", { class: "actions" }, send, cancel), status);
+  cancel.addEventListener("click", async () => {
+    try { await api("POST", `/v1/sessions/${encodeURIComponent(sessionID)}/cancel`); } catch { /* the stream shows the outcome */ }
+  });
+
+  show(main, el("h1", {}, session.title ?? "Session"), state, log, form);
+  setActive(session.status === "active");
+
+  const stream = new EventSource(apiPath(`/v1/sessions/${encodeURIComponent(sessionID)}/sse`));
+  const onFrame = (frame) => {
+    try { apply(JSON.parse(frame.data)); } catch { /* a frame that is not an event */ }
+  };
+  for (const type of ["input.message", "output.message.started", "output.message.delta", "output.message.completed",
+    "reason.thinking.delta", "tool.started", "tool.completed", "turn.failed", "session.activated", "session.idled"]) {
+    stream.addEventListener(type, onFrame);
+  }
+  // The page owns the stream: leaving it closes the connection.
+  window.addEventListener("hashchange", () => stream.close(), { once: true });
+  input.focus();
+}
