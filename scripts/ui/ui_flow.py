@@ -36,6 +36,65 @@ def headers_of(url, extra=None):
         return error.code, dict(error.headers), error.read()
 
 
+WEATHER = {"type": "client_side", "name": "get_weather", "description": "Weather in a city",
+           "parameters": {"type": "object", "properties": {"city": {"type": "string"}}}}
+
+
+def open_session(page, base, body):
+    """A session made through the API with the browser's own cookies, opened in the chat view."""
+    response = page.request.post(base + "/api/v1/sessions", data={"model_id": "llmsim/sim", **body})
+    session_id = response.json()["id"]
+    page.goto(f"{base}/#/sessions/{session_id}")
+    page.get_by_label("Message").wait_for(timeout=10_000)
+
+
+def send(page, text):
+    page.get_by_label("Message").fill(text)
+    page.get_by_role("button", name="Send").click()
+
+
+def wait_idle(page):
+    page.locator("#session-state", has_text="idle").wait_for(timeout=20_000)
+
+
+def human_in_the_loop(page, base, checks, shot):
+    conversation = page.get_by_role("list", name="Conversation")
+
+    # A held call: Approve, then the tool runs and the turn ends with its result.
+    open_session(page, base, {"capabilities": [{"ref": "test_math"}, {"ref": "tool_approval", "config": {"tools": ["add"]}}]})
+    send(page, '[[tool:add {"a":2,"b":3}]]')
+    page.get_by_role("button", name="Approve").wait_for(timeout=20_000)
+    checks.check(page.get_by_role("button", name="Cancel").is_visible(), "Cancel is offered while the turn waits")
+    shot("approval")
+    page.get_by_role("button", name="Approve").click()
+    page.get_by_text("Approved").wait_for(timeout=20_000)
+    wait_idle(page)
+    answer = conversation.locator("li.message.agent").last.inner_text()
+    checks.check('"result":5' in answer.replace(" ", ""), f"an approved call runs: {answer}")
+
+    # A client-side tool: the person answers it in the chat.
+    open_session(page, base, {"tools": [WEATHER]})
+    send(page, '[[tool:get_weather {"city":"Oslo"}]]')
+    result = page.get_by_label("Result of get_weather")
+    result.wait_for(timeout=20_000)
+    shot("client-tool")
+    result.fill('{"celsius": -3}')
+    page.get_by_role("button", name="Send result").click()
+    wait_idle(page)
+    answer = conversation.locator("li.message.agent").last.inner_text()
+    checks.check("celsius" in answer and "-3" in answer, f"the client's result reaches the model: {answer}")
+
+    # Cancel while the turn waits.
+    open_session(page, base, {"tools": [WEATHER]})
+    send(page, '[[tool:get_weather {"city":"Bergen"}]]')
+    page.get_by_label("Result of get_weather").wait_for(timeout=20_000)
+    page.get_by_role("button", name="Cancel").click()
+    wait_idle(page)
+    checks.check(conversation.get_by_text("Work was cancelled by user.").count() == 1, "Cancel ends the turn")
+    checks.check(not page.get_by_role("button", name="Cancel").is_visible(), "Cancel is gone once the session is idle")
+    shot("cancelled")
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("base_url")
@@ -143,6 +202,8 @@ def main():
             page.wait_for_timeout(500)
             after = [item.inner_text() for item in page.locator("li.message.agent:not([hidden])").all()]
             checks.check(after == before, f"[{viewport_name}] a reload replays the same conversation, nothing doubled")
+            if viewport_name == "desktop":
+                human_in_the_loop(page, base, checks, shot)
             page.goto(base + "/#/agents")
             page.get_by_role("heading", name="Agents").wait_for(timeout=10_000)
 

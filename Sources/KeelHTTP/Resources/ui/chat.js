@@ -89,6 +89,17 @@ export async function chatPage(main, sessionID) {
         }
         break;
       }
+      case "tool.call_requested":
+        for (const call of data.tool_calls ?? []) log.append(clientToolItem(call));
+        break;
+      case "tool.approval_requested":
+        for (const call of data.tool_calls ?? []) log.append(approvalItem(call));
+        break;
+      case "tool.approval_decided": {
+        const decided = approvals.get(data.tool_call_id);
+        if (decided) decided(data.approved ? "Approved" : `Rejected${data.reason ? `: ${data.reason}` : ""}`);
+        break;
+      }
       case "turn.failed":
         log.append(el("li", { class: "message notice error", role: "alert" }, data.error ?? "The turn failed."));
         break;
@@ -102,6 +113,54 @@ export async function chatPage(main, sessionID) {
         break;
     }
   };
+
+  const approvals = new Map();
+  const post = async (path, body, status) => {
+    try {
+      await api("POST", `/v1/sessions/${encodeURIComponent(sessionID)}/${path}`, body);
+      return true;
+    } catch (error) {
+      status.replaceChildren(el("span", { class: "error", role: "alert" }, error instanceof APIError ? error.message : "Not sent."));
+      return false;
+    }
+  };
+
+  // A client-side tool the turn waits on: the person is the client and answers with a result.
+  function clientToolItem(call) {
+    const result = el("textarea", { rows: 2, "aria-label": `Result of ${call.name}` });
+    const status = el("div", { class: "result muted" }, "waiting for the client's result");
+    const submit = el("button", { type: "submit" }, "Send result");
+    const form = el("form", {
+      class: "inline",
+      onsubmit: async (event) => {
+        event.preventDefault();
+        let value;
+        try { value = JSON.parse(result.value); } catch { value = result.value; }
+        if (await post("tool-results", { tool_results: [{ tool_call_id: call.id, result: value }] }, status)) {
+          form.replaceWith(el("span", { class: "muted" }, "result sent"));
+        }
+      },
+    }, result, submit);
+    tools.set(call.id, status);
+    return el("li", { class: "message tool waiting" }, el("span", { class: "role" }, "client tool"),
+      el("code", {}, `${call.name}(${compact(call.arguments ?? {})})`), status, form);
+  }
+
+  // A held call: Approve, or Reject with an optional reason.
+  function approvalItem(call) {
+    const reason = el("input", { type: "text", "aria-label": `Reason for rejecting ${call.name}`, placeholder: "Reason (optional)" });
+    const status = el("div", { "aria-live": "polite" });
+    const decide = (approved) => post("tool-approvals", {
+      decisions: [{ tool_call_id: call.id, approved, ...(approved || !reason.value ? {} : { reason: reason.value }) }],
+    }, status);
+    const controls = el("div", { class: "actions" },
+      el("button", { type: "button", onclick: () => decide(true) }, "Approve"),
+      reason,
+      el("button", { type: "button", class: "secondary", onclick: () => decide(false) }, "Reject"));
+    approvals.set(call.id, (outcome) => controls.replaceWith(el("span", { class: "muted" }, outcome)));
+    return el("li", { class: "message tool approval" }, el("span", { class: "role" }, "approval needed"),
+      el("code", {}, `${call.name}(${compact(call.arguments ?? {})})`), controls, status);
+  }
 
   const form = el("form", {
     class: "composer",
@@ -131,7 +190,8 @@ export async function chatPage(main, sessionID) {
     try { apply(JSON.parse(frame.data)); } catch { /* a frame that is not an event */ }
   };
   for (const type of ["input.message", "output.message.started", "output.message.delta", "output.message.completed",
-    "reason.thinking.delta", "tool.started", "tool.completed", "turn.failed", "session.activated", "session.idled"]) {
+    "reason.thinking.delta", "tool.started", "tool.completed", "tool.call_requested", "tool.approval_requested",
+    "tool.approval_decided", "turn.failed", "session.activated", "session.idled"]) {
     stream.addEventListener(type, onFrame);
   }
   // The page owns the stream: leaving it closes the connection.
