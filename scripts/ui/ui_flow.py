@@ -95,6 +95,31 @@ def human_in_the_loop(page, base, checks, shot):
     shot("cancelled")
 
 
+def providers(page, checks, shot):
+    """Settings › Providers: a key is sent once and never shown again, only that it is set."""
+    secret = "sk-ui-never-shown-0123456789"
+    page.get_by_role("link", name="Providers").click()
+    page.get_by_role("heading", name="Providers").wait_for(timeout=10_000)
+    page.get_by_label("Name", exact=True).fill("ui-provider")
+    page.get_by_label("API key").fill(secret)
+    page.get_by_label("Models").fill("ui-model-a, ui-model-b")
+    page.get_by_role("button", name="Save provider").click()
+    page.get_by_text("Provider saved.").wait_for(timeout=10_000)
+    item = page.get_by_role("list", name="Providers").get_by_role("listitem").filter(has_text="ui-provider")
+    checks.check(item.count() == 1 and "Key: set" in item.inner_text(), "the provider is listed with its key set")
+    checks.check(page.get_by_label("API key").input_value() == "", "the key field is emptied after saving")
+    checks.check(secret not in page.content(), "the key is not in the page")
+    page.reload()
+    page.get_by_role("heading", name="Providers").wait_for(timeout=10_000)
+    page.get_by_text("ui-provider").first.wait_for(timeout=10_000)
+    checks.check(secret not in page.content(), "nor after a reload")
+    shot("providers")
+    page.get_by_role("button", name="Delete ui-provider").click()
+    page.get_by_role("list", name="Providers").get_by_text("ui-provider").wait_for(state="detached", timeout=10_000)
+    checks.check(page.get_by_role("list", name="Providers").get_by_text("ui-provider").count() == 0,
+                 "the provider is deleted")
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("base_url")
@@ -204,6 +229,7 @@ def main():
             checks.check(after == before, f"[{viewport_name}] a reload replays the same conversation, nothing doubled")
             if viewport_name == "desktop":
                 human_in_the_loop(page, base, checks, shot)
+                providers(page, checks, shot)
             page.goto(base + "/#/agents")
             page.get_by_role("heading", name="Agents").wait_for(timeout=10_000)
 

@@ -1,5 +1,6 @@
 import { api, APIError } from "./api.js";
 import { chatPage } from "./chat.js";
+import { providersPage } from "./providers.js";
 import { el, show } from "./dom.js";
 
 const main = document.getElementById("main");
@@ -141,6 +142,7 @@ async function route() {
     const [, kind, id] = location.hash.replace(/^#/, "").split("/");
     if (kind === "agents" && id) return agentPage(decodeURIComponent(id));
     if (kind === "sessions" && id) return chatPage(main, decodeURIComponent(id));
+    if (kind === "settings" && id === "providers") return providersPage(main);
     return agentsPage();
   } catch (error) {
     show(main, errorLine(error));
