@@ -230,6 +230,11 @@ def main():
             if viewport_name == "desktop":
                 human_in_the_loop(page, base, checks, shot)
                 providers(page, checks, shot)
+                page.get_by_role("link", name="Operations").click()
+                page.get_by_role("heading", name="Operations").wait_for(timeout=10_000)
+                checks.check(page.get_by_text("Operations need PostgreSQL").count() == 1,
+                             "Operations explains that DEV_MODE has no durable queue")
+                shot("operations-dev")
             page.goto(base + "/#/agents")
             page.get_by_role("heading", name="Agents").wait_for(timeout=10_000)
 

@@ -1,5 +1,6 @@
 import { api, APIError } from "./api.js";
 import { chatPage } from "./chat.js";
+import { operationsPage } from "./operations.js";
 import { providersPage } from "./providers.js";
 import { el, show } from "./dom.js";
 
@@ -143,6 +144,7 @@ async function route() {
     if (kind === "agents" && id) return agentPage(decodeURIComponent(id));
     if (kind === "sessions" && id) return chatPage(main, decodeURIComponent(id));
     if (kind === "settings" && id === "providers") return providersPage(main);
+    if (kind === "operations") return operationsPage(main);
     return agentsPage();
   } catch (error) {
     show(main, errorLine(error));
