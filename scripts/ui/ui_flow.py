@@ -115,9 +115,33 @@ def providers(page, checks, shot):
     checks.check(secret not in page.content(), "nor after a reload")
     shot("providers")
     page.get_by_role("button", name="Delete ui-provider").click()
-    page.get_by_role("list", name="Providers").get_by_text("ui-provider").wait_for(state="detached", timeout=10_000)
-    checks.check(page.get_by_role("list", name="Providers").get_by_text("ui-provider").count() == 0,
-                 "the provider is deleted")
+    listed = page.get_by_role("list", name="Providers").get_by_role("listitem").filter(has_text="ui-provider")
+    listed.first.wait_for(state="detached", timeout=10_000)
+    checks.check(listed.count() == 0, "the provider is deleted")
+
+
+def api_keys(page, base, checks, shot):
+    """API keys: shown once; the key works as a credential; revoked, it stops working."""
+    page.get_by_role("link", name="API keys").click()
+    page.get_by_role("heading", name="API keys").wait_for(timeout=10_000)
+    page.get_by_label("Key name").fill("ui-key")
+    page.get_by_role("button", name="Create key").click()
+    shown = page.get_by_label("New API key")
+    shown.wait_for(timeout=10_000)
+    key = shown.inner_text().strip()
+    shot("api-key-created")
+    status = page.request.get(base + "/api/v1/agents", headers={"Authorization": key}).status
+    checks.check(key.startswith("evr_") and status == 200, f"the new key is shown once and works ({status})")
+    page.reload()
+    page.get_by_role("heading", name="API keys").wait_for(timeout=10_000)
+    page.get_by_text("ui-key").first.wait_for(timeout=10_000)
+    checks.check(key not in page.content(), "after a reload the key is not shown again")
+    page.get_by_role("button", name="Revoke ui-key").click()
+    page.get_by_text("Revoked ui-key.").wait_for(timeout=10_000)
+    context = page.context.browser.new_context()
+    status = context.request.get(base + "/api/v1/agents", headers={"Authorization": key}).status
+    context.close()
+    checks.check(status == 401, f"a revoked key is refused ({status})")
 
 
 def main():
@@ -235,6 +259,7 @@ def main():
                 checks.check(page.get_by_text("Operations need PostgreSQL").count() == 1,
                              "Operations explains that DEV_MODE has no durable queue")
                 shot("operations-dev")
+                api_keys(page, base, checks, shot)
             page.goto(base + "/#/agents")
             page.get_by_role("heading", name="Agents").wait_for(timeout=10_000)
 

@@ -1,5 +1,6 @@
 import { api, APIError } from "./api.js";
 import { chatPage } from "./chat.js";
+import { keysPage } from "./keys.js";
 import { operationsPage } from "./operations.js";
 import { providersPage } from "./providers.js";
 import { el, show } from "./dom.js";
@@ -140,11 +141,13 @@ async function route() {
     authConfig ??= await api("GET", "/v1/auth/config");
     if (!(await signedIn())) return loginPage();
     nav.hidden = false;
+    document.getElementById("keys-link").hidden = authConfig.mode === "none";
     const [, kind, id] = location.hash.replace(/^#/, "").split("/");
     if (kind === "agents" && id) return agentPage(decodeURIComponent(id));
     if (kind === "sessions" && id) return chatPage(main, decodeURIComponent(id));
     if (kind === "settings" && id === "providers") return providersPage(main);
     if (kind === "operations") return operationsPage(main);
+    if (kind === "settings" && id === "keys") return keysPage(main);
     return agentsPage();
   } catch (error) {
     show(main, errorLine(error));
