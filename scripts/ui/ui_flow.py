@@ -224,11 +224,20 @@ def main():
             checks.check(agents.get_by_role("listitem").count() == 1, f"[{viewport_name}] search narrows the list")
             shot("agent-created")
 
-            # Chat: a new session of the agent; the sim model calls a tool, the stream shows it.
+            # Edit: a capability from the catalogue, saved and read back through the API.
             agents.get_by_role("link", name=name).click()
+            page.get_by_role("heading", name="Edit agent").wait_for(timeout=10_000)
+            page.get_by_role("checkbox", name="Current Time").or_(page.get_by_role("checkbox", name="current_time")).first.check()
+            page.get_by_role("button", name="Save agent").click()
+            page.get_by_text("Agent saved.").wait_for(timeout=10_000)
+            saved = page.request.get(base + "/api/v1/agents?limit=100").json()["data"]
+            refs = [capability["ref"] for agent in saved if agent["name"] == name for capability in agent.get("capabilities", [])]
+            checks.check(refs == ["current_time"], f"[{viewport_name}] the edited agent has the chosen capability: {refs}")
+
+            # Chat: a new session of the agent; the sim model calls its tool, the stream shows it.
             page.get_by_role("button", name="New session").click()
             page.get_by_label("Message").wait_for(timeout=10_000)
-            page.get_by_label("Message").fill('hello <b>bold</b> [[tool:current_time {}]]')
+            page.get_by_label("Message").fill('hello <b>bold</b> [[tool:get_current_time {}]]')
             page.get_by_role("button", name="Send").click()
             conversation = page.get_by_role("list", name="Conversation")
             page.locator("#session-state", has_text="idle").wait_for(timeout=20_000)
@@ -237,8 +246,9 @@ def main():
             checks.check(user.count() == 1 and "<b>bold</b>" in user.first.inner_text(),
                          f"[{viewport_name}] the user's message is shown as text, markup included")
             tool = conversation.locator("li.message.tool")
-            checks.check(tool.count() == 1 and "current_time" in tool.first.inner_text(),
+            checks.check(tool.count() == 1 and "get_current_time" in tool.first.inner_text(),
                          f"[{viewport_name}] the tool call is shown with its name")
+            checks.check("Unknown tool" not in tool.first.inner_text(), f"[{viewport_name}] the capability's tool ran")
             agent_messages = conversation.locator("li.message.agent:not([hidden])")
             agent_messages.last.wait_for(timeout=20_000)
             before = [item.inner_text() for item in agent_messages.all()]

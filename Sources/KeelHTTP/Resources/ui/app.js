@@ -128,12 +128,68 @@ async function agentPage(agentID) {
       }
     },
   }, "New session");
+  const editor = await agentEditor(agent, status);
+  const archive = el("button", {
+    type: "button", class: "secondary",
+    onclick: async () => {
+      try {
+        await api("DELETE", `/v1/agents/${encodeURIComponent(agent.id)}`);
+        location.hash = "#/agents";
+      } catch (error) {
+        status.replaceChildren(errorLine(error));
+      }
+    },
+  }, "Archive agent");
   show(main, el("h1", {}, agent.display_name ?? agent.name), agent.description ? el("p", {}, agent.description) : null,
-    el("div", { class: "actions" }, start), status, el("h2", {}, "Sessions"), list);
+    el("div", { class: "actions" }, start, archive), status, el("h2", {}, "Sessions"), list, editor);
   const sessions = ((await api("GET", `/v1/sessions?limit=100&agent_id=${encodeURIComponent(agent.id)}`)).data ?? []).filter((session) => session.agent_id === agent.id);
   list.replaceChildren(...sessions.map((session) => el("li", { class: "item" },
     el("a", { href: `#/sessions/${session.id}` }, session.title ?? session.id), el("span", { class: "muted" }, ` ${session.status}`))));
   if (sessions.length === 0) list.append(el("li", { class: "muted" }, "No sessions yet."));
+}
+
+// Edits an agent: system prompt, model, capabilities (from the catalogue) and client-side tool
+// definitions (JSON), saved with PATCH.
+async function agentEditor(agent, status) {
+  const prompt = el("textarea", { name: "system_prompt", rows: 5 });
+  prompt.value = agent.system_prompt ?? "";
+  const model = el("select", { name: "default_model_id" }, el("option", { value: "" }, "Default model"));
+  const tools = el("textarea", { name: "tools", rows: 4, spellcheck: "false" });
+  tools.value = JSON.stringify(agent.tools ?? [], null, 2);
+  const boxes = el("fieldset", { class: "capabilities" }, el("legend", {}, "Capabilities"));
+  const chosen = new Set((agent.capabilities ?? []).map((capability) => capability.ref));
+  const [models, capabilities] = await Promise.all([api("GET", "/v1/models"), api("GET", "/v1/capabilities")]);
+  for (const entry of models.data ?? []) {
+    model.append(el("option", { value: entry.id, selected: entry.id === agent.default_model_id }, entry.display_name ?? entry.id));
+  }
+  for (const capability of capabilities.data ?? []) {
+    boxes.append(el("label", { class: "check" },
+      el("input", { type: "checkbox", name: "capability", value: capability.id, checked: chosen.has(capability.id) }),
+      ` ${capability.name ?? capability.id}`));
+  }
+  return el("form", {
+    class: "card",
+    onsubmit: async (event) => {
+      event.preventDefault();
+      let toolList;
+      try { toolList = JSON.parse(tools.value || "[]"); } catch {
+        status.replaceChildren(el("p", { class: "error", role: "alert" }, "Client-side tools must be a JSON array."));
+        return;
+      }
+      const refs = [...boxes.querySelectorAll("input:checked")].map((box) => box.value);
+      const kept = (agent.capabilities ?? []).filter((capability) => refs.includes(capability.ref));
+      const added = refs.filter((ref) => !kept.some((capability) => capability.ref === ref)).map((ref) => ({ ref }));
+      try {
+        await api("PATCH", `/v1/agents/${encodeURIComponent(agent.id)}`, {
+          system_prompt: prompt.value, default_model_id: model.value || null, capabilities: [...kept, ...added], tools: toolList,
+        });
+        status.replaceChildren(el("p", { class: "ok" }, "Agent saved."));
+      } catch (error) {
+        status.replaceChildren(errorLine(error));
+      }
+    },
+  }, el("h2", {}, "Edit agent"), field("System prompt", prompt), field("Model", model), boxes,
+  field("Client-side tools (JSON)", tools), el("div", { class: "actions" }, el("button", { type: "submit" }, "Save agent")));
 }
 
 async function route() {
