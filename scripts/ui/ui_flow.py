@@ -254,6 +254,15 @@ def main():
             before = [item.inner_text() for item in agent_messages.all()]
             checks.check(len(before) >= 1 and all(text.strip() for text in before),
                          f"[{viewport_name}] the agent's answer streamed in: {before}")
+            timeline = conversation.locator("li.message.timeline")
+            checks.check(timeline.count() == 1, f"[{viewport_name}] the turn has a timeline")
+            if timeline.count():
+                timeline.first.locator("summary").click()
+                spans = timeline.first.get_by_role("list", name="Turn timeline").get_by_role("listitem")
+                labels = [span.inner_text() for span in spans.all()]
+                checks.check(sum("model call" in label for label in labels) == 2
+                             and sum("get_current_time" in label for label in labels) == 1,
+                             f"[{viewport_name}] two model calls and the tool on the timeline: {labels}")
             shot("chat")
             page.reload()
             page.get_by_label("Message").wait_for(timeout=10_000)

@@ -4,6 +4,7 @@
 // reload never duplicates text. Model and tool output only ever becomes text nodes.
 import { api, apiPath, APIError } from "./api.js";
 import { el, show } from "./dom.js";
+import { TurnTimeline } from "./timeline.js";
 
 function textOf(message) {
   return (message?.content ?? []).filter((part) => part.type === "text").map((part) => part.text).join("");
@@ -23,6 +24,7 @@ export async function chatPage(main, sessionID) {
   const cancel = el("button", { type: "button", class: "secondary", hidden: true }, "Cancel");
   const status = el("div", { "aria-live": "polite" });
   const seen = new Set();
+  const timeline = new TurnTimeline();
   const agentBubbles = new Map();
   const tools = new Map();
 
@@ -45,6 +47,7 @@ export async function chatPage(main, sessionID) {
     if (seen.has(event.id)) return;
     seen.add(event.id);
     const data = event.data ?? {};
+    const ended = timeline.add(event);
     switch (event.type) {
       case "input.message":
         bubble(data.message?.role === "user" ? "user" : "notice", textOf(data.message), data.message?.id);
@@ -112,6 +115,7 @@ export async function chatPage(main, sessionID) {
       default:
         break;
     }
+    if (ended) log.append(ended);
   };
 
   const approvals = new Map();
@@ -191,7 +195,8 @@ export async function chatPage(main, sessionID) {
   };
   for (const type of ["input.message", "output.message.started", "output.message.delta", "output.message.completed",
     "reason.thinking.delta", "tool.started", "tool.completed", "tool.call_requested", "tool.approval_requested",
-    "tool.approval_decided", "turn.failed", "session.activated", "session.idled"]) {
+    "tool.approval_decided", "turn.failed", "session.activated", "session.idled", "turn.started", "reason.started",
+    "reason.completed", "turn.completed", "turn.cancelled"]) {
     stream.addEventListener(type, onFrame);
   }
   // The page owns the stream: leaving it closes the connection.
