@@ -125,14 +125,12 @@ public struct AgentLoop: Sendable {
     private func fail(_ plan: TurnPlan, messageID: String, iterations: Int, usage: Usage, errorCode: String) async throws
         -> TurnOutcome
     {
-        let apology = Message(id: messageID, role: .agent, content: [.text(UserFacingText.llmFailure)])
-        try await sink.emit(
-            OutputMessageCompletedPayload(message: apology, model: plan.model, usage: Usage(), errorCode: errorCode),
+        for draft in FailedModelCall.events(
+            turnID: plan.turnID, messageID: messageID, model: plan.model, iterations: iterations, errorCode: errorCode,
             context: plan.context)
-        try await sink.emit(
-            TurnFailedPayload(
-                turnID: plan.turnID, error: UserFacingText.turnFailure, errorCode: errorCode, iterations: iterations),
-            context: plan.context)
+        {
+            try await sink.emit(draft.type, context: draft.context, data: draft.data)
+        }
         return .failed(iterations: iterations, usage: usage, errorCode: errorCode)
     }
 }
@@ -143,4 +141,24 @@ public struct ClientToolsNeedStepRunner: Error {}
 
 func milliseconds(since start: ContinuousClock.Instant) -> Int {
     (ContinuousClock.now - start).wholeMilliseconds
+}
+
+/// The events that end a turn whose model call failed, wherever it is decided: the message
+/// announced by `output.message.started` completed with the user-facing apology, then
+/// `turn.failed` with the error code. The loop emits them after a failed call; the engine emits
+/// the same when an open circuit breaker refuses the call.
+public enum FailedModelCall {
+    public static func events(
+        turnID: String, messageID: String, model: String, iterations: Int, errorCode: String, context: EventContext
+    ) -> [EventDraft] {
+        let apology = Message(id: messageID, role: .agent, content: [.text(UserFacingText.llmFailure)])
+        return [
+            EventDraft(
+                OutputMessageCompletedPayload(message: apology, model: model, usage: Usage(), errorCode: errorCode),
+                context: context),
+            EventDraft(
+                TurnFailedPayload(turnID: turnID, error: UserFacingText.turnFailure, errorCode: errorCode, iterations: iterations),
+                context: context),
+        ]
+    }
 }

@@ -52,22 +52,44 @@ public final class PostgresOperationsStore: OperationsStore {
 
     public func workers(includeGone: Bool, staleAfter: Duration) async throws -> [WorkerRecord] {
         try await store.waitForSchema()
-        let rows = try await store.client.query(
-            """
-            SELECT id, address, version, grade, concurrency, load, status, started_at, last_heartbeat_at,
-                last_heartbeat_at < now() - (\(staleAfter.inSeconds) * interval '1 second')
-            FROM durable_workers
-            WHERE last_heartbeat_at > now() - interval '\(unescaped: Self.goneWorkerRetention)'
-            ORDER BY started_at, id
-            """, logger: logger)
+        let workers = try await Self.decodeWorkers(
+            store.client.query(
+                """
+                SELECT \(unescaped: Self.workerColumns), \(unescaped: Self.silent(staleAfter)) FROM durable_workers
+                WHERE last_heartbeat_at > now() - interval '\(unescaped: Self.goneWorkerRetention)'
+                ORDER BY started_at, id
+                """, logger: logger))
+        return includeGone ? workers : workers.filter { $0.status == .active || $0.status == .draining }
+    }
+
+    public func worker(id: String, staleAfter: Duration) async throws -> WorkerRecord? {
+        try await store.waitForSchema()
+        return try await Self.decodeWorkers(
+            store.client.query(
+                """
+                SELECT \(unescaped: Self.workerColumns), \(unescaped: Self.silent(staleAfter)) FROM durable_workers
+                WHERE id = \(id) AND last_heartbeat_at > now() - interval '\(unescaped: Self.goneWorkerRetention)'
+                """, logger: logger)
+        ).first
+    }
+
+    static let workerColumns = "id, address, version, grade, concurrency, load, status, started_at, last_heartbeat_at"
+
+    /// Whether the worker's last report is older than `staleAfter` (a number, not a parameter:
+    /// it is the server's own setting).
+    static func silent(_ staleAfter: Duration) -> String {
+        "last_heartbeat_at < now() - (\(staleAfter.inSeconds) * interval '1 second')"
+    }
+
+    private static func decodeWorkers(_ rows: PostgresRowSequence) async throws -> [WorkerRecord] {
         var workers: [WorkerRecord] = []
         for try await (id, address, version, grade, concurrency, load, status, startedAt, heartbeat, silent) in rows.decode(
             (String, String, String, String, Int, Int, String, Date, Date, Bool).self)
         {
-            let worker = WorkerRecord(
-                id: id, address: address, version: version, grade: grade, concurrency: concurrency, load: load,
-                status: Self.status(stored: status, silent: silent), startedAt: startedAt, lastHeartbeatAt: heartbeat)
-            if includeGone || worker.status == .active || worker.status == .draining { workers.append(worker) }
+            workers.append(
+                WorkerRecord(
+                    id: id, address: address, version: version, grade: grade, concurrency: concurrency, load: load,
+                    status: Self.status(stored: status, silent: silent), startedAt: startedAt, lastHeartbeatAt: heartbeat))
         }
         return workers
     }
@@ -89,7 +111,7 @@ public final class PostgresOperationsStore: OperationsStore {
             """, logger: logger
         ).collect()
         guard !rows.isEmpty else { return nil }
-        return try await workers(includeGone: true, staleAfter: staleAfter).first { $0.id == workerID }
+        return try await worker(id: workerID, staleAfter: staleAfter)
     }
 
     // MARK: Queue
@@ -261,8 +283,7 @@ public final class PostgresOperationsStore: OperationsStore {
         let organizationID = scope.organizationID
         let rows = try await store.client.query(
             """
-            SELECT l.task_id, l.turn_id, l.session_id, s.organization_id, l.kind, l.attempts, l.reason, l.last_error,
-                l.error_history::text, l.dead_at, l.requeued_at, l.requeue_count
+            SELECT \(unescaped: Self.deadLetterColumns)
             FROM durable_dead_letters l JOIN sessions s ON s.id = l.session_id
             WHERE (\(organizationID)::text IS NULL OR s.organization_id = \(organizationID))
                 AND (\(includeRequeued) OR l.requeued_at IS NULL)
@@ -276,13 +297,17 @@ public final class PostgresOperationsStore: OperationsStore {
         let organizationID = scope.organizationID
         let rows = try await store.client.query(
             """
-            SELECT l.task_id, l.turn_id, l.session_id, s.organization_id, l.kind, l.attempts, l.reason, l.last_error,
-                l.error_history::text, l.dead_at, l.requeued_at, l.requeue_count
+            SELECT \(unescaped: Self.deadLetterColumns)
             FROM durable_dead_letters l JOIN sessions s ON s.id = l.session_id
             WHERE l.task_id = \(taskID) AND (\(organizationID)::text IS NULL OR s.organization_id = \(organizationID))
             """, logger: logger)
         return try await Self.decodeDeadLetters(rows).first
     }
+
+    static let deadLetterColumns = """
+        l.task_id, l.turn_id, l.session_id, s.organization_id, l.kind, l.attempts, l.reason, l.last_error,
+        l.error_history::text, l.dead_at, l.requeued_at, l.requeue_count
+        """
 
     private static func decodeDeadLetters(_ rows: PostgresRowSequence) async throws -> [DeadLetterRecord] {
         var letters: [DeadLetterRecord] = []

@@ -10,7 +10,8 @@ extension TurnControl {
         return try await operations.recordWorker(report)
     }
 
-    func requireOperations() throws(OperationsError) -> any OperationsStore {
+    /// The operations store; `OperationsError.unavailable` in DEV_MODE.
+    public func requireOperations() throws(OperationsError) -> any OperationsStore {
         guard let operations else { throw .unavailable }
         return operations
     }
@@ -25,6 +26,17 @@ extension TurnControl {
             type: draining ? OperationsEvent.Kind.workerDraining : OperationsEvent.Kind.workerResumed,
             organizationID: nil, data: ["worker_id": .string(workerID), "by": .string(actor)])
         return worker
+    }
+
+    /// Closes one of the scope's breakers now (any for the platform).
+    public func resetBreaker(key: String, _ scope: OperationsScope, by actor: String) async throws -> CircuitBreakerState {
+        guard key.utf8.count <= 512, let breakers,
+            let state = try await breakers.reset(key: key, organizationID: scope.organizationID)
+        else { throw OperationsError.notFound(kind: "circuit breaker", id: String(key.prefix(200))) }
+        try await operations?.appendEvent(
+            type: OperationsEvent.Kind.breakerReset, organizationID: state.organizationID,
+            data: ["key": .string(key), "by": .string(actor)])
+        return state
     }
 
     /// Puts a dead letter's step back in the queue with fresh attempts; its turn runs again from
@@ -94,18 +106,11 @@ extension TurnControl {
     func failFast(_ step: ClaimedStep, spec: TurnSpec) async throws {
         try await store.transaction { tx in
             guard let task = try await tx.leasedTask(step.lease, exclusive: true) else { throw StepChannelError.leaseLost }
-            let code = ProviderCircuitBreakers.unavailableCode
             let messageID: String = if case .reason(_, let id) = step.step { id } else { PublicID.make(.message) }
-            let apology = Message(id: messageID, role: .agent, content: [.text(UserFacingText.llmFailure)])
             _ = try await tx.append(
-                [EventDraft(
-                    OutputMessageCompletedPayload(message: apology, model: spec.model, usage: Usage(), errorCode: code),
-                    context: task.context),
-                 EventDraft(
-                    TurnFailedPayload(
-                        turnID: task.turnID, error: UserFacingText.turnFailure, errorCode: code,
-                        iterations: task.progress.iterations),
-                    context: task.context)],
+                FailedModelCall.events(
+                    turnID: task.turnID, messageID: messageID, model: spec.model, iterations: task.progress.iterations,
+                    errorCode: ProviderCircuitBreakers.unavailableCode, context: task.context),
                 sessionID: task.sessionID, organizationID: task.organizationID)
             try await tx.completeTask(step.lease.taskID)
             try await finishTurn(

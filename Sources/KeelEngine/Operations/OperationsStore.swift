@@ -10,6 +10,8 @@ public protocol OperationsStore: Sendable {
     /// Workers by last report; a worker silent for `staleAfter` is `lost`. `includeGone` adds
     /// stopped and lost workers (seen within the last hour).
     func workers(includeGone: Bool, staleAfter: Duration) async throws -> [WorkerRecord]
+    /// One worker seen within the last day; nil otherwise.
+    func worker(id: String, staleAfter: Duration) async throws -> WorkerRecord?
     /// Drains (or undrains) a worker; nil when no such worker has reported.
     func setDraining(workerID: String, _ draining: Bool, staleAfter: Duration) async throws -> WorkerRecord?
 

@@ -31,8 +31,7 @@ struct DurableController: Sendable {
         durable.get("workers/{worker_id}") { _, context in
             try Self.requirePlatform(context)
             let id = try Self.workerID(context)
-            guard let worker = try await operations().workers(includeGone: true, staleAfter: engine.policy.staleThreshold)
-                .first(where: { $0.id == id })
+            guard let worker = try await operations().worker(id: id, staleAfter: engine.policy.staleThreshold)
             else { throw APIError.notFound("worker", id) }
             return try OperationsJSON.response(worker)
         }
@@ -105,14 +104,9 @@ struct DurableController: Sendable {
         }
         durable.post("circuit-breakers/{key}/reset") { _, context in
             let scope = try Self.scope(context)
-            let key = context.parameters.get("key") ?? ""
-            guard key.utf8.count <= 512, let breakers = engine.breakers,
-                let state = try await breakers.reset(key: key, organizationID: scope.organizationID)
-            else { throw APIError.notFound("circuit_breaker", String(key.prefix(200))) }
-            try await engine.operations?.appendEvent(
-                type: OperationsEvent.Kind.breakerReset, organizationID: state.organizationID,
-                data: ["key": .string(key), "by": .string(try RequestScope.principal(context).userID)])
-            return try OperationsJSON.response(CircuitBreakerBody(state, policy: breakers.policy))
+            let state = try await engine.resetBreaker(
+                key: context.parameters.get("key") ?? "", scope, by: try RequestScope.principal(context).userID)
+            return try OperationsJSON.response(CircuitBreakerBody(state, policy: engine.breakers?.policy ?? CircuitBreakerPolicy()))
         }
         durable.get("monitor/sse") { request, context in
             let scope = try Self.scope(context)
@@ -138,12 +132,7 @@ struct DurableController: Sendable {
     }
 
     private func operations() throws -> any OperationsStore {
-        guard let operations = engine.operations else {
-            throw APIError(
-                .notFound, code: "durable_unavailable",
-                "The durable engine's operations API needs PostgreSQL; this server runs with DEV_MODE in memory")
-        }
-        return operations
+        try engine.requireOperations()
     }
 
     /// Organization admins (and owners) act in their organization; owners of the default
