@@ -5,9 +5,12 @@ extension AuthService {
     /// The principal a request acts for. In AUTH_MODE=none that is always the anonymous owner of
     /// the default organization; otherwise the credential must be valid and name a user who is a
     /// member of the organization it acts in (`X-Org-Id`, or the user's first organization).
-    public func authenticate(_ credential: PresentedCredential?, organizationHeader: String?) async throws
-        -> AuthPrincipal
-    {
+    /// `organizationHeader` (`X-Org-Id`) must name one of the user's organizations;
+    /// `preferredOrganization` (the web UI's `keel_org` cookie) is used when it does, and otherwise
+    /// falls back to the first, so a stale choice never locks a browser out.
+    public func authenticate(
+        _ credential: PresentedCredential?, organizationHeader: String?, preferredOrganization: String? = nil
+    ) async throws -> AuthPrincipal {
         if settings.mode == .none {
             return AuthPrincipal(
                 userID: Self.anonymousUserID, organizationID: BuiltIn.organizationID, role: .owner,
@@ -17,14 +20,15 @@ extension AuthService {
         switch credential {
         case .bearer(let token), .cookie(let token):
             guard let userID = await tokens.userID(of: token) else { throw AuthError.invalidCredential }
-            return try await principal(userID: userID, organizationHeader: organizationHeader, via: .accessToken)
+            return try await principal(
+                userID: userID, organizationHeader: organizationHeader, preferred: preferredOrganization, via: .accessToken)
         case .apiKey(let key):
             return try await principal(apiKey: key, organizationHeader: organizationHeader)
         }
     }
 
     private func principal(
-        userID: String, organizationHeader: String?, via credential: AuthPrincipal.Credential
+        userID: String, organizationHeader: String?, preferred: String?, via credential: AuthPrincipal.Credential
     ) async throws -> AuthPrincipal {
         let memberships = try await store.memberships(userID: userID)
         guard let first = memberships.first else {
@@ -32,7 +36,8 @@ extension AuthService {
             throw AuthError.invalidCredential
         }
         guard let requested = organizationHeader?.trimmingCharacters(in: .whitespaces), !requested.isEmpty else {
-            return AuthPrincipal(userID: userID, organizationID: first.organizationID, role: first.role, credential: credential)
+            let chosen = memberships.first { $0.organizationID == preferred } ?? first
+            return AuthPrincipal(userID: userID, organizationID: chosen.organizationID, role: chosen.role, credential: credential)
         }
         guard let membership = memberships.first(where: { $0.organizationID == requested }) else {
             throw AuthError.forbidden("Not a member of the organization in X-Org-Id")

@@ -7,6 +7,9 @@ enum AuthCookies {
     static let accessToken = "access_token"
     static let refreshToken = "refresh_token"
     static let oauthFlow = "keel_oauth_flow"
+    /// The organization the web UI acts in; set by the UI's own script (not HTTP-only), and only a
+    /// preference among the user's memberships.
+    static let organization = "keel_org"
 
     static func value(of name: String, in request: Request) -> String? {
         for header in request.headers[values: .cookie] {

@@ -5,7 +5,8 @@ import KeelAuth
 /// Establishes the principal of every request in its group: the `Authorization` header (`Bearer
 /// <jwt>`, `ApiKey <key>` or a raw key), else an `X-Api-Key` header (what the LangGraph SDK sends
 /// for its `api_key`), else the `access_token` cookie, and `X-Org-Id` to pick
-/// among the user's organizations. A request without a valid credential ends here with 401.
+/// among the user's organizations (for a cookie credential without that header, the web UI's
+/// `keel_org` cookie, when it names one of them: `EventSource` cannot send headers). A request without a valid credential ends here with 401.
 struct AuthenticationMiddleware: RouterMiddleware {
     typealias Context = KeelRequestContext
     let auth: AuthService
@@ -16,7 +17,10 @@ struct AuthenticationMiddleware: RouterMiddleware {
         var context = context
         // AUTH_MODE=none ignores whatever credential a client sends, even one it cannot read.
         let credential = auth.settings.mode == .none ? nil : try Self.credential(of: request)
-        context.principal = try await auth.authenticate(credential, organizationHeader: request.headers[.xOrgID])
+        var preferred: String?
+        if case .cookie = credential { preferred = AuthCookies.value(of: AuthCookies.organization, in: request) }
+        context.principal = try await auth.authenticate(
+            credential, organizationHeader: request.headers[.xOrgID], preferredOrganization: preferred)
         return try await next(request, context)
     }
 

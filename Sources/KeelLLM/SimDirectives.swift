@@ -4,11 +4,35 @@ import KeelCore
 /// The control markup the sim driver understands inside a user message, so tests, demos and
 /// benchmarks can script a "model" from plain chat input:
 /// `[[tool:NAME {json}]]` calls a tool (arguments optional), `[[tools:auto]]` calls the first
-/// offered tool, `[[error]]` fails the call.
+/// offered tool, `[[error]]` fails the call, `[[pace:MS]]` streams each chunk MS milliseconds
+/// apart (at most `maxPaceMilliseconds`), so a demo or a browser test can watch a turn mid-stream.
 enum SimDirectives {
     static let error = "[[error]]"
     static let autoTools = "[[tools:auto]]"
     private static let toolOpener = "[[tool:"
+    private static let paceOpener = "[[pace:"
+    static let maxPaceMilliseconds = 1_000
+
+    /// The pause between chunks a `[[pace:MS]]` asks for, clamped to `maxPaceMilliseconds`; nil without one.
+    static func pace(in text: String) -> Duration? {
+        guard let opener = text.range(of: paceOpener),
+            let close = text.range(of: "]]", range: opener.upperBound..<text.endIndex),
+            let milliseconds = Int(text[opener.upperBound..<close.lowerBound]), milliseconds >= 0
+        else { return nil }
+        return .milliseconds(min(milliseconds, maxPaceMilliseconds))
+    }
+
+    /// `text` without its `[[pace:MS]]` directives.
+    static func removingPace(from text: String) -> String {
+        var text = text
+        while let opener = text.range(of: paceOpener),
+            let close = text.range(of: "]]", range: opener.upperBound..<text.endIndex),
+            Int(text[opener.upperBound..<close.lowerBound]) != nil
+        {
+            text.removeSubrange(opener.lowerBound..<close.upperBound)
+        }
+        return text
+    }
 
     struct ToolDirective: Sendable, Hashable {
         var name: String

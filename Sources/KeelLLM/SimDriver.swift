@@ -4,7 +4,7 @@ import KeelCore
 /// quickstart, tests and benchmarks run the full turn loop against it.
 ///
 /// It echoes the last user message word by word, or follows the directives in it (see
-/// `SimDirectives`), or summarises tool results. `latency` is paid before every streamed chunk,
+/// `SimDirectives`), or summarises tool results. `latency` (or a longer `[[pace:MS]]`) is paid before every streamed chunk,
 /// so streaming and cancellation behave like a real provider's; cancellation is honoured
 /// between chunks.
 public struct SimDriver: LLMDriver {
@@ -21,13 +21,14 @@ public struct SimDriver: LLMDriver {
         try Task.checkCancellation()
         let reply = try SimScript.reply(to: request)
         var firstToken: Duration?
+        let pause = max(latency, reply.pace ?? .zero)
         for chunk in SimScript.wordChunks(reply.text) {
-            try await pause()
+            try await wait(pause)
             if firstToken == nil { firstToken = .now - start }
             try await onDelta(.text(chunk))
         }
         if !reply.toolCalls.isEmpty {
-            try await pause()
+            try await wait(pause)
             if firstToken == nil { firstToken = .now - start }
         }
         let outputCharacters = reply.toolCalls.reduce(reply.text.count) {
@@ -43,8 +44,8 @@ public struct SimDriver: LLMDriver {
             timeToFirstToken: firstToken.map(\.inSeconds))
     }
 
-    private func pause() async throws {
+    private func wait(_ pause: Duration) async throws {
         try Task.checkCancellation()
-        if latency > .zero { try await Task.sleep(for: latency) }
+        if pause > .zero { try await Task.sleep(for: pause) }
     }
 }

@@ -6,13 +6,21 @@ enum SimScript {
     struct Reply: Sendable {
         var text: String
         var toolCalls: [ToolCall]
+        /// The pause between streamed chunks the user's `[[pace:MS]]` asked for.
+        var pace: Duration?
     }
 
     static func reply(to request: LLMRequest) throws -> Reply {
+        let userText = request.messages.last { $0.role == .user }?.text ?? ""
+        var reply = try unpacedReply(to: request, prompt: SimDirectives.removingPace(from: userText))
+        reply.pace = SimDirectives.pace(in: userText)
+        return reply
+    }
+
+    private static func unpacedReply(to request: LLMRequest, prompt: String) throws -> Reply {
         if let last = request.messages.last, last.role == .toolResult {
             return Reply(text: toolResultsSummary(last, history: request.messages.dropLast()), toolCalls: [])
         }
-        let prompt = request.messages.last { $0.role == .user }?.text ?? ""
         if prompt.contains(SimDirectives.error) {
             throw LLMError.server(status: 500)
         }

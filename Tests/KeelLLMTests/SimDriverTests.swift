@@ -86,6 +86,23 @@ import Testing
         #expect(ContinuousClock.now - start >= .milliseconds(180))
     }
 
+    @Test func paceDirectiveSpacesTheChunksAndIsNotEchoed() async throws {
+        let recorder = DeltaRecorder()
+        let start = ContinuousClock.now
+        let response = try await ask("one [[pace:70]] two", recorder: recorder)
+        // "Echo:", " one", " two": three chunks, 70 ms apart.
+        #expect(ContinuousClock.now - start >= .milliseconds(210))
+        #expect(response.text == "Echo: one  two", "the directive is not part of the reply")
+        #expect(recorder.texts.count == 3)
+        let malformed = try await ask("[[pace:x]] hi")
+        #expect(malformed.text == "Echo: [[pace:x]] hi", "a malformed directive stays visible")
+        // A huge pace is clamped to 1 s a chunk: two chunks ("Echo:", " ") take 2 s, not 23 days.
+        let clampedStart = ContinuousClock.now
+        let clamped = try await ask("[[pace:999999999]]")
+        #expect(clamped.text == "Echo: ")
+        #expect(ContinuousClock.now - clampedStart < .seconds(10))
+    }
+
     @Test func latencyIsCancellable() async throws {
         let driver = SimDriver(latency: .seconds(60))
         let request = LLMRequest(model: "sim", systemPrompt: "", messages: [Message(role: .user, content: [.text("a b")])])

@@ -71,7 +71,7 @@ struct OrganizationRoleTests {
         }
     }
 
-    @Test("a new organization starts with its own built-in providers, and an API key stays in the organization it was made in")
+    @Test("a new organization starts with its own built-in providers, an API key stays in the organization it was made in, and the UI's keel_org cookie picks among the user's own")
     func newOrganization() async throws {
         try await TestServer.run(environment: AuthTest.environment()) { server in
             let account = try await server.register("multi@example.com")
@@ -97,6 +97,25 @@ struct OrganizationRoleTests {
             let mismatch = try await server.request(
                 .get, "/v1/agents", headers: [.authorization: raw, Self.orgHeader: account.organizationID])
             #expect(mismatch.status == 403)
+
+            // The web UI's choice: the `keel_org` cookie picks among the memberships of a cookie
+            // session; a stale or foreign choice falls back to the first; X-Org-Id still wins; a
+            // bearer token or API key ignores the cookie.
+            let cookie = "access_token=\(account.accessToken)"
+            func organization(_ headers: HTTPFields) async throws -> String? {
+                try await server.request(.get, "/v1/auth/me", headers: headers).json["organization_id"]?.stringValue
+            }
+            #expect(try await organization([.cookie: "\(cookie); keel_org=\(second)"]) == second)
+            #expect(try await organization([.cookie: "keel_org=\(second); \(cookie)"]) == second)
+            #expect(try await organization([.cookie: "\(cookie); keel_org=org_not_mine"]) == account.organizationID)
+            #expect(try await organization(
+                [.cookie: "\(cookie); keel_org=\(second)", Self.orgHeader: account.organizationID]) == account.organizationID)
+            var bearer = account.headers
+            bearer[.cookie] = "keel_org=\(second)"
+            #expect(try await organization(bearer) == account.organizationID)
+            let stranger = try await server.register("stranger@example.com")
+            #expect(try await organization([.cookie: "access_token=\(stranger.accessToken); keel_org=\(second)"])
+                == stranger.organizationID, "a cookie naming someone else's organization grants nothing")
         }
     }
 
