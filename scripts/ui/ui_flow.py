@@ -4,9 +4,14 @@ Each step is a check; a failed check is reported and the flow goes on where it c
 is `ui: N passed, F failed`; the exit status is 1 when anything failed.
 """
 import argparse
+import os
+import signal
+import subprocess
 import sys
+import time
 import urllib.request
 
+from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import sync_playwright
 
 VIEWPORTS = {"desktop": {"width": 1280, "height": 800}, "phone": {"width": 390, "height": 844}}
@@ -25,6 +30,19 @@ class Checks:
             self.failed += 1
             print(f"FAIL {what}")
         return condition
+
+
+AXE = Axe()
+# WCAG 2.1 A and AA: what "accessible" means here (axe's best-practice rules are advice, not this bar).
+AXE_OPTIONS = {"runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]},
+               "resultTypes": ["violations"]}
+
+
+def accessible(page, checks, what):
+    """axe-core (bundled by axe-playwright-python) over the page as it is now: no WCAG A/AA violation."""
+    violations = AXE.run(page, options=AXE_OPTIONS).response["violations"]
+    found = [f"{v['id']} ({v['impact']}, {len(v['nodes'])}x: {v['nodes'][0]['target']})" for v in violations]
+    checks.check(not found, f"{what}: no WCAG 2.1 A/AA violations {found}")
 
 
 def headers_of(url, extra=None):
@@ -95,6 +113,186 @@ def human_in_the_loop(page, base, checks, shot):
     shot("cancelled")
 
 
+def agent_text(page):
+    agents = page.get_by_role("list", name="Conversation").locator("li.message.agent:not([hidden]) .text")
+    return [item.inner_text() for item in agents.all()]
+
+
+def markdown_queue_and_reload(page, base, checks, shot):
+    """Markdown rendered as nodes (hostile markup stays text); a second message waits as queued;
+    a reload mid-stream replays the text once."""
+    conversation = page.get_by_role("list", name="Conversation")
+    open_session(page, base, {})
+    send(page, "a plan\n\n# Plan\n\n**bold** and `code`, a [site](https://example.com/x) and a [trap](javascript:alert(1))\n\n"
+               "- one\n- two\n\n<img src=x onerror=alert(1)><script>alert(2)</script>\n\n```\nlet x = 1\n```")
+    wait_idle(page)
+    answer = conversation.locator("li.message.agent").last
+    checks.check(answer.locator("strong", has_text="bold").count() == 1 and answer.locator("code", has_text="code").count() == 1
+                 and answer.locator("h2", has_text="Plan").count() == 1 and answer.locator("li").count() == 2
+                 and answer.locator("pre code", has_text="let x = 1").count() == 1,
+                 f"the agent's markdown is rendered: heading, emphasis, code, list, code block: {answer.inner_html()}")
+    links = [(link.inner_text(), link.get_attribute("href"), link.get_attribute("rel")) for link in answer.locator("a").all()]
+    checks.check(links == [("site", "https://example.com/x", "noopener noreferrer nofollow")],
+                 f"only the https link is a link, opened without referrer: {links}")
+    checks.check(answer.locator("img, script").count() == 0 and "<img src=x" in answer.inner_text(),
+                 "markup in model output stays text (no img, no script)")
+    shot("markdown")
+    accessible(page, checks, "a chat with rendered markdown")
+
+    # Hostile nesting: 200 quote levels render to at most 8 nested quotes, the rest as text.
+    send(page, "deep\n\n" + "> " * 200 + "bottom")
+    wait_idle(page)
+    deep = conversation.locator("li.message.agent").last
+    depth = deep.evaluate("n => { let d = 0, q = n.querySelector('blockquote'); while (q) { d++; q = q.querySelector('blockquote'); } return d; }")
+    checks.check(1 <= depth <= 9 and "bottom" in deep.inner_text(), f"deep nesting is cut off ({depth} quotes), text kept")
+
+    # Queued: a second message while the first turn streams is marked until its turn starts.
+    open_session(page, base, {})
+    send(page, "[[pace:150]] one two three four five six seven")
+    page.locator("#session-state", has_text="active").wait_for(timeout=10_000)
+    send(page, "second message")
+    second = conversation.locator("li.message.user").filter(has_text="second message")
+    second.wait_for(timeout=10_000)
+    checks.check(second.locator(".badge", has_text="queued").count() == 1, "a message sent mid-turn is marked queued")
+    shot("queued")
+    second.locator(".badge").wait_for(state="detached", timeout=20_000)
+    wait_idle(page)
+    texts = agent_text(page)
+    checks.check(texts == ["Echo: one two three four five six seven", "Echo: second message"],
+                 f"the queued message ran after the first: {texts}")
+
+    # Reload while a reply is still streaming: the text is replayed once, never doubled.
+    open_session(page, base, {})
+    send(page, "[[pace:120]] a b c d e f g h i j k l m n o p")
+    conversation.locator("li.message.agent", has_text="Echo: a b").wait_for(timeout=10_000)
+    partial = agent_text(page)
+    page.reload()
+    page.get_by_label("Message").wait_for(timeout=10_000)
+    wait_idle(page)
+    page.wait_for_timeout(300)
+    texts = agent_text(page)
+    checks.check(len(partial) == 1 and partial[0] != "Echo: a b c d e f g h i j k l m n o p",
+                 f"the reload came mid-stream ({partial})")
+    checks.check(texts == ["Echo: a b c d e f g h i j k l m n o p"], f"after a reload mid-turn, nothing doubled: {texts}")
+
+
+def questions(page, base, checks, shot):
+    """ask_user: the model's questions with their choices; the answers become the call's result."""
+    open_session(page, base, {"capabilities": [{"ref": "ask_user"}]})
+    send(page, '[[tool:ask_user {"questions":[{"question":"Which colour?","choices":["red","blue"]},{"question":"Why that one?"}]}]]')
+    page.get_by_role("group", name="Which colour?").wait_for(timeout=20_000)
+    shot("question")
+    accessible(page, checks, "a pending question")
+    page.get_by_role("radio", name="blue").check()
+    page.get_by_label("Why that one?").fill("it is calm")
+    page.get_by_role("button", name="Send answers").click()
+    wait_idle(page)
+    answer = agent_text(page)[-1]
+    checks.check("blue" in answer and "it is calm" in answer, f"the answers reach the model: {answer}")
+    checks.check(page.get_by_role("button", name="Send answers").count() == 0, "the answered form is gone")
+
+
+def organizations(page, base, checks, shot, agent_name):
+    """A user in two organizations switches between them; the chat's stream follows the choice."""
+    created = page.request.post(base + "/api/v1/orgs", data={"name": "Second org"})
+    checks.check(created.status == 201, f"a second organization ({created.status})")
+    page.goto(base + "/#/agents")
+    switcher = page.get_by_label("Organization")
+    switcher.wait_for(timeout=10_000)
+    shot("organizations")
+    agents = page.get_by_role("list", name="Agents")
+    agents.get_by_role("link", name=agent_name).wait_for(timeout=10_000)
+    switcher.select_option(label="Second org (owner)")
+    agents.get_by_role("listitem").filter(has_text=agent_name).wait_for(state="detached", timeout=10_000)
+    checks.check(agents.get_by_role("listitem").filter(has_text=agent_name).count() == 0,
+                 "in the second organization the first one's agent is not listed")
+    me = page.request.get(base + "/api/v1/auth/me").json()
+    checks.check(me["organization_id"] == created.json()["id"], "the API acts in the chosen organization")
+    open_session(page, base, {})
+    send(page, "hello second org")
+    wait_idle(page)
+    checks.check(agent_text(page) == ["Echo: hello second org"], "a chat in the second organization streams")
+    page.goto(base + "/#/agents")
+    switcher.select_option(index=0)
+    agents.get_by_role("link", name=agent_name).wait_for(timeout=10_000)
+    checks.check(agents.get_by_role("link", name=agent_name).count() == 1,
+                 "switching back lists the first organization's agent again")
+
+
+def durable_operations(browser, base, checks, args, shots):
+    """On PostgreSQL with one `keel worker`: a worker killed mid-step leaves a dead letter
+    (DURABLE_MAX_ATTEMPTS=1); the operator sees it live on Operations, starts a worker, requeues it,
+    and the turn finishes in the chat."""
+    context = browser.new_context(viewport=VIEWPORTS["desktop"])
+    page = context.new_page()
+    problems = []
+    page.on("pageerror", lambda error: problems.append(str(error)))
+    worker_env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "WORKER_GRPC_ADDRESS": args.worker_grpc,
+                  "WORKER_GRPC_AUTH_TOKEN": args.worker_token, "WORKER_HEARTBEAT_INTERVAL_SECS": "0.3",
+                  "LOG_LEVEL": "warning", "DEPLOYMENT_GRADE": "dev"}
+
+    def worker(name):
+        log = open(f"{args.worker_logs}/{name}.log", "w")
+        return subprocess.Popen([args.keel_bin, "worker"], env={**worker_env, "WORKER_ID": name}, stdout=log, stderr=log)
+
+    email, password = args.login.split(":", 1)
+    first = worker("ui-worker-1")
+    second = None
+    try:
+        page.goto(base + "/")
+        page.get_by_label("Email").fill(email)
+        page.get_by_label("Password").fill(password)
+        page.get_by_role("button", name="Log in").click()
+        page.get_by_role("heading", name="Agents").wait_for(timeout=10_000)
+        open_session(page, base, {})
+        send(page, "[[pace:1000]] slow reply")
+        page.locator("#session-state", has_text="active").wait_for(timeout=20_000)
+        page.get_by_role("list", name="Conversation").locator("li.message.agent", has_text="Echo:").wait_for(timeout=20_000)
+        first.send_signal(signal.SIGKILL)
+        first.wait()
+        failed = page.get_by_role("list", name="Conversation").get_by_role("alert")
+        failed.wait_for(timeout=30_000)
+        checks.check(failed.count() >= 1, f"the turn fails once its step is dead-lettered: {failed.first.inner_text()}")
+        session_url = page.url
+
+        page.get_by_role("link", name="Operations").click()
+        page.get_by_role("heading", name="Operations").wait_for(timeout=10_000)
+        requeue = page.get_by_role("button", name="Requeue")
+        requeue.first.wait_for(timeout=20_000)
+        letters = page.get_by_role("region", name="Dead letters")
+        checks.check("heartbeat lost" in letters.inner_text(), "the dead letter says why: the worker's heartbeat was lost")
+        workers = page.get_by_role("region", name="Workers")
+        workers.get_by_text("lost").wait_for(timeout=20_000)
+        checks.check("ui-worker-1" in workers.inner_text(), "the killed worker is listed as lost")
+        page.screenshot(path=f"{shots}/operations-dead-letter-desktop.png", full_page=True)
+        accessible(page, checks, "the Operations page with a dead letter")
+
+        second = worker("ui-worker-2")
+        workers.get_by_role("button", name="Drain ui-worker-2").wait_for(timeout=20_000)
+        requeue.first.click()
+        page.get_by_text("Requeued").first.wait_for(timeout=10_000)
+        letters.get_by_role("button", name="Requeue").first.wait_for(state="detached", timeout=10_000)
+        checks.check(letters.get_by_role("button", name="Requeue").count() == 0, "the requeued letter leaves the list")
+        page.goto(session_url)
+        page.get_by_label("Message").wait_for(timeout=10_000)
+        wait_idle(page)
+        texts = agent_text(page)
+        checks.check(texts[-1:] == ["Echo: slow reply"], f"after the requeue the turn finishes on the new worker: {texts}")
+        page.get_by_role("link", name="Operations").click()
+        workers.get_by_role("button", name="Drain ui-worker-2").click()
+        workers.get_by_role("button", name="Undrain ui-worker-2").wait_for(timeout=10_000)
+        drained = page.request.get(base + "/api/v1/durable/workers/ui-worker-2").json()
+        checks.check(drained.get("status") == "draining", f"a worker is drained from the page: {drained.get('status')}")
+        page.screenshot(path=f"{shots}/operations-desktop.png", full_page=True)
+        checks.check(not problems, f"[durable] no page errors: {problems}")
+    finally:
+        for process in (first, second):
+            if process and process.poll() is None:
+                process.send_signal(signal.SIGKILL)
+                process.wait()
+        context.close()
+
+
 def providers(page, checks, shot):
     """Settings › Providers: a key is sent once and never shown again, only that it is set."""
     secret = "sk-ui-never-shown-0123456789"
@@ -150,6 +348,11 @@ def main():
     parser.add_argument("--chromium", required=True)
     parser.add_argument("--screenshots", required=True)
     parser.add_argument("--login", required=True, help="email:password of the administrator")
+    parser.add_argument("--durable-url", help="a second server, on PostgreSQL with workers only")
+    parser.add_argument("--keel-bin", help="the keel binary, to start workers for --durable-url")
+    parser.add_argument("--worker-grpc", help="host:port of the durable server's worker listener")
+    parser.add_argument("--worker-token", help="its WORKER_GRPC_AUTH_TOKEN")
+    parser.add_argument("--worker-logs", help="folder for the workers' logs")
     args = parser.parse_args()
     email, password = args.login.split(":", 1)
     base = args.base_url.rstrip("/")
@@ -193,6 +396,7 @@ def main():
             page.goto(base + "/")
             page.get_by_label("Email").wait_for(timeout=10_000)
             shot("login")
+            accessible(page, checks, f"[{viewport_name}] the login page")
             checks.check(page.get_by_role("button", name="Log in").is_visible(), f"[{viewport_name}] the login form")
             page.get_by_label("Email").fill(email)
             page.get_by_label("Password").fill("wrong password")
@@ -208,6 +412,7 @@ def main():
             agents.get_by_role("listitem").first.wait_for(timeout=10_000)
             checks.check(agents.get_by_role("listitem").count() >= 1, f"[{viewport_name}] the seed agents are listed")
             shot("agents")
+            accessible(page, checks, f"[{viewport_name}] the agents page")
 
             name = f"ui-{viewport_name}-agent"
             page.get_by_label("Name").fill(name)
@@ -227,6 +432,7 @@ def main():
             # Edit: a capability from the catalogue, saved and read back through the API.
             agents.get_by_role("link", name=name).click()
             page.get_by_role("heading", name="Edit agent").wait_for(timeout=10_000)
+            accessible(page, checks, f"[{viewport_name}] an agent's page")
             page.get_by_role("checkbox", name="Current Time").or_(page.get_by_role("checkbox", name="current_time")).first.check()
             page.get_by_role("button", name="Save agent").click()
             page.get_by_text("Agent saved.").wait_for(timeout=10_000)
@@ -264,6 +470,7 @@ def main():
                              and sum("get_current_time" in label for label in labels) == 1,
                              f"[{viewport_name}] two model calls and the tool on the timeline: {labels}")
             shot("chat")
+            accessible(page, checks, f"[{viewport_name}] the chat")
             page.reload()
             page.get_by_label("Message").wait_for(timeout=10_000)
             page.locator("li.message.tool").first.wait_for(timeout=20_000)
@@ -272,13 +479,18 @@ def main():
             checks.check(after == before, f"[{viewport_name}] a reload replays the same conversation, nothing doubled")
             if viewport_name == "desktop":
                 human_in_the_loop(page, base, checks, shot)
+                markdown_queue_and_reload(page, base, checks, shot)
+                questions(page, base, checks, shot)
                 providers(page, checks, shot)
+                accessible(page, checks, "Settings › Providers")
                 page.get_by_role("link", name="Operations").click()
                 page.get_by_role("heading", name="Operations").wait_for(timeout=10_000)
                 checks.check(page.get_by_text("Operations need PostgreSQL").count() == 1,
                              "Operations explains that DEV_MODE has no durable queue")
                 shot("operations-dev")
                 api_keys(page, base, checks, shot)
+                accessible(page, checks, "API keys")
+                organizations(page, base, checks, shot, name)
             page.goto(base + "/#/agents")
             page.get_by_role("heading", name="Agents").wait_for(timeout=10_000)
 
@@ -287,6 +499,10 @@ def main():
             checks.check(page.get_by_role("button", name="Log in").is_visible(), f"[{viewport_name}] logged out")
             checks.check(not problems, f"[{viewport_name}] no console errors: {problems}")
             context.close()
+        if args.durable_url:
+            durable_operations(browser, args.durable_url.rstrip("/"), checks, args, args.screenshots)
+        else:
+            print("skip the durable Operations flow: no --durable-url (scripts/ui-test gives one under scripts/with-postgres)")
         browser.close()
 
     print(f"ui: {checks.passed} passed, {checks.failed} failed")

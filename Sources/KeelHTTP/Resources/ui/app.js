@@ -8,6 +8,8 @@ import { el, show } from "./dom.js";
 const main = document.getElementById("main");
 const nav = document.getElementById("nav");
 let authConfig = null;
+// The signed-in user (`/v1/auth/me`), with their organizations; null in AUTH_MODE=none.
+let me = null;
 
 function errorLine(error) {
   return el("p", { class: "error", role: "alert" }, error instanceof APIError ? error.message : "Something went wrong.");
@@ -20,7 +22,7 @@ function field(label, input) {
 async function signedIn() {
   if (authConfig.mode === "none") return true;
   try {
-    await api("GET", "/v1/auth/me");
+    me = await api("GET", "/v1/auth/me");
     return true;
   } catch (error) {
     if (error instanceof APIError && error.status === 401) return false;
@@ -192,11 +194,32 @@ async function agentEditor(agent, status) {
   field("Client-side tools (JSON)", tools), el("div", { class: "actions" }, el("button", { type: "submit" }, "Save agent")));
 }
 
+// The organization switcher, for a user in several: the choice is the keel_org cookie, which the
+// server reads for this browser's cookie session (EventSource cannot send X-Org-Id).
+function organizationSwitcher() {
+  const switcher = document.getElementById("org-switcher");
+  const select = document.getElementById("org-select");
+  const organizations = me?.organizations ?? [];
+  switcher.hidden = organizations.length < 2;
+  if (switcher.hidden) return;
+  select.replaceChildren(...organizations.map((organization) => el("option", {
+    value: organization.id, selected: organization.id === me.organization_id,
+  }, `${organization.name} (${organization.role})`)));
+}
+
+document.getElementById("org-select").addEventListener("change", async (event) => {
+  const secure = location.protocol === "https:" ? "; Secure" : "";
+  document.cookie = `keel_org=${encodeURIComponent(event.target.value)}; Path=/; Max-Age=31536000; SameSite=Strict${secure}`;
+  location.hash = "#/agents";
+  await route();
+});
+
 async function route() {
   try {
     authConfig ??= await api("GET", "/v1/auth/config");
     if (!(await signedIn())) return loginPage();
     nav.hidden = false;
+    organizationSwitcher();
     document.getElementById("keys-link").hidden = authConfig.mode === "none";
     const [, kind, id] = location.hash.replace(/^#/, "").split("/");
     if (kind === "agents" && id) return agentPage(decodeURIComponent(id));

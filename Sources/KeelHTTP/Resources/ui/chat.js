@@ -1,9 +1,11 @@
 // A session's chat, live: the event stream (EventSource on the session's SSE route; it resumes
 // with Last-Event-ID by itself after a dropped connection) rebuilt into messages. Every event is
 // applied once (by id), and a completed message replaces its streamed text, so a reconnect or a
-// reload never duplicates text. Model and tool output only ever becomes text nodes.
+// reload never duplicates text. Model output is rendered as markdown by markdown.js, which builds
+// nodes itself (no HTML parsing); tool output only ever becomes text nodes.
 import { api, apiPath, APIError } from "./api.js";
 import { el, show } from "./dom.js";
+import { renderMarkdown } from "./markdown.js";
 import { TurnTimeline } from "./timeline.js";
 
 function textOf(message) {
@@ -27,6 +29,12 @@ export async function chatPage(main, sessionID) {
   const timeline = new TurnTimeline();
   const agentBubbles = new Map();
   const tools = new Map();
+  // Waits the turn may still be in (approvals, questions, client tools), by call id: each settles
+  // once its outcome is in the stream, so a replay after a reload offers no stale controls.
+  const waits = new Map();
+  // The user's messages sent while a turn ran, by message id: marked queued until their turn starts.
+  const queued = new Map();
+  let active = false;
 
   const bubble = (role, text, id) => {
     const body = el("div", { class: "text" }, text);
@@ -34,13 +42,31 @@ export async function chatPage(main, sessionID) {
     log.append(item);
     return body;
   };
+  // An agent message's markdown, re-rendered at most once a frame while it streams.
   const agentBubble = (messageID) => {
-    if (!agentBubbles.has(messageID)) agentBubbles.set(messageID, bubble("agent", "", messageID));
+    if (!agentBubbles.has(messageID)) agentBubbles.set(messageID, { body: bubble("agent", "", messageID), text: "", frame: 0 });
     return agentBubbles.get(messageID);
   };
-  const setActive = (active) => {
-    cancel.hidden = !active;
-    state.textContent = active ? "active" : "idle";
+  const render = (entry) => {
+    cancelAnimationFrame(entry.frame);
+    entry.frame = 0;
+    entry.body.replaceChildren(...renderMarkdown(entry.text));
+  };
+  const setAgentText = (messageID, text, now) => {
+    const entry = agentBubble(messageID);
+    entry.text = text;
+    if (now) render(entry);
+    else entry.frame ||= requestAnimationFrame(() => render(entry));
+    return entry;
+  };
+  const setActive = (value) => {
+    active = value;
+    cancel.hidden = !value;
+    state.textContent = value ? "active" : "idle";
+  };
+  const settle = (callID, outcome) => {
+    waits.get(callID)?.(outcome);
+    waits.delete(callID);
   };
 
   const apply = (event) => {
@@ -49,20 +75,35 @@ export async function chatPage(main, sessionID) {
     const data = event.data ?? {};
     const ended = timeline.add(event);
     switch (event.type) {
-      case "input.message":
-        bubble(data.message?.role === "user" ? "user" : "notice", textOf(data.message), data.message?.id);
+      case "input.message": {
+        const user = data.message?.role === "user";
+        const body = bubble(user ? "user" : "notice", textOf(data.message), data.message?.id);
+        if (user && active && data.message?.id) {
+          const mark = el("span", { class: "badge" }, "queued");
+          body.closest("li").append(mark);
+          queued.set(data.message.id, mark);
+        }
+        break;
+      }
+      case "turn.started":
+        queued.get(data.input_message_id)?.remove();
+        queued.delete(data.input_message_id);
+        break;
+      case "turn.cancelled":
+        // A cancel drops every queued message with the running turn.
+        for (const mark of queued.values()) mark.textContent = "not run: cancelled";
+        queued.clear();
         break;
       case "output.message.started":
         agentBubble(data.message_id);
         break;
       case "output.message.delta":
-        agentBubble(data.message_id).textContent = data.accumulated ?? (agentBubble(data.message_id).textContent + data.delta);
+        setAgentText(data.message_id, data.accumulated ?? (agentBubble(data.message_id).text + (data.delta ?? "")));
         break;
       case "output.message.completed": {
         const text = textOf(data.message);
-        const target = agentBubble(data.message?.id);
-        target.textContent = text;
-        if (!text) target.closest("li").hidden = true;
+        const entry = setAgentText(data.message?.id, text, true);
+        if (!text) entry.body.closest("li").hidden = true;
         break;
       }
       case "reason.thinking.delta": {
@@ -90,6 +131,7 @@ export async function chatPage(main, sessionID) {
           result.className = data.success ? "result" : "result error";
           result.textContent = data.success ? compact(data.result ?? "") : compact(data.error ?? "failed");
         }
+        settle(data.tool_call_id, data.success ? "answered" : "ended without an answer");
         break;
       }
       case "tool.call_requested":
@@ -98,11 +140,12 @@ export async function chatPage(main, sessionID) {
       case "tool.approval_requested":
         for (const call of data.tool_calls ?? []) log.append(approvalItem(call));
         break;
-      case "tool.approval_decided": {
-        const decided = approvals.get(data.tool_call_id);
-        if (decided) decided(data.approved ? "Approved" : `Rejected${data.reason ? `: ${data.reason}` : ""}`);
+      case "tool.approval_decided":
+        settle(data.tool_call_id, data.approved ? "Approved" : `Rejected${data.reason ? `: ${data.reason}` : ""}`);
         break;
-      }
+      case "question.requested":
+        log.append(questionItem(data.tool_call_id, data.questions ?? []));
+        break;
       case "turn.failed":
         log.append(el("li", { class: "message notice error", role: "alert" }, data.error ?? "The turn failed."));
         break;
@@ -111,6 +154,8 @@ export async function chatPage(main, sessionID) {
         break;
       case "session.idled":
         setActive(false);
+        // A wait that outlived its turn (cancelled, failed) is over.
+        for (const callID of [...waits.keys()]) settle(callID, "no longer waiting");
         break;
       default:
         break;
@@ -118,7 +163,6 @@ export async function chatPage(main, sessionID) {
     if (ended) log.append(ended);
   };
 
-  const approvals = new Map();
   const post = async (path, body, status) => {
     try {
       await api("POST", `/v1/sessions/${encodeURIComponent(sessionID)}/${path}`, body);
@@ -141,11 +185,12 @@ export async function chatPage(main, sessionID) {
         let value;
         try { value = JSON.parse(result.value); } catch { value = result.value; }
         if (await post("tool-results", { tool_results: [{ tool_call_id: call.id, result: value }] }, status)) {
-          form.replaceWith(el("span", { class: "muted" }, "result sent"));
+          settle(call.id, "result sent");
         }
       },
     }, result, submit);
     tools.set(call.id, status);
+    waits.set(call.id, (outcome) => form.replaceWith(el("span", { class: "muted" }, outcome)));
     return el("li", { class: "message tool waiting" }, el("span", { class: "role" }, "client tool"),
       el("code", {}, `${call.name}(${compact(call.arguments ?? {})})`), status, form);
   }
@@ -161,9 +206,38 @@ export async function chatPage(main, sessionID) {
       el("button", { type: "button", onclick: () => decide(true) }, "Approve"),
       reason,
       el("button", { type: "button", class: "secondary", onclick: () => decide(false) }, "Reject"));
-    approvals.set(call.id, (outcome) => controls.replaceWith(el("span", { class: "muted" }, outcome)));
+    waits.set(call.id, (outcome) => controls.replaceWith(el("span", { class: "muted" }, outcome)));
     return el("li", { class: "message tool approval" }, el("span", { class: "role" }, "approval needed"),
       el("code", {}, `${call.name}(${compact(call.arguments ?? {})})`), controls, status);
+  }
+
+  // The model's questions (ask_user): a choice per question, or free text when it offers none.
+  function questionItem(callID, questions) {
+    const status = el("div", { "aria-live": "polite" });
+    const answers = questions.map((question, index) => {
+      const name = `answer-${callID}-${index}`;
+      if (!(question.choices ?? []).length) {
+        const input = el("input", { type: "text", required: true, "aria-label": question.question });
+        return { node: el("label", { class: "field" }, el("span", {}, question.question), input), value: () => input.value };
+      }
+      const options = question.choices.map((choice, choiceIndex) =>
+        el("label", { class: "check" }, el("input", { type: "radio", name, value: choice, required: true, checked: choiceIndex === 0 }), ` ${choice}`));
+      return {
+        node: el("fieldset", {}, el("legend", {}, question.question), options),
+        value: () => options.map((option) => option.querySelector("input")).find((input) => input.checked)?.value ?? "",
+      };
+    });
+    const form = el("form", {
+      class: "inline",
+      onsubmit: async (event) => {
+        event.preventDefault();
+        if (await post("question-answers", { tool_call_id: callID, answers: answers.map((answer) => answer.value()) }, status)) {
+          settle(callID, "answered");
+        }
+      },
+    }, answers.map((answer) => answer.node), el("button", { type: "submit" }, "Send answers"));
+    waits.set(callID, (outcome) => form.replaceWith(el("span", { class: "muted" }, outcome)));
+    return el("li", { class: "message tool question" }, el("span", { class: "role" }, "question"), form, status);
   }
 
   const form = el("form", {
@@ -195,7 +269,7 @@ export async function chatPage(main, sessionID) {
   };
   for (const type of ["input.message", "output.message.started", "output.message.delta", "output.message.completed",
     "reason.thinking.delta", "tool.started", "tool.completed", "tool.call_requested", "tool.approval_requested",
-    "tool.approval_decided", "turn.failed", "session.activated", "session.idled", "turn.started", "reason.started",
+    "tool.approval_decided", "question.requested", "turn.failed", "session.activated", "session.idled", "turn.started", "reason.started",
     "reason.completed", "turn.completed", "turn.cancelled"]) {
     stream.addEventListener(type, onFrame);
   }

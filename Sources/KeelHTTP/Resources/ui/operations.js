@@ -1,6 +1,6 @@
-// Operations: the durable engine as /v1/durable shows it — the queue, workers (platform
-// administrators), dead letters with Requeue, circuit breakers — kept live by the monitoring
-// stream (each snapshot and change reloads the lists).
+// Operations: the durable engine as /v1/durable shows it — the queue, workers with Drain and
+// Undrain (platform administrators), dead letters with Requeue, circuit breakers with Reset —
+// kept live by the monitoring stream (each snapshot and change reloads the lists).
 import { api, apiPath, APIError } from "./api.js";
 import { el, show } from "./dom.js";
 
@@ -19,6 +19,17 @@ export async function operationsPage(main) {
   const breakers = el("section", { "aria-label": "Circuit breakers" });
   const fail = (error) => status.replaceChildren(
     el("p", { class: "error", role: "alert" }, error instanceof APIError ? error.message : "Something went wrong."));
+  // An operator action: a button named for what it acts on, reporting its outcome, then a reload.
+  const action = (label, name, path, done) => el("button", {
+    type: "button", class: "secondary", "aria-label": name,
+    onclick: async () => {
+      try {
+        await api("POST", path);
+        status.replaceChildren(el("p", { class: "ok" }, done));
+        await load();
+      } catch (error) { fail(error); }
+    },
+  }, label);
 
   const load = async () => {
     const summary = await api("GET", "/v1/durable/queue");
@@ -30,27 +41,25 @@ export async function operationsPage(main) {
     ]));
     if (summary.workers) {
       const list = (await api("GET", "/v1/durable/workers?status=all")).data ?? [];
-      workers.replaceChildren(table("Workers", ["Worker", "Status", "Load", "Address"], list.map((worker) =>
+      const id = (worker) => encodeURIComponent(worker.id);
+      workers.replaceChildren(table("Workers", ["Worker", "Status", "Load", "Address", ""], list.map((worker) =>
         el("tr", {}, el("td", {}, worker.id), el("td", {}, worker.status), el("td", {}, `${worker.load}/${worker.concurrency}`),
-          el("td", {}, worker.address)))));
+          el("td", {}, worker.address),
+          el("td", {}, ["lost", "stopped"].includes(worker.status) ? null : worker.status === "draining"
+            ? action("Undrain", `Undrain ${worker.id}`, `/v1/durable/workers/${id(worker)}/undrain`, `Undrained ${worker.id}.`)
+            : action("Drain", `Drain ${worker.id}`, `/v1/durable/workers/${id(worker)}/drain`, `Draining ${worker.id}.`))))));
     }
     const dead = (await api("GET", "/v1/durable/dead-letters")).data ?? [];
     letters.replaceChildren(table("Dead letters", ["Step", "Turn", "Reason", "Last error", ""], dead.map((letter) =>
       el("tr", {}, el("td", {}, `${letter.kind} ${letter.task_id}`), el("td", {}, letter.turn_id), el("td", {}, letter.reason),
         el("td", {}, letter.last_error ?? ""),
-        el("td", {}, el("button", {
-          type: "button",
-          onclick: async () => {
-            try {
-              await api("POST", `/v1/durable/dead-letters/${letter.task_id}/requeue`);
-              status.replaceChildren(el("p", { class: "ok" }, `Requeued ${letter.task_id}.`));
-              await load();
-            } catch (error) { fail(error); }
-          },
-        }, "Requeue"))))));
+        el("td", {}, letter.requeued_at ? "requeued" : action("Requeue", `Requeue ${letter.task_id}`,
+          `/v1/durable/dead-letters/${encodeURIComponent(letter.task_id)}/requeue`, `Requeued ${letter.task_id}.`))))));
     const open = (await api("GET", "/v1/durable/circuit-breakers")).data ?? [];
-    breakers.replaceChildren(table("Circuit breakers", ["Provider and model", "State", "Failures in a row"], open.map((breaker) =>
-      el("tr", {}, el("td", {}, breaker.key), el("td", {}, breaker.state), el("td", {}, breaker.consecutive_failures)))));
+    breakers.replaceChildren(table("Circuit breakers", ["Provider and model", "State", "Failures in a row", ""], open.map((breaker) =>
+      el("tr", {}, el("td", {}, breaker.key), el("td", {}, breaker.state), el("td", {}, breaker.consecutive_failures),
+        el("td", {}, breaker.state === "closed" ? null : action("Reset", `Reset ${breaker.key}`,
+          `/v1/durable/circuit-breakers/${encodeURIComponent(breaker.key)}/reset`, `Reset ${breaker.key}.`))))));
   };
 
   // /health is never under the API prefix and says where the server keeps its data.
