@@ -63,15 +63,26 @@ def open_session(page, base, body):
     response = page.request.post(base + "/api/v1/sessions", data={"model_id": "llmsim/sim", **body})
     session_id = response.json()["id"]
     page.goto(f"{base}/#/sessions/{session_id}")
-    page.get_by_label("Message").wait_for(timeout=10_000)
+    # The previous chat stays on screen until the new one renders: wait for this session's.
+    page.locator(f'ol.chat[data-session-id="{session_id}"]').wait_for(state="attached", timeout=10_000)
+
+
+TURNS_ENDED = "li.message.timeline"
+# The number of ended turns (each gets a timeline) when the last message was sent, per page.
+sent_at = {}
 
 
 def send(page, text):
+    sent_at[id(page)] = page.locator(TURNS_ENDED).count()
     page.get_by_label("Message").fill(text)
     page.get_by_role("button", name="Send").click()
 
 
-def wait_idle(page):
+def wait_idle(page, turns=1):
+    """Until `turns` turns have ended since the last send and the session is idle: right after a
+    send the page may still say idle, before the stream has shown the turn start."""
+    ended = sent_at.get(id(page), 0) + turns
+    page.locator(TURNS_ENDED).nth(ended - 1).wait_for(state="attached", timeout=20_000)
     page.locator("#session-state", has_text="idle").wait_for(timeout=20_000)
 
 
@@ -156,10 +167,26 @@ def markdown_queue_and_reload(page, base, checks, shot):
     checks.check(second.locator(".badge", has_text="queued").count() == 1, "a message sent mid-turn is marked queued")
     shot("queued")
     second.locator(".badge").wait_for(state="detached", timeout=20_000)
-    wait_idle(page)
+    wait_idle(page, turns=2)
     texts = agent_text(page)
     checks.check(texts == ["Echo: one two three four five six seven", "Echo: second message"],
                  f"the queued message ran after the first: {texts}")
+
+    # The server cycles session streams every ~2 s (SSE_REALTIME_CYCLE_SECS=2): a 4 s reply is
+    # received over several connections, each resumed with Last-Event-ID, and shown once.
+    open_session(page, base, {})
+    session_id = page.url.rsplit("/", 1)[-1]
+    connections = []
+    count = lambda request: connections.append(request.url) if request.url.endswith(f"/sessions/{session_id}/sse") else None
+    page.on("request", count)
+    words = " ".join(f"w{index}" for index in range(20))
+    send(page, f"[[pace:200]] {words}")
+    wait_idle(page)
+    page.remove_listener("request", count)
+    streams = len(connections)
+    texts = agent_text(page)
+    checks.check(streams >= 1 and texts == [f"Echo: {words}"],
+                 f"a reply streamed across {streams} reconnections is shown once: {texts}")
 
     # Reload while a reply is still streaming: the text is replayed once, never doubled.
     open_session(page, base, {})
@@ -275,7 +302,8 @@ def durable_operations(browser, base, checks, args, shots):
         checks.check(letters.get_by_role("button", name="Requeue").count() == 0, "the requeued letter leaves the list")
         page.goto(session_url)
         page.get_by_label("Message").wait_for(timeout=10_000)
-        wait_idle(page)
+        page.get_by_role("list", name="Conversation").locator("li.message.agent .text", has_text="Echo: slow reply") \
+            .wait_for(timeout=30_000)
         texts = agent_text(page)
         checks.check(texts[-1:] == ["Echo: slow reply"], f"after the requeue the turn finishes on the new worker: {texts}")
         page.get_by_role("link", name="Operations").click()
@@ -405,8 +433,17 @@ def main():
             alert.wait_for(timeout=10_000)
             checks.check("password" in alert.inner_text().lower() or "invalid" in alert.inner_text().lower(),
                          f"[{viewport_name}] a wrong password is refused: {alert.inner_text()}")
-            page.get_by_label("Password").fill(password)
-            page.get_by_role("button", name="Log in").click()
+            # By keyboard: the email field has focus, Tab goes to the password, then to Log in.
+            focused = lambda: page.evaluate("document.activeElement.name || document.activeElement.textContent")
+            page.get_by_label("Email").focus()
+            page.keyboard.press("Tab")
+            after_email = focused()
+            page.keyboard.type(password) if after_email == "password" else page.get_by_label("Password").fill(password)
+            page.keyboard.press("Tab")
+            after_password = focused()
+            checks.check((after_email, after_password) == ("password", "Log in"),
+                         f"[{viewport_name}] focus order: email, password, Log in ({after_email}, {after_password})")
+            page.keyboard.press("Enter")
             page.get_by_role("heading", name="Agents").wait_for(timeout=10_000)
             agents = page.get_by_role("list", name="Agents")
             agents.get_by_role("listitem").first.wait_for(timeout=10_000)
@@ -443,10 +480,9 @@ def main():
             # Chat: a new session of the agent; the sim model calls its tool, the stream shows it.
             page.get_by_role("button", name="New session").click()
             page.get_by_label("Message").wait_for(timeout=10_000)
-            page.get_by_label("Message").fill('hello <b>bold</b> [[tool:get_current_time {}]]')
-            page.get_by_role("button", name="Send").click()
+            send(page, 'hello <b>bold</b> [[tool:get_current_time {}]]')
             conversation = page.get_by_role("list", name="Conversation")
-            page.locator("#session-state", has_text="idle").wait_for(timeout=20_000)
+            wait_idle(page)
             page.locator("li.message.tool").first.wait_for(timeout=20_000)
             user = conversation.locator("li.message.user")
             checks.check(user.count() == 1 and "<b>bold</b>" in user.first.inner_text(),

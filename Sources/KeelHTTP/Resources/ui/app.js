@@ -11,6 +11,12 @@ let authConfig = null;
 // The signed-in user (`/v1/auth/me`), with their organizations; null in AUTH_MODE=none.
 let me = null;
 
+// Shows `hash`'s page once: a new hash routes by its hashchange, the same hash is routed again here.
+async function go(hash) {
+  if (location.hash !== hash) location.hash = hash;
+  else await route();
+}
+
 function errorLine(error) {
   return el("p", { class: "error", role: "alert" }, error instanceof APIError ? error.message : "Something went wrong.");
 }
@@ -38,8 +44,7 @@ function loginPage() {
     event.preventDefault();
     try {
       await api("POST", path, { email: email.value, password: password.value });
-      location.hash = "#/agents";
-      await route();
+      await go("#/agents");
     } catch (error) {
       status.replaceChildren(errorLine(error));
     }
@@ -210,8 +215,7 @@ function organizationSwitcher() {
 document.getElementById("org-select").addEventListener("change", async (event) => {
   const secure = location.protocol === "https:" ? "; Secure" : "";
   document.cookie = `keel_org=${encodeURIComponent(event.target.value)}; Path=/; Max-Age=31536000; SameSite=Strict${secure}`;
-  location.hash = "#/agents";
-  await route();
+  await go("#/agents");
 });
 
 async function route() {
@@ -235,8 +239,7 @@ async function route() {
 
 document.getElementById("logout").addEventListener("click", async () => {
   try { await api("POST", "/v1/auth/logout"); } catch { /* signed out either way */ }
-  location.hash = "";
-  await route();
+  await go("");
 });
 window.addEventListener("hashchange", route);
 route();

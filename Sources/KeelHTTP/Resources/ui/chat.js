@@ -19,7 +19,7 @@ function compact(value) {
 
 export async function chatPage(main, sessionID) {
   const session = await api("GET", `/v1/sessions/${encodeURIComponent(sessionID)}`);
-  const log = el("ol", { class: "chat", "aria-label": "Conversation", "aria-live": "polite" });
+  const log = el("ol", { class: "chat", "aria-label": "Conversation", "aria-live": "polite", "data-session-id": sessionID });
   const state = el("p", { class: "muted", id: "session-state" }, session.status);
   const input = el("textarea", { name: "message", rows: 3, required: true, "aria-label": "Message" });
   const send = el("button", { type: "submit" }, "Send");
