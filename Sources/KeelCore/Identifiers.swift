@@ -27,19 +27,24 @@ public enum PublicID {
             + String(repeating: "0", count: 20)
     }
 
+    /// Two 64-bit draws from the system generator (not one per byte) and the hex written into the
+    /// string's own storage: ids are made for every event, so this is on every append.
     static func uuidV7Hex(now: Date) -> String {
         let millis = UInt64(max(0, now.timeIntervalSince1970 * 1000))
-        var bytes = [UInt8](repeating: 0, count: 16)
-        for index in 0..<6 { bytes[index] = UInt8(truncatingIfNeeded: millis >> (8 * (5 - index))) }
         var generator = SystemRandomNumberGenerator()
-        for index in 6..<16 { bytes[index] = UInt8.random(in: 0...255, using: &generator) }
-        bytes[6] = (bytes[6] & 0x0F) | 0x70
-        bytes[8] = (bytes[8] & 0x3F) | 0x80
-        return bytes.map { byte in
-            let digits = Array("0123456789abcdef")
-            return String([digits[Int(byte >> 4)], digits[Int(byte & 0x0F)]])
-        }.joined()
+        let high = (millis << 16) | 0x7000 | (generator.next() & 0x0FFF)
+        let low = (generator.next() & 0x3FFF_FFFF_FFFF_FFFF) | 0x8000_0000_0000_0000
+        return String(unsafeUninitializedCapacity: 32) { buffer in
+            for index in 0..<16 {
+                let nibble = Int(truncatingIfNeeded: high >> (60 - 4 * index)) & 0x0F
+                buffer[index] = hexDigits[nibble]
+                buffer[16 + index] = hexDigits[Int(truncatingIfNeeded: low >> (60 - 4 * index)) & 0x0F]
+            }
+            return 32
+        }
     }
+
+    private static let hexDigits: [UInt8] = Array("0123456789abcdef".utf8)
 }
 
 /// The fixed tenancy anchors used until authentication and multi-tenancy arrive.

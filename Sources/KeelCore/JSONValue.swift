@@ -102,14 +102,6 @@ extension JSONValue {
         return nil
     }
 
-    /// Compact JSON text (sorted keys, so equal values give equal text).
-    public var jsonString: String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        guard let data = try? encoder.encode(self) else { return "null" }
-        return String(decoding: data, as: UTF8.self)
-    }
-
     /// Parses JSON text; `nil` when the text is not JSON.
     public static func parse(_ text: String) -> JSONValue? {
         try? JSONDecoder().decode(JSONValue.self, from: Data(text.utf8))

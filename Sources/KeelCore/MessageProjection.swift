@@ -1,5 +1,15 @@
 import Foundation
 
+/// What conversation ordering reads of a log entry: an `Event`, or a cached entry of one.
+public protocol ConversationRecord {
+    var type: EventType { get }
+    var inputMessageID: String? { get }
+}
+
+extension Event: ConversationRecord {
+    public var inputMessageID: String? { context.inputMessageID }
+}
+
 /// Rebuilds the conversation from the event log: there is no separate message table, so the
 /// log is the single source of truth for both streaming and history.
 public enum MessageProjection {
@@ -27,20 +37,20 @@ public enum MessageProjection {
     /// tool result still follows its call and the new message comes last. Each such
     /// `input.message` moves to its turn's `turn.started` (which `events` must include); one whose
     /// turn has not started stays where it is.
-    public static func conversationOrder(_ events: [Event]) -> [Event] {
+    public static func conversationOrder<Record: ConversationRecord>(_ events: [Record]) -> [Record] {
         var started: Set<String> = []
         for event in events where event.type == EventType.turnStarted {
-            if let id = event.context.inputMessageID { started.insert(id) }
+            if let id = event.inputMessageID { started.insert(id) }
         }
-        var ordered: [Event] = []
+        var ordered: [Record] = []
         ordered.reserveCapacity(events.count)
-        var deferred: [String: Event] = [:]
+        var deferred: [String: Record] = [:]
         var startedSoFar: Set<String> = []
         for event in events {
-            if event.type == EventType.turnStarted, let id = event.context.inputMessageID {
+            if event.type == EventType.turnStarted, let id = event.inputMessageID {
                 startedSoFar.insert(id)
                 if let input = deferred.removeValue(forKey: id) { ordered.append(input) }
-            } else if event.type == EventType.inputMessage, let id = event.context.inputMessageID,
+            } else if event.type == EventType.inputMessage, let id = event.inputMessageID,
                 started.contains(id), !startedSoFar.contains(id)
             {
                 deferred[id] = event
@@ -77,7 +87,12 @@ public enum MessageProjection {
     /// Parallel tools finish in any order, but the model saw their results in call order; each
     /// run of tool results is put back in the order of the calls that precede it.
     public static func messages(from events: [Event], failures: EventDecodeFailureReporter) -> [Message] {
-        var messages = events.compactMap { message(from: $0, failures: failures) }
+        inCallOrder(events.compactMap { message(from: $0, failures: failures) })
+    }
+
+    /// Messages in log order with each run of tool results put back in call order.
+    public static func inCallOrder(_ messages: [Message]) -> [Message] {
+        var messages = messages
         var index = 0
         while index < messages.count {
             guard messages[index].role == .toolResult else {

@@ -39,13 +39,12 @@ extension TurnControl {
         // The conversation is the whole log except the messages of turns queued after this one.
         // The log is read first: a message's turn commits with its event, so every message read
         // here has its turn visible to the next read (the other order races with submit).
-        let log = try await planner.store.events(
-            sessionID: step.sessionID, organizationID: spec.organizationID,
-            EventQuery(types: MessageProjection.sourceTypes.union([EventType.turnStarted])))
+        let log = try await conversations.records(
+            sessionID: step.sessionID, organizationID: spec.organizationID, store: planner.store, failures: decodeFailures)
         let later = try await store.laterInputMessageIDs(sessionID: step.sessionID, after: inputSequence)
-        let events = MessageProjection.conversationOrder(
-            log.filter { $0.type != EventType.inputMessage || !later.contains($0.context.inputMessageID ?? "") })
-        let history = MessageProjection.messages(from: events, failures: decodeFailures).filter { $0.role != .system }
+        let records = MessageProjection.conversationOrder(
+            log.filter { $0.type != EventType.inputMessage || !later.contains($0.inputMessageID ?? "") })
+        let history = MessageProjection.inCallOrder(records.compactMap(\.message)).filter { $0.role != .system }
 
         var recorded: [String: JSONValue] = [:]
         if case .act(_, let message, _) = leased.step {

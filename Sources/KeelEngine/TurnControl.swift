@@ -27,6 +27,8 @@ public final class TurnControl: TurnRunner, StepChannel, Service, Sendable {
     /// This process's claims, reclaims and dead letters, for Prometheus.
     public let counters = OperationCounters()
     let providerCalls = ProviderCallRegistry()
+    /// Recently active sessions' conversations, decoded once (every step sends the whole of it).
+    let conversations = ConversationCache()
     let logger: Logger
 
     /// - Parameter decodeFailures: nil logs them only (the server passes its counting reporter).

@@ -86,14 +86,13 @@ struct SessionEventStream: Sendable {
         page.excluded = []
         page.limit = settings.replayPageSize
         page.lastN = false
-        let encoder = KeelJSON.encoder
         while true {
             let batch = try await events.events(sessionID: sessionID, organizationID: organizationID, page)
             guard let last = batch.last else { return page.afterSequence }
             var buffer = ByteBuffer()
             for event in batch where query.matches(event) {
                 buffer.writeString("event: \(event.type)\nid: \(event.id)\ndata: ")
-                buffer.writeBytes(try encoder.encode(event))
+                buffer.writeBytes(event.jsonBytes)
                 buffer.writeString("\n\n")
             }
             if buffer.readableBytes > 0 { try await writer.write(buffer) }

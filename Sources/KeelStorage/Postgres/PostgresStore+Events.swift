@@ -101,14 +101,14 @@ extension PostgresStore {
             event = Event(
                 type: draft.type, ts: PostgresStore.normalise(Date()), sessionID: sessionID, sequence: 0,
                 context: draft.context, data: draft.data, metadata: draft.metadata, tags: draft.tags)
-            let (context, contextReplaced) = try PostgresStore.encodeForJSONB(event.context)
+            let (context, contextReplaced) = PostgresStore.encodeForJSONB(event.context)
             if contextReplaced { event.context = try PostgresStore.decode(EventContext.self, context) }
-            let (data, dataReplaced) = try PostgresStore.encodeForJSONB(event.data)
+            let (data, dataReplaced) = PostgresStore.encodeForJSONB(event.data)
             if dataReplaced { event.data = try PostgresStore.decode(JSONValue.self, data) }
             self.context = context
             self.data = data
             if let value = event.metadata {
-                let (json, replaced) = try PostgresStore.encodeForJSONB(value)
+                let (json, replaced) = PostgresStore.encodeForJSONB(value)
                 if replaced { event.metadata = try PostgresStore.decode(JSONValue.self, json) }
                 metadata = json
             }

@@ -11,7 +11,21 @@ extension PostgresStore {
     /// KeelJSON text that `jsonb` accepts: jsonb cannot hold U+0000, so a `\u0000` escape becomes
     /// `\ufffd` (U+FFFD) instead of failing the write. `replaced` says whether that happened.
     static func encodeForJSONB<T: Encodable>(_ value: T) throws -> (json: String, replaced: Bool) {
-        let bytes = [UInt8](try KeelJSON.encoder.encode(value))
+        jsonbText([UInt8](try KeelJSON.encoder.encode(value)))
+    }
+
+    /// A JSON value (every event's data) is written by `JSONText`, without Foundation's encoder.
+    static func encodeForJSONB(_ value: JSONValue) -> (json: String, replaced: Bool) {
+        jsonbText(value.jsonBytes)
+    }
+
+    static func encodeForJSONB(_ context: EventContext) -> (json: String, replaced: Bool) {
+        var text = JSONText(capacity: 128)
+        context.write(to: &text)
+        return jsonbText(text.bytes)
+    }
+
+    private static func jsonbText(_ bytes: [UInt8]) -> (json: String, replaced: Bool) {
         let backslash = UInt8(ascii: "\\")
         guard bytes.contains(backslash) else { return (String(decoding: bytes, as: UTF8.self), false) }
         let nul = Array("u0000".utf8)
