@@ -2,7 +2,8 @@ import Foundation
 import KeelCore
 
 extension AgentProtocolService {
-    private enum Wake: Sendable { case events, heartbeat }
+    /// `events(check:)`: read the log; `check` when the session may be gone (not after a plain append).
+    private enum Wake: Sendable { case events(check: Bool), heartbeat }
 
     /// Follows the run from the session's log until it ends: every stream part in order,
     /// numbered from 1 (`metadata`) to the last (`end`); parts numbered up to `afterPart` are
@@ -27,7 +28,7 @@ extension AgentProtocolService {
         let (wakes, wake) = AsyncStream<Wake>.makeStream(bufferingPolicy: .bufferingNewest(4))
         return try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask {
-                for await _ in appends { wake.yield(.events) }
+                for await signal in appends { wake.yield(.events(check: signal == .changed)) }
             }
             if let heartbeat {
                 group.addTask {
@@ -38,16 +39,16 @@ extension AgentProtocolService {
                 }
             }
             defer { group.cancelAll() }
-            var woken = Wake.events
+            var woken = Wake.events(check: true)
             var iterator = wakes.makeAsyncIterator()
             while true {
                 switch woken {
                 case .heartbeat:
                     try await onHeartbeat()
-                case .events:
+                case .events(let check):
                     let events = try await allEvents(
                         sessionID: session.id, organizationID: session.organizationID, after: cursor)
-                    if events.isEmpty,
+                    if events.isEmpty, check,
                         try await store.session(id: session.id, organizationID: session.organizationID) == nil
                     {
                         return projector

@@ -65,7 +65,11 @@ public final class PostgresTurnStore: TurnStore {
 
     /// Wakes local readers and observers for committed events.
     func publish(_ events: [Event]) {
-        for sessionID in Set(events.map(\.sessionID)) { store.eventSignals.notify(sessionID: sessionID) }
+        var lastSequences: [String: Int] = [:]
+        for event in events { lastSequences[event.sessionID] = max(lastSequences[event.sessionID] ?? 0, event.sequence) }
+        for (sessionID, sequence) in lastSequences {
+            store.eventSignals.notifyAppended(sessionID: sessionID, through: sequence)
+        }
         for event in events {
             for observer in observers { observer.observe(event) }
         }

@@ -15,8 +15,9 @@ struct SessionEventStream: Sendable {
     let settings: SSESettings
     let permit: SSEConnectionLimiter.Permit
 
+    /// `events(check:)`: read the log; `check` when the session may be gone (not after a plain append).
     private enum Wake: Sendable {
-        case events, heartbeat, cycle, shutdown
+        case events(check: Bool), heartbeat, cycle, shutdown
     }
 
     func write(to writer: inout some ResponseBodyWriter) async throws {
@@ -32,7 +33,7 @@ struct SessionEventStream: Sendable {
         try await withGracefulShutdownHandler {
           try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask {
-                for await _ in appends { wake.yield(.events) }
+                for await signal in appends { wake.yield(.events(check: signal == .changed)) }
             }
             group.addTask {
                 while true {
@@ -49,11 +50,11 @@ struct SessionEventStream: Sendable {
             cursor.afterSequence = try await writeEvents(after: cursor, to: &writer)
             for await reason in wakes {
                 switch reason {
-                case .events:
+                case .events(let check):
                     let next = try await writeEvents(after: cursor, to: &writer)
-                    // Appends always bring events; a wake-up without any is how deletion shows,
-                    // so the session is looked up only then, not on every append.
-                    if next == cursor.afterSequence,
+                    // A deletion wakes with `check`; the session is looked up only then, not on
+                    // every append.
+                    if check, next == cursor.afterSequence,
                         try await !events.sessionExists(sessionID, organizationID: organizationID)
                     { return }
                     cursor.afterSequence = next

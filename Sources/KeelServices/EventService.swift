@@ -81,7 +81,7 @@ public struct EventService: Sendable {
 
     /// Wakes on every append to the session; subscribe before the first read so an append in
     /// between still wakes the reader.
-    public func appends(sessionID: String) -> AsyncStream<Void> {
+    public func appends(sessionID: String) -> AsyncStream<SessionEventSignals.Signal> {
         store.eventSignals.subscribe(sessionID: sessionID)
     }
 

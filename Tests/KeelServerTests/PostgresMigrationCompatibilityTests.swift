@@ -103,6 +103,7 @@ struct PostgresMigrationCompatibilityTests {
         "durable 5 operations: workers, error history, requeues, operations log, circuit breakers",
         "storage 1 agents, sessions, providers, append-only events",
         "storage 2 Agent Protocol records (assistants, threads, runs)", "storage 3 events: retention deletes",
+        "storage 4 events: the append notification names the sequence",
     ]
 
     @Test("a database migrated by the single list opens with the same schema, its data and its history kept",

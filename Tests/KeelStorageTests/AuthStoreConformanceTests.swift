@@ -375,7 +375,7 @@ struct PostgresAuthStoreTests {
             try await makeStore(configuration).withRunning { store in
                 let tracks = try await strings(
                     "SELECT module || ' ' || version FROM module_migrations ORDER BY module, version", on: store)
-                #expect(tracks == ["auth 1", "storage 1", "storage 2", "storage 3"])
+                #expect(tracks == ["auth 1", "storage 1", "storage 2", "storage 3", "storage 4"])
                 #expect(try await store.user(email: "ADA@example.com") == ada)
                 #expect(try await store.organization(id: home.id) == home)
                 #expect(try await store.memberships(userID: ada.id).map(\.role) == [.owner])

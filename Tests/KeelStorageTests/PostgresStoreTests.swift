@@ -95,8 +95,8 @@ struct PostgresStoreTests {
             let session = Session(now: day(0))
             try await withTwoInstances(configuration) { a, _ in
                 // The store's own tracks, storage and auth (other modules' sets are not given), once each.
-                #expect(try await count("SELECT count(*) FROM module_migrations", on: a) == 4)
-                #expect(try await count("SELECT max(version) FROM module_migrations WHERE module = 'storage'", on: a) == 3)
+                #expect(try await count("SELECT count(*) FROM module_migrations", on: a) == 5)
+                #expect(try await count("SELECT max(version) FROM module_migrations WHERE module = 'storage'", on: a) == 4)
                 #expect(try await count("SELECT max(version) FROM module_migrations WHERE module = 'auth'", on: a) == 1)
                 try await a.insertSession(session)
                 _ = try await a.appendEvent(
@@ -104,7 +104,7 @@ struct PostgresStoreTests {
             }
             // A restart finds the schema in place and the data intact.
             try await makeStore(configuration).withRunning { store in
-                #expect(try await count("SELECT count(*) FROM module_migrations", on: store) == 4)
+                #expect(try await count("SELECT count(*) FROM module_migrations", on: store) == 5)
                 #expect(try await store.session(id: session.id, organizationID: session.organizationID) == session)
                 let next = try await store.appendEvent(
                     sessionID: session.id, organizationID: session.organizationID, draft(EventType.turnStarted))

@@ -104,7 +104,7 @@ func withStore<Result: Sendable>(_ kind: StoreKind, _ body: (any KeelStore) asyn
 
 /// Whether `signals` wakes within `limit`. On timeout the waiting is cancelled, which ends the
 /// stream (an `AsyncStream` finishes when its consumer is cancelled): subscribe again to wait again.
-func wakes(_ signals: AsyncStream<Void>, within limit: Duration) async -> Bool {
+func wakes<Signal: Sendable>(_ signals: AsyncStream<Signal>, within limit: Duration) async -> Bool {
     await withTaskGroup(of: Bool.self) { group in
         group.addTask {
             var iterator = signals.makeAsyncIterator()

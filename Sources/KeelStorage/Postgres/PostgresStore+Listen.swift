@@ -9,7 +9,13 @@ extension PostgresStore {
     /// The LISTEN loop for event appends.
     func listenForEvents() async {
         await listen(on: [Self.eventChannel], onListening: { self.listening.open() }) { _, payload in
-            self.eventSignals.notify(sessionID: payload)
+            // `session_id:sequence` since storage migration 4; a bare session id (an older
+            // instance's trigger) is a change of unknown extent.
+            if let colon = payload.lastIndex(of: ":"), let sequence = Int(payload[payload.index(after: colon)...]) {
+                self.eventSignals.notifyAppended(sessionID: String(payload[..<colon]), through: sequence)
+            } else {
+                self.eventSignals.notify(sessionID: payload)
+            }
         }
     }
 

@@ -148,5 +148,19 @@ extension PostgresMigrationSet {
                     $f$
                     """,
                 ]),
+            PostgresMigration(
+                version: 4, name: "events: the append notification names the sequence",
+                statements: [
+                    // `session_id:sequence`, so an instance that already announced an append (its
+                    // own, in-process) is not woken again by the echo.
+                    """
+                    CREATE OR REPLACE FUNCTION keel_events_notify() RETURNS trigger LANGUAGE plpgsql AS $f$
+                    BEGIN
+                        PERFORM pg_notify('keel_events', NEW.session_id || ':' || NEW.sequence);
+                        RETURN NULL;
+                    END
+                    $f$
+                    """,
+                ]),
         ])
 }
