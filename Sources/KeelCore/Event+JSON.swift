@@ -32,6 +32,26 @@ extension Event {
 }
 
 extension EventContext {
+    /// The context of its JSON object form (unknown keys ignored); nil when it is not an object
+    /// of strings.
+    public init?(json: JSONValue) {
+        guard case .object(let members) = json else { return nil }
+        func field(_ key: String) -> (ok: Bool, value: String?) {
+            switch members[key] {
+            case nil, .null?: (true, nil)
+            case .string(let value)?: (true, value)
+            default: (false, nil)
+            }
+        }
+        let fields = ["turn_id", "input_message_id", "exec_id", "trace_id", "span_id", "parent_span_id"].map(field)
+        guard fields.allSatisfy(\.ok) else { return nil }
+        self.init(turnID: fields[0].value, inputMessageID: fields[1].value)
+        execID = fields[2].value
+        traceID = fields[3].value
+        spanID = fields[4].value
+        parentSpanID = fields[5].value
+    }
+
     public func write(to text: inout JSONText) {
         text.raw("{")
         var first = true

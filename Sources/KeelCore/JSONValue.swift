@@ -104,7 +104,7 @@ extension JSONValue {
 
     /// Parses JSON text; `nil` when the text is not JSON.
     public static func parse(_ text: String) -> JSONValue? {
-        try? JSONDecoder().decode(JSONValue.self, from: Data(text.utf8))
+        try? JSONTextParser.parse(text)
     }
 
     /// Converts any Encodable into the JSONValue of its JSON form (`.null` when it cannot be JSON,

@@ -90,3 +90,48 @@ extension String {
         String(repeating: "0", count: max(0, width - count)) + self
     }
 }
+
+/// The JSON parser against Foundation's decoder: the same values, the same refusals.
+@Suite("JSON text parser")
+struct JSONTextParserTests {
+    @Test("parses what JSONDecoder parses to the same value, and round-trips JSONText's output")
+    func agreesWithFoundation() throws {
+        let texts = [
+            #"{"a":[1,2.5,-0.25,1e-7,1E+3,12345678901234567890],"b":{"c":null,"d":true,"e":false},"s":"x\"\\\/\b\f\n\r\t\u00e9\ud83d\ude80"}"#,
+            " [ ] ", "{}", "\"\"", "0", "-0", "[[[[]]]]", #"{"k":"ünïcödé 🚀 </script>"}"#,
+        ]
+        for text in texts {
+            let foundation = try JSONDecoder().decode(JSONValue.self, from: Data(text.utf8))
+            #expect(try JSONTextParser.parse(text) == foundation, "\(text)")
+        }
+        #expect(try JSONTextParser.parse(JSONTextTests.awkward.jsonString) == JSONTextTests.awkward)
+        #expect(try JSONTextParser.parse(#""\ud800x""#) == .string("\u{FFFD}x"), "a lone surrogate")
+    }
+
+    @Test("refuses what is not JSON: trailing text or commas, leading zeros, bare control characters, bad escapes, bad UTF-8, too deep")
+    func refusals() {
+        for text in ["", "[1,]", "{\"a\":1,}", "01", "1.", "-", "[1] x", "\"a\nb\"", #""\x""#, #""\u12g4""#, "tru", "nul", "{a:1}", "[", "\"abc"] {
+            #expect(throws: JSONTextParser.Failure.self, "\(text)") { _ = try JSONTextParser.parse(text) }
+        }
+        let invalidUTF8: [UInt8] = [0x22, 0xFF, 0x22]
+        #expect(throws: JSONTextParser.Failure.self) {
+            _ = try invalidUTF8.withUnsafeBufferPointer { bytes in try JSONTextParser.parse(bytes) }
+        }
+        let deep = String(repeating: "[", count: 600) + String(repeating: "]", count: 600)
+        #expect(throws: JSONTextParser.Failure.self, "deeper than 512 is refused, not recursed") { _ = try JSONTextParser.parse(deep) }
+        let ok = String(repeating: "[", count: 512) + String(repeating: "]", count: 512)
+        #expect((try? JSONTextParser.parse(ok)) != nil)
+    }
+
+    @Test("an event context reads back from its JSON; anything but an object of strings is refused")
+    func context() {
+        var context = EventContext(turnID: "t", inputMessageID: "m")
+        context.parentSpanID = "p"
+        var text = JSONText()
+        context.write(to: &text)
+        #expect(EventContext(json: (try? JSONTextParser.parse(text.string)) ?? .null) == context)
+        #expect(EventContext(json: ["turn_id": 1]) == nil)
+        #expect(EventContext(json: "x") == nil)
+        #expect(EventContext(json: ["unknown": "ignored"]) == EventContext())
+    }
+}

@@ -173,8 +173,8 @@ extension PostgresStore {
             events.append(
                 Event(
                     id: id, type: EventType(rawValue: type), ts: Self.normalise(ts), sessionID: sessionID, sequence: sequence,
-                    context: try Self.decode(EventContext.self, context), data: try Self.decode(JSONValue.self, data),
-                    metadata: try metadata.map { try Self.decode(JSONValue.self, $0) }, tags: tags))
+                    context: try Self.decodeContext(context), data: try Self.decodeJSON(data),
+                    metadata: try metadata.map { try Self.decodeJSON($0) }, tags: tags))
         }
         return events
     }

@@ -55,6 +55,22 @@ extension PostgresStore {
         return (String(decoding: output, as: UTF8.self), replaced)
     }
 
+    /// A JSON column as a value, by `JSONTextParser` (every event row has two or three).
+    package static func decodeJSON(_ json: String) throws -> JSONValue {
+        do {
+            return try JSONTextParser.parse(json)
+        } catch {
+            throw PostgresStoreError.corruptRow("cannot decode JSONValue: \(error)")
+        }
+    }
+
+    static func decodeContext(_ json: String) throws -> EventContext {
+        guard let context = EventContext(json: try decodeJSON(json)) else {
+            throw PostgresStoreError.corruptRow("cannot decode EventContext: not an object of strings")
+        }
+        return context
+    }
+
     package static func decode<T: Decodable>(_ type: T.Type, _ json: String) throws -> T {
         do {
             return try KeelJSON.decoder.decode(T.self, from: Data(json.utf8))
