@@ -6,6 +6,7 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "keel", targets: ["keel"]),
+        .executable(name: "keel-bench", targets: ["keel-bench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
@@ -155,6 +156,21 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
+        // The benchmark: load generator, process orchestration, OpenAI-protocol mock. A black-box
+        // client of the `keel` binary: it depends on no Keel module.
+        .target(name: "KeelBench", dependencies: [
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOHTTP1", package: "swift-nio"),
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "PostgresNIO", package: "postgres-nio"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        .executableTarget(name: "keel-bench", dependencies: [
+            "KeelBench",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
         // Shared by the test targets: loopback fake servers, the fake LLM provider.
         .target(name: "KeelTestSupport", dependencies: [
             "KeelCore",
@@ -164,6 +180,11 @@ let package = Package(
         ], path: "Tests/KeelTestSupport"),
         .testTarget(name: "KeelCoreTests", dependencies: [
             "KeelCore", "KeelTestSupport", .product(name: "Logging", package: "swift-log"),
+        ]),
+        .testTarget(name: "KeelBenchTests", dependencies: [
+            "KeelBench", "KeelTestSupport",
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            .product(name: "NIOCore", package: "swift-nio"),
         ]),
         .testTarget(name: "KeelSecretsTests", dependencies: ["KeelSecrets"]),
         .testTarget(name: "KeelWebhooksTests", dependencies: [
