@@ -16,8 +16,16 @@ public final class SessionEventSignals: Sendable {
         case appended, changed
     }
 
+    /// A handler's registration; dropping or cancelling it unsubscribes.
+    public final class Subscription: Sendable {
+        private let end: @Sendable () -> Void
+        init(end: @escaping @Sendable () -> Void) { self.end = end }
+        public func cancel() { end() }
+        deinit { end() }
+    }
+
     private struct Session {
-        var subscribers: [UInt64: AsyncStream<Signal>.Continuation] = [:]
+        var subscribers: [UInt64: @Sendable (Signal) -> Void] = [:]
         /// The highest sequence already announced to this session's readers.
         var announced = 0
     }
@@ -29,32 +37,47 @@ public final class SessionEventSignals: Sendable {
 
     /// A subscription that yields once per wake-up (coalesced) until it is cancelled or dropped.
     public func subscribe(sessionID: String) -> AsyncStream<Signal> {
-        let token = nextToken.add(1, ordering: .relaxed).newValue
         let (stream, continuation) = AsyncStream<Signal>.makeStream(bufferingPolicy: .bufferingNewest(1))
-        sessions.withLock { $0[sessionID, default: Session()].subscribers[token] = continuation }
-        continuation.onTermination = { [weak self] _ in
-            self?.sessions.withLock { table in
-                table[sessionID]?.subscribers[token] = nil
-                if table[sessionID]?.subscribers.isEmpty == true { table[sessionID] = nil }
-            }
-        }
+        let token = register(sessionID: sessionID) { continuation.yield($0) }
+        continuation.onTermination = { [weak self] _ in self?.unregister(sessionID: sessionID, token: token) }
         return stream
+    }
+
+    /// Calls `handler` (on the notifier's thread: keep it short) for each wake-up until the
+    /// subscription is cancelled or dropped. No task or buffer of its own: what an idle stream
+    /// costs is multiplied by every open stream.
+    public func subscribe(sessionID: String, handler: @escaping @Sendable (Signal) -> Void) -> Subscription {
+        let token = register(sessionID: sessionID, handler)
+        return Subscription { [weak self] in self?.unregister(sessionID: sessionID, token: token) }
+    }
+
+    private func register(sessionID: String, _ handler: @escaping @Sendable (Signal) -> Void) -> UInt64 {
+        let token = nextToken.add(1, ordering: .relaxed).newValue
+        sessions.withLock { $0[sessionID, default: Session()].subscribers[token] = handler }
+        return token
+    }
+
+    private func unregister(sessionID: String, token: UInt64) {
+        sessions.withLock { table in
+            table[sessionID]?.subscribers[token] = nil
+            if table[sessionID]?.subscribers.isEmpty == true { table[sessionID] = nil }
+        }
     }
 
     /// Entries up to `sequence` were appended: wakes the readers unless they already heard of them.
     public func notifyAppended(sessionID: String, through sequence: Int) {
-        let targets = sessions.withLock { table -> [AsyncStream<Signal>.Continuation] in
+        let targets = sessions.withLock { table -> [@Sendable (Signal) -> Void] in
             guard var session = table[sessionID], sequence > session.announced else { return [] }
             session.announced = sequence
             table[sessionID] = session
             return Array(session.subscribers.values)
         }
-        for continuation in targets { continuation.yield(.appended) }
+        for handler in targets { handler(.appended) }
     }
 
     /// Something else changed (a deletion): wakes the readers to check.
     public func notify(sessionID: String) {
         let targets = sessions.withLock { $0[sessionID].map { Array($0.subscribers.values) } ?? [] }
-        for continuation in targets { continuation.yield(.changed) }
+        for handler in targets { handler(.changed) }
     }
 }

@@ -15,16 +15,17 @@ struct SessionEventStream: Sendable {
     let settings: SSESettings
     let permit: SSEConnectionLimiter.Permit
 
-    /// `events(check:)`: read the log; `check` when the session may be gone (not after a plain append).
-    private enum Wake: Sendable {
-        case events(check: Bool), heartbeat, cycle, shutdown
-    }
-
     func write(to writer: inout some ResponseBodyWriter) async throws {
         defer { permit.end() }
+        let wakes = StreamWakes()
         // Subscribe before the first read so an append between the read and the wait still wakes us.
-        let appends = events.appends(sessionID: sessionID)
-        let (wakes, wake) = AsyncStream<Wake>.makeStream()
+        let subscription = events.appends(sessionID: sessionID) { signal in
+            wakes.raise { due in
+                due.events = true
+                if signal == .changed { due.check = true }
+            }
+        }
+        defer { subscription.cancel() }
         try await writer.write(ByteBuffer(string: "retry: \(settings.retryMilliseconds)\nevent: connected\ndata: {\"status\":\"connected\"}\n\n"))
         var cursor = query
 
@@ -32,45 +33,36 @@ struct SessionEventStream: Sendable {
         // at once and the server does not wait for long-lived streams to end by themselves.
         try await withGracefulShutdownHandler {
           try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask {
-                for await signal in appends { wake.yield(.events(check: signal == .changed)) }
-            }
-            group.addTask {
-                while true {
-                    try await Task.sleep(for: settings.heartbeatInterval)
-                    wake.yield(.heartbeat)
-                }
-            }
-            group.addTask {
-                try await Task.sleep(for: jitteredCycle())
-                wake.yield(.cycle)
-            }
+            group.addTask { try await wakes.runTimer(heartbeat: settings.heartbeatInterval, cycle: jitteredCycle()) }
             defer { group.cancelAll() }
 
             cursor.afterSequence = try await writeEvents(after: cursor, to: &writer)
-            for await reason in wakes {
-                switch reason {
-                case .events(let check):
+            for await _ in wakes.bell {
+                let due = wakes.take()
+                if due.shutdown {
+                    try await writeDisconnecting(reason: "server_shutdown", to: &writer)
+                    return
+                }
+                if due.events {
                     let next = try await writeEvents(after: cursor, to: &writer)
                     // A deletion wakes with `check`; the session is looked up only then, not on
                     // every append.
-                    if check, next == cursor.afterSequence,
+                    if due.check, next == cursor.afterSequence,
                         try await !events.sessionExists(sessionID, organizationID: organizationID)
                     { return }
                     cursor.afterSequence = next
-                case .heartbeat:
-                    try await writer.write(ByteBuffer(string: ": heartbeat\n\n"))
-                case .cycle:
+                }
+                if due.cycle {
                     try await writeDisconnecting(reason: "connection_cycle", to: &writer)
                     return
-                case .shutdown:
-                    try await writeDisconnecting(reason: "server_shutdown", to: &writer)
-                    return
+                }
+                if due.heartbeat {
+                    try await writer.write(ByteBuffer(string: ": heartbeat\n\n"))
                 }
             }
           }
         } onGracefulShutdown: {
-            wake.yield(.shutdown)
+            wakes.raise { $0.shutdown = true }
         }
         try await writer.finish(nil)
     }

@@ -81,8 +81,10 @@ public struct EventService: Sendable {
 
     /// Wakes on every append to the session; subscribe before the first read so an append in
     /// between still wakes the reader.
-    public func appends(sessionID: String) -> AsyncStream<SessionEventSignals.Signal> {
-        store.eventSignals.subscribe(sessionID: sessionID)
+    public func appends(
+        sessionID: String, handler: @escaping @Sendable (SessionEventSignals.Signal) -> Void
+    ) -> SessionEventSignals.Subscription {
+        store.eventSignals.subscribe(sessionID: sessionID, handler: handler)
     }
 
     /// Whether the session still exists (a deleted session ends its live readers).

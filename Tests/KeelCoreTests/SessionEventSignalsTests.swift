@@ -1,3 +1,4 @@
+import Synchronization
 import Testing
 
 @testable import KeelCore
@@ -24,5 +25,22 @@ struct SessionEventSignalsTests {
         var other = quiet.makeAsyncIterator()
         signals.notifyAppended(sessionID: "b", through: 1)
         #expect(await other.next() == .appended, "session b heard only its own append")
+    }
+
+    @Test("a handler subscription is called per wake-up and never after it is cancelled or dropped")
+    func handlerSubscription() {
+        let signals = SessionEventSignals()
+        let heard = Mutex<[SessionEventSignals.Signal]>([])
+        let subscription = signals.subscribe(sessionID: "a") { signal in heard.withLock { $0.append(signal) } }
+        signals.notifyAppended(sessionID: "a", through: 1)
+        signals.notify(sessionID: "a")
+        subscription.cancel()
+        signals.notifyAppended(sessionID: "a", through: 2)
+        #expect(heard.withLock { $0 } == [.appended, .changed])
+        do {
+            _ = signals.subscribe(sessionID: "b") { signal in heard.withLock { $0.append(signal) } }
+        }
+        signals.notifyAppended(sessionID: "b", through: 1)
+        #expect(heard.withLock { $0.count } == 2, "a dropped subscription hears nothing")
     }
 }

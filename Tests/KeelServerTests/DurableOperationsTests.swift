@@ -224,7 +224,7 @@ struct DurableOperationsTests {
         try await withFakeProvider(flaky.reply) { baseURL, provider in
             let breaker = [
                 "OPENAI_BASE_URL": baseURL + "/v1", "DEFAULT_OPENAI_API_KEY": "sk-breaker",
-                "CIRCUIT_BREAKER_FAILURE_THRESHOLD": "2", "CIRCUIT_BREAKER_OPEN_SECS": "2",
+                "CIRCUIT_BREAKER_FAILURE_THRESHOLD": "2", "CIRCUIT_BREAKER_OPEN_SECS": "5",
                 "DURABLE_MONITOR_SNAPSHOT_SECS": "0.2", "ENABLE_PROMETHEUS_METRICS": "true",
             ]
             let run: @Sendable ([String: String]) async throws -> Void = { environment in
@@ -264,7 +264,8 @@ struct DurableOperationsTests {
 
                     // Recovered: after the open period one probe goes through, succeeds and closes it.
                     flaky.failing.store(false, ordering: .releasing)
-                    try await Task.sleep(for: .seconds(2.2))
+                    // (5 s: long enough that a loaded machine still reads it open above.)
+                    try await Task.sleep(for: .seconds(5.2))
                     let probe = try await turn("four")
                     #expect(probe.failure == nil)
                     let closed = try await server.request(.get, "/v1/durable/circuit-breakers").json["data"]?.arrayValue
