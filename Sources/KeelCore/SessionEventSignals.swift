@@ -24,8 +24,12 @@ public final class SessionEventSignals: Sendable {
         deinit { end() }
     }
 
+    /// A handler gets the signal and, for an in-process append, the events themselves (empty when
+    /// only their sequence is known, as for another instance's `NOTIFY`).
+    public typealias Handler = @Sendable (Signal, [Event]) -> Void
+
     private struct Session {
-        var subscribers: [UInt64: @Sendable (Signal) -> Void] = [:]
+        var subscribers: [UInt64: Handler] = [:]
         /// The highest sequence already announced to this session's readers.
         var announced = 0
     }
@@ -38,7 +42,7 @@ public final class SessionEventSignals: Sendable {
     /// A subscription that yields once per wake-up (coalesced) until it is cancelled or dropped.
     public func subscribe(sessionID: String) -> AsyncStream<Signal> {
         let (stream, continuation) = AsyncStream<Signal>.makeStream(bufferingPolicy: .bufferingNewest(1))
-        let token = register(sessionID: sessionID) { continuation.yield($0) }
+        let token = register(sessionID: sessionID) { signal, _ in continuation.yield(signal) }
         continuation.onTermination = { [weak self] _ in self?.unregister(sessionID: sessionID, token: token) }
         return stream
     }
@@ -46,12 +50,12 @@ public final class SessionEventSignals: Sendable {
     /// Calls `handler` (on the notifier's thread: keep it short) for each wake-up until the
     /// subscription is cancelled or dropped. No task or buffer of its own: what an idle stream
     /// costs is multiplied by every open stream.
-    public func subscribe(sessionID: String, handler: @escaping @Sendable (Signal) -> Void) -> Subscription {
+    public func subscribe(sessionID: String, handler: @escaping Handler) -> Subscription {
         let token = register(sessionID: sessionID, handler)
         return Subscription { [weak self] in self?.unregister(sessionID: sessionID, token: token) }
     }
 
-    private func register(sessionID: String, _ handler: @escaping @Sendable (Signal) -> Void) -> UInt64 {
+    private func register(sessionID: String, _ handler: @escaping Handler) -> UInt64 {
         let token = nextToken.add(1, ordering: .relaxed).newValue
         sessions.withLock { $0[sessionID, default: Session()].subscribers[token] = handler }
         return token
@@ -64,20 +68,30 @@ public final class SessionEventSignals: Sendable {
         }
     }
 
+    /// `events` (committed, of one session) were appended here: wakes the readers with them.
+    public func notifyAppended(sessionID: String, events: [Event]) {
+        guard let last = events.map(\.sequence).max() else { return }
+        notifyAppended(sessionID: sessionID, through: last, events: events)
+    }
+
     /// Entries up to `sequence` were appended: wakes the readers unless they already heard of them.
     public func notifyAppended(sessionID: String, through sequence: Int) {
-        let targets = sessions.withLock { table -> [@Sendable (Signal) -> Void] in
+        notifyAppended(sessionID: sessionID, through: sequence, events: [])
+    }
+
+    private func notifyAppended(sessionID: String, through sequence: Int, events: [Event]) {
+        let targets = sessions.withLock { table -> [Handler] in
             guard var session = table[sessionID], sequence > session.announced else { return [] }
             session.announced = sequence
             table[sessionID] = session
             return Array(session.subscribers.values)
         }
-        for handler in targets { handler(.appended) }
+        for handler in targets { handler(.appended, events) }
     }
 
     /// Something else changed (a deletion): wakes the readers to check.
     public func notify(sessionID: String) {
         let targets = sessions.withLock { $0[sessionID].map { Array($0.subscribers.values) } ?? [] }
-        for handler in targets { handler(.changed) }
+        for handler in targets { handler(.changed, []) }
     }
 }

@@ -65,10 +65,8 @@ public final class PostgresTurnStore: TurnStore {
 
     /// Wakes local readers and observers for committed events.
     func publish(_ events: [Event]) {
-        var lastSequences: [String: Int] = [:]
-        for event in events { lastSequences[event.sessionID] = max(lastSequences[event.sessionID] ?? 0, event.sequence) }
-        for (sessionID, sequence) in lastSequences {
-            store.eventSignals.notifyAppended(sessionID: sessionID, through: sequence)
+        for (sessionID, appended) in Dictionary(grouping: events, by: \.sessionID) {
+            store.eventSignals.notifyAppended(sessionID: sessionID, events: appended)
         }
         for event in events {
             for observer in observers { observer.observe(event) }

@@ -19,10 +19,15 @@ struct SessionEventStream: Sendable {
         defer { permit.end() }
         let wakes = StreamWakes()
         // Subscribe before the first read so an append between the read and the wait still wakes us.
-        let subscription = events.appends(sessionID: sessionID) { signal in
-            wakes.raise { due in
-                due.events = true
-                if signal == .changed { due.check = true }
+        let subscription = events.appends(sessionID: sessionID) { signal, appended in
+            if signal == .changed {
+                wakes.raise { due in
+                    due.events = true
+                    due.check = true
+                    due.mustRead = true
+                }
+            } else {
+                wakes.appended(appended)
             }
         }
         defer { subscription.cancel() }
@@ -43,7 +48,13 @@ struct SessionEventStream: Sendable {
                     try await writeDisconnecting(reason: "server_shutdown", to: &writer)
                     return
                 }
-                if due.events {
+                if due.events, !due.mustRead,
+                    let live = StreamWakes.continuation(after: cursor.afterSequence, of: due.delivered)
+                {
+                    // In-process appends that continue the cursor: written as handed over, no read.
+                    try await write(live, to: &writer)
+                    cursor.afterSequence = live.last?.sequence ?? cursor.afterSequence
+                } else if due.events {
                     let next = try await writeEvents(after: cursor, to: &writer)
                     // A deletion wakes with `check`; the session is looked up only then, not on
                     // every append.
@@ -82,16 +93,21 @@ struct SessionEventStream: Sendable {
         while true {
             let batch = try await events.events(sessionID: sessionID, organizationID: organizationID, page)
             guard let last = batch.last else { return page.afterSequence }
-            var buffer = ByteBuffer()
-            for event in batch where query.matches(event) {
-                buffer.writeString("event: \(event.type)\nid: \(event.id)\ndata: ")
-                buffer.writeBytes(event.jsonBytes)
-                buffer.writeString("\n\n")
-            }
-            if buffer.readableBytes > 0 { try await writer.write(buffer) }
+            try await write(batch, to: &writer)
             page.afterSequence = last.sequence
             if batch.count < settings.replayPageSize { return last.sequence }
         }
+    }
+
+    /// The events that match the stream's query, as SSE frames in one write.
+    private func write(_ batch: [Event], to writer: inout some ResponseBodyWriter) async throws {
+        var buffer = ByteBuffer()
+        for event in batch where query.matches(event) {
+            buffer.writeString("event: \(event.type)\nid: \(event.id)\ndata: ")
+            buffer.writeBytes(event.jsonBytes)
+            buffer.writeString("\n\n")
+        }
+        if buffer.readableBytes > 0 { try await writer.write(buffer) }
     }
 
     private func writeDisconnecting(reason: String, to writer: inout some ResponseBodyWriter) async throws {

@@ -1,3 +1,4 @@
+import KeelCore
 import Synchronization
 
 /// What a live stream has to do next, gathered from its sources (log signals, its timer, server
@@ -8,12 +9,21 @@ final class StreamWakes: Sendable {
     struct Due: Sendable {
         /// New log entries may exist.
         var events = false
+        /// Entries handed over by in-process appends since the last take, in arrival order; the
+        /// reader writes them without reading the log when they continue its cursor.
+        var delivered: [Event] = []
+        /// More was handed over than `maxDelivered`, or some append came without its entries:
+        /// the log must be read.
+        var mustRead = false
         /// The session may be gone (a deletion, or a change of unknown extent).
         var check = false
         var heartbeat = false
         var cycle = false
         var shutdown = false
     }
+
+    /// Entries kept for a reader between two wake-ups; a reader that far behind reads the log.
+    static let maxDelivered = 256
 
     private let due = Mutex(Due())
     let bell: AsyncStream<Void>
@@ -26,6 +36,34 @@ final class StreamWakes: Sendable {
     func raise(_ change: (inout Due) -> Void) {
         due.withLock { due in change(&due) }
         ring.yield()
+    }
+
+    /// New log entries, with the entries themselves when an in-process append gave them.
+    func appended(_ events: [Event]) {
+        raise { due in
+            due.events = true
+            if events.isEmpty || due.delivered.count + events.count > Self.maxDelivered {
+                due.mustRead = true
+                due.delivered = []
+            } else if !due.mustRead {
+                due.delivered += events
+            }
+        }
+    }
+
+    /// The delivered entries that continue the cursor `after`, in order, without a gap; nil when
+    /// they do not (a gap, or nothing delivered): then the log must be read.
+    static func continuation(after cursor: Int, of delivered: [Event]) -> [Event]? {
+        let fresh = delivered.filter { $0.sequence > cursor }.sorted { $0.sequence < $1.sequence }
+        guard let first = fresh.first, first.sequence == cursor + 1 else { return fresh.isEmpty && !delivered.isEmpty ? [] : nil }
+        var run: [Event] = []
+        var expected = cursor + 1
+        for event in fresh where event.sequence >= expected {
+            guard event.sequence == expected else { return nil }
+            run.append(event)
+            expected += 1
+        }
+        return run
     }
 
     /// Everything due since the last call, cleared.

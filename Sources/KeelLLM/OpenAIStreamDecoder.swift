@@ -21,8 +21,10 @@ struct OpenAIStreamDecoder: ProviderStreamDecoder {
     var hasContent: Bool { !text.isEmpty || !thinking.isEmpty || !toolCalls.isEmpty }
 
     mutating func consume(_ event: ServerSentEvent) throws -> [LLMDelta] {
-        let data = event.data.trimmingCharacters(in: .whitespacesAndNewlines)
-        if data == "[DONE]" {
+        let data = event.data
+        // Only a short payload can be the end marker: Foundation's trimming (which bridges to
+        // NSString) stays off the path of every chunk; the JSON parser skips whitespace itself.
+        if data.utf8.count <= 32, data.trimmingCharacters(in: .whitespacesAndNewlines) == "[DONE]" {
             isFinished = true
             return []
         }

@@ -82,7 +82,7 @@ public struct EventService: Sendable {
     /// Wakes on every append to the session; subscribe before the first read so an append in
     /// between still wakes the reader.
     public func appends(
-        sessionID: String, handler: @escaping @Sendable (SessionEventSignals.Signal) -> Void
+        sessionID: String, handler: @escaping SessionEventSignals.Handler
     ) -> SessionEventSignals.Subscription {
         store.eventSignals.subscribe(sessionID: sessionID, handler: handler)
     }

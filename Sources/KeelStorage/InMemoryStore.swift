@@ -167,7 +167,7 @@ public actor InMemoryStore: KeelStore {
         // Appended through the dictionary's in-place accessor: copying the log out and back would
         // duplicate the whole array on every append (quadratic in the session's length).
         eventLogs[sessionID, default: []].append(event)
-        eventSignals.notifyAppended(sessionID: sessionID, through: event.sequence)
+        eventSignals.notifyAppended(sessionID: sessionID, events: [event])
         return event
     }
 

@@ -31,14 +31,14 @@ struct SessionEventSignalsTests {
     func handlerSubscription() {
         let signals = SessionEventSignals()
         let heard = Mutex<[SessionEventSignals.Signal]>([])
-        let subscription = signals.subscribe(sessionID: "a") { signal in heard.withLock { $0.append(signal) } }
+        let subscription = signals.subscribe(sessionID: "a") { signal, _ in heard.withLock { $0.append(signal) } }
         signals.notifyAppended(sessionID: "a", through: 1)
         signals.notify(sessionID: "a")
         subscription.cancel()
         signals.notifyAppended(sessionID: "a", through: 2)
         #expect(heard.withLock { $0 } == [.appended, .changed])
         do {
-            _ = signals.subscribe(sessionID: "b") { signal in heard.withLock { $0.append(signal) } }
+            _ = signals.subscribe(sessionID: "b") { signal, _ in heard.withLock { $0.append(signal) } }
         }
         signals.notifyAppended(sessionID: "b", through: 1)
         #expect(heard.withLock { $0.count } == 2, "a dropped subscription hears nothing")

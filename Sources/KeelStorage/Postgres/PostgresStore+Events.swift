@@ -15,7 +15,7 @@ extension PostgresStore {
         let event = try await withPooledConnection {
             try await appendEvent(sessionID: sessionID, organizationID: organizationID, draft, on: $0)
         }
-        eventSignals.notifyAppended(sessionID: sessionID, through: event.sequence)
+        eventSignals.notifyAppended(sessionID: sessionID, events: [event])
         return event
     }
 
