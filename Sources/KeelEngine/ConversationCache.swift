@@ -11,7 +11,10 @@ import Synchronization
 /// kept per organization and session, and every read still goes to the store with the caller's
 /// organization, so the cache never hands one tenant's conversation to another. At most
 /// `capacity` sessions are kept; the least recently used goes first. An entry removed by the
-/// retention sweep may stay in a cached conversation until the session is evicted.
+/// retention sweep may stay in a cached conversation until the session is evicted. Memory is
+/// bounded twice: at most `capacity` sessions and about `byteBudget` bytes of cached event data
+/// in all (a conversation larger than the budget is read whole each time, as without the cache),
+/// so callers who grow many long conversations cannot make the cache hold them all.
 final class ConversationCache: Sendable {
     /// One log entry as the conversation needs it: its type, its input message, its message.
     struct Record: ConversationRecord, Sendable {
@@ -23,12 +26,19 @@ final class ConversationCache: Sendable {
     private struct Entry {
         var lastSequence: Int
         var records: [Record]
+        /// The estimated JSON size of the records' events.
+        var bytes: Int
         var lastUse: UInt64
     }
 
     private struct State {
         var entries: [String: Entry] = [:]
+        var bytes = 0
         var clock: UInt64 = 0
+
+        mutating func remove(_ key: String) {
+            if let removed = entries.removeValue(forKey: key) { bytes -= removed.bytes }
+        }
     }
 
     /// The log types a conversation is built from.
@@ -36,12 +46,16 @@ final class ConversationCache: Sendable {
 
     /// Sessions kept by the engine's cache.
     static let defaultCapacity = 256
+    /// Cached event data kept by the engine's cache, in all: 64 MiB.
+    static let defaultByteBudget = 64 * 1024 * 1024
 
     let capacity: Int
+    let byteBudget: Int
     private let state = Mutex(State())
 
-    init(capacity: Int = ConversationCache.defaultCapacity) {
+    init(capacity: Int = ConversationCache.defaultCapacity, byteBudget: Int = ConversationCache.defaultByteBudget) {
         self.capacity = capacity
+        self.byteBudget = byteBudget
     }
 
     /// The session's conversation records in log order, up to date with the store.
@@ -54,27 +68,34 @@ final class ConversationCache: Sendable {
         query.afterSequence = cached?.lastSequence ?? 0
         let fresh = try await store.events(sessionID: sessionID, organizationID: organizationID, query)
         var records = cached?.records ?? []
+        var bytes = cached?.bytes ?? 0
         records.reserveCapacity(records.count + fresh.count)
         for event in fresh {
             records.append(
                 Record(
                     type: event.type, inputMessageID: event.context.inputMessageID,
                     message: MessageProjection.message(from: event, failures: failures)))
+            bytes += event.data.estimatedJSONSize
         }
-        let lastSequence = fresh.last?.sequence ?? cached?.lastSequence ?? 0
-        if capacity > 0 {
-            state.withLock { state in
-                state.clock += 1
-                state.entries[key] = Entry(lastSequence: lastSequence, records: records, lastUse: state.clock)
-                if state.entries.count > capacity,
-                    let oldest = state.entries.min(by: { $0.value.lastUse < $1.value.lastUse })?.key
-                {
-                    state.entries.removeValue(forKey: oldest)
-                }
+        let entry = Entry(
+            lastSequence: fresh.last?.sequence ?? cached?.lastSequence ?? 0, records: records, bytes: bytes, lastUse: 0)
+        state.withLock { state in
+            state.remove(key)
+            guard capacity > 0, entry.bytes <= byteBudget else { return }
+            state.clock += 1
+            var kept = entry
+            kept.lastUse = state.clock
+            state.entries[key] = kept
+            state.bytes += kept.bytes
+            while state.entries.count > capacity || state.bytes > byteBudget,
+                let oldest = state.entries.min(by: { $0.value.lastUse < $1.value.lastUse })?.key
+            {
+                state.remove(oldest)
             }
         }
         return records
     }
 
     var count: Int { state.withLock { $0.entries.count } }
+    var bytes: Int { state.withLock { $0.bytes } }
 }

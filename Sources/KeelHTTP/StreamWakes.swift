@@ -54,14 +54,13 @@ final class StreamWakes: Sendable {
     /// The delivered entries that continue the cursor `after`, in order, without a gap; nil when
     /// they do not (a gap, or nothing delivered): then the log must be read.
     static func continuation(after cursor: Int, of delivered: [Event]) -> [Event]? {
-        let fresh = delivered.filter { $0.sequence > cursor }.sorted { $0.sequence < $1.sequence }
-        guard let first = fresh.first, first.sequence == cursor + 1 else { return fresh.isEmpty && !delivered.isEmpty ? [] : nil }
+        guard !delivered.isEmpty else { return nil }
         var run: [Event] = []
-        var expected = cursor + 1
-        for event in fresh where event.sequence >= expected {
+        for event in delivered.filter({ $0.sequence > cursor }).sorted(by: { $0.sequence < $1.sequence }) {
+            let expected = (run.last?.sequence ?? cursor) + 1
+            if event.sequence < expected { continue }  // handed over twice
             guard event.sequence == expected else { return nil }
             run.append(event)
-            expected += 1
         }
         return run
     }

@@ -54,4 +54,32 @@ struct ConversationCacheTests {
             sessionID: session.id, organizationID: organizationID, store: store, failures: failures.reporter)
         #expect(reread.count == 4, "an evicted session is read whole again")
     }
+
+    @Test("the cached event data stays within the byte budget: an oversized conversation is read whole, not kept")
+    func byteBudget() async throws {
+        let fixture = try await ServiceFixture()
+        let organizationID = fixture.organizationID
+        let failures = DecodeFailureLog()
+        let cache = ConversationCache(capacity: 10, byteBudget: 3_000)
+        func session(words: Int) async throws -> String {
+            let session = try await fixture.services.sessions.create(SessionInput(), organizationID: organizationID)
+            let message = Message(role: .user, content: [.text(String(repeating: "word ", count: words))])
+            _ = try await fixture.store.appendEvent(
+                sessionID: session.id, organizationID: organizationID,
+                EventDraft(InputMessagePayload(message: message), context: EventContext(inputMessageID: message.id)))
+            return session.id
+        }
+        let small = try await session(words: 100)
+        _ = try await cache.records(sessionID: small, organizationID: organizationID, store: fixture.store, failures: failures.reporter)
+        #expect(cache.count == 1 && cache.bytes > 500 && cache.bytes <= 3_000)
+        let huge = try await session(words: 1_000)
+        let read = try await cache.records(sessionID: huge, organizationID: organizationID, store: fixture.store, failures: failures.reporter)
+        #expect(read.count == 1, "an oversized conversation is still read")
+        #expect(cache.count == 1, "but not kept")
+        for _ in 0..<5 {
+            let other = try await session(words: 100)
+            _ = try await cache.records(sessionID: other, organizationID: organizationID, store: fixture.store, failures: failures.reporter)
+        }
+        #expect(cache.bytes <= 3_000 && cache.count < 6, "least recently used sessions go to stay within the budget")
+    }
 }

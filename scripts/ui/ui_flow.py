@@ -157,6 +157,14 @@ def markdown_queue_and_reload(page, base, checks, shot):
     depth = deep.evaluate("n => { let d = 0, q = n.querySelector('blockquote'); while (q) { d++; q = q.querySelector('blockquote'); } return d; }")
     checks.check(1 <= depth <= 9 and "bottom" in deep.inner_text(), f"deep nesting is cut off ({depth} quotes), text kept")
 
+    # Past 100,000 characters a reply is plain text (the inline patterns backtrack): one word, no spaces,
+    # so the sim streams it in two chunks.
+    send(page, "**bold**" + "y" * 100_000)
+    wait_idle(page)
+    long_reply = conversation.locator("li.message.agent").last
+    checks.check(long_reply.locator("strong").count() == 0 and long_reply.locator("p.plain").count() == 1
+                 and "**bold**" in long_reply.inner_text(), "a reply over 100,000 characters is shown as plain text")
+
     # Queued: a second message while the first turn streams is marked until its turn starts.
     open_session(page, base, {})
     send(page, "[[pace:150]] one two three four five six seven")

@@ -2,10 +2,13 @@
 // (`el`), never handed to the HTML parser, so whatever markup a model writes stays text. Links
 // keep only http(s) and mailto URLs; images become links (the page loads nothing a model names).
 // The subset is what models write: fenced code, headings, lists, quotes, tables, rules, emphasis,
-// code spans, links. Nesting is cut off at MAX_DEPTH so hostile input cannot exhaust the stack.
+// code spans, links. Nesting is cut off at MAX_DEPTH so hostile input cannot exhaust the stack,
+// and a reply longer than MAX_CHARS is shown as plain text: the inline patterns backtrack, and a
+// long hostile reply re-rendered on every streamed chunk could freeze the tab.
 import { el } from "./dom.js";
 
 const MAX_DEPTH = 8;
+const MAX_CHARS = 100_000;
 const FENCE = /^ {0,3}(`{3,}|~{3,})\s*([\w+.#-]*)/;
 const HEADING = /^ {0,3}(#{1,6})\s+(.*?)(?:\s+#+)?\s*$/;
 const RULE = /^ {0,3}([-*_])(?:\s*\1){2,}\s*$/;
@@ -175,5 +178,7 @@ function blocks(source, depth) {
 
 // The nodes of `text` rendered as markdown.
 export function renderMarkdown(text) {
-  return blocks(String(text ?? "").replaceAll("\r\n", "\n"), 0);
+  const source = String(text ?? "");
+  if (source.length > MAX_CHARS) return [el("p", { class: "plain" }, source)];
+  return blocks(source.replaceAll("\r\n", "\n"), 0);
 }
