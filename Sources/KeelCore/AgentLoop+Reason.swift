@@ -32,11 +32,13 @@ extension AgentLoop {
 
         let response: LLMResponse
         do {
-            response = try await driver.generate(request, endpoint: plan.endpoint) { delta in
-                do {
-                    try await batcher.add(delta)
-                } catch {
-                    throw SinkFailure(underlying: error)
+            response = try await batcher.flushingWhenDue {
+                try await driver.generate(request, endpoint: plan.endpoint) { delta in
+                    do {
+                        try await batcher.add(delta)
+                    } catch {
+                        throw SinkFailure(underlying: error)
+                    }
                 }
             }
         } catch is CancellationError {
@@ -97,78 +99,4 @@ extension AgentLoop {
 /// Wraps an event-sink error raised while streaming, so it is not mistaken for a model failure.
 struct SinkFailure: Error {
     var underlying: any Error
-}
-
-/// Coalesces streamed text into `output.message.delta` events, at most one per interval
-/// (plus a final flush), and thinking into `reason.thinking.*` events.
-final class DeltaBatcher: Sendable {
-    private struct State {
-        var pendingText = ""
-        var accumulated = ""
-        var lastFlush: ContinuousClock.Instant?
-        var thinking = ""
-        var thinkingStarted = false
-    }
-
-    private let plan: TurnPlan
-    private let messageID: String
-    private let sink: any TurnEventSink
-    private let interval: Duration
-    private let state = Mutex(State())
-
-    init(plan: TurnPlan, messageID: String, sink: any TurnEventSink, interval: Duration) {
-        self.plan = plan
-        self.messageID = messageID
-        self.sink = sink
-        self.interval = interval
-    }
-
-    func add(_ delta: LLMDelta) async throws {
-        switch delta {
-        case .text(let text):
-            let now = ContinuousClock.now
-            let due = state.withLock { state -> Bool in
-                state.pendingText += text
-                state.accumulated += text
-                // The first delta goes out at once so clients see the time to first token.
-                guard let last = state.lastFlush else { return true }
-                return now - last >= interval
-            }
-            if due { try await flush() }
-        case .thinking(let text):
-            let (first, accumulated) = state.withLock { state -> (Bool, String) in
-                let first = !state.thinkingStarted
-                state.thinkingStarted = true
-                state.thinking += text
-                return (first, state.thinking)
-            }
-            if first {
-                try await sink.emit(
-                    ReasonThinkingStartedPayload(turnID: plan.turnID, model: plan.model), context: plan.context)
-            }
-            try await sink.emit(
-                ReasonThinkingDeltaPayload(turnID: plan.turnID, delta: text, accumulated: accumulated),
-                context: plan.context)
-        }
-    }
-
-    /// Emits whatever text is pending and closes an open thinking block.
-    func flush() async throws {
-        let (text, accumulated, thinking) = state.withLock { state -> (String, String, String?) in
-            let text = state.pendingText
-            state.pendingText = ""
-            state.lastFlush = ContinuousClock.now
-            let thinking = state.thinkingStarted ? state.thinking : nil
-            state.thinkingStarted = false
-            return (text, state.accumulated, thinking)
-        }
-        if let thinking {
-            try await sink.emit(
-                ReasonThinkingCompletedPayload(turnID: plan.turnID, thinking: thinking), context: plan.context)
-        }
-        guard !text.isEmpty else { return }
-        try await sink.emit(
-            OutputMessageDeltaPayload(turnID: plan.turnID, messageID: messageID, delta: text, accumulated: accumulated),
-            context: plan.context)
-    }
 }

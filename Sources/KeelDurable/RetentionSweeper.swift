@@ -54,10 +54,13 @@ public final class RetentionSweeper: Service, Sendable {
                                        "turns": "\(outcome.turns)", "dead_letters": "\(outcome.deadLetters)",
                                        "operations_events": "\(outcome.operationsEvents)"])
                     }
-                } catch where !Task.isCancelled {
+                } catch {
+                    // Cancelled by shutdown mid-sweep: stop, quietly (the rest is swept next time).
+                    if Task.isCancelled { return }
                     self.logger.warning("retention sweep failed", metadata: ["error": "\(PostgresStore.describe(error))"])
                 }
-                try await Task.sleep(for: self.policy.sweepInterval)
+                // Shutdown cancels the sleep: that ends the loop, it is not the service failing.
+                guard (try? await Task.sleep(for: self.policy.sweepInterval)) != nil else { return }
             }
         }
     }

@@ -82,6 +82,12 @@ public struct APIError: Error, Sendable {
             case .notFound(let kind, let id): return .notFound(kind.replacingOccurrences(of: " ", with: "_"), id)
             case .conflict(let code, let message): return APIError(.conflict, code: code, message)
             }
+        case let error as StorageFull:
+            return APIError(
+                HTTPResponse.Status(code: 507, reasonPhrase: "Insufficient Storage"), code: "storage_full",
+                "The in-memory store is full: its events take about \(error.usedBytes >> 20) MiB, the cap "
+                    + "(MEMORY_STORE_MAX_MB) is \(error.limitBytes >> 20) MiB. Delete sessions to free memory, "
+                    + "or run on PostgreSQL (DATABASE_URL)")
         case let error as StoreError:
             switch error {
             case .notFound(let kind, let id): return .notFound(kind, id)

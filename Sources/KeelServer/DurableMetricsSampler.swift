@@ -18,10 +18,12 @@ struct DurableMetricsSampler: Service {
             while !Task.isCancelled {
                 do {
                     metrics.recordDurable(try await sample())
-                } catch where !Task.isCancelled {
+                } catch {
+                    if Task.isCancelled { return }
                     logger.debug("cannot sample the durable engine", metadata: ["error": "\(error)"])
                 }
-                try await Task.sleep(for: interval)
+                // Shutdown cancels the sleep: that ends the loop, it is not the service failing.
+                guard (try? await Task.sleep(for: interval)) != nil else { return }
             }
         }
     }

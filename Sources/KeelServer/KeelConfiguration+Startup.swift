@@ -79,6 +79,8 @@ extension KeelConfiguration {
             "WEB_FETCH_ALLOW_PRIVATE_ADDRESSES": String(webFetchAllowPrivateAddresses),
             "TOOL_TIMEOUT_SECS": Self.seconds(toolTimeoutSecs),
             "MAX_ITERATIONS": String(maxIterations),
+            "OUTPUT_DELTA_BATCH_MS": String(outputDeltaBatchMs),
+            "MEMORY_STORE_MAX_MB": String(memoryStoreMaxMB),
             "MAX_QUEUED_MESSAGES_PER_SESSION": String(maxQueuedMessagesPerSession),
             "TOOL_RESULT_TIMEOUT_SECS": Self.seconds(toolResultTimeoutSecs),
             "LLM_STREAM_IDLE_TIMEOUT_SECS": Self.seconds(llmStreamIdleTimeoutSecs),

@@ -97,6 +97,13 @@ public struct KeelConfiguration: Sendable {
     public var toolTimeoutSecs: Double
     /// `MAX_ITERATIONS`: reason/act iterations per turn; default 100.
     public var maxIterations: Int
+    /// `MEMORY_STORE_MAX_MB`: in DEV_MODE, the events kept in memory are capped at about this many
+    /// MiB; past it a new message is refused (507 `storage_full`). 1–1,048,576, default 512.
+    public var memoryStoreMaxMB: Int
+    /// `OUTPUT_DELTA_BATCH_MS`: streamed text is coalesced into at most one `output.message.delta`
+    /// per this many milliseconds (Everruns batches about 100 ms); 0 gives every provider chunk its
+    /// own event. 0–10,000, default 100.
+    public var outputDeltaBatchMs: Int
     /// `MAX_QUEUED_MESSAGES_PER_SESSION`: messages that may wait behind a session's running turn;
     /// default 100 (one more answers 429).
     public var maxQueuedMessagesPerSession: Int
@@ -196,6 +203,8 @@ public struct KeelConfiguration: Sendable {
         webFetchAllowPrivateAddresses = try env.bool("WEB_FETCH_ALLOW_PRIVATE_ADDRESSES", default: false)
         toolTimeoutSecs = try env.positiveSeconds("TOOL_TIMEOUT_SECS", default: 60)
         maxIterations = try env.positiveInt("MAX_ITERATIONS", default: 100)
+        memoryStoreMaxMB = try env.int("MEMORY_STORE_MAX_MB", minimum: 1, maximum: 1 << 20) ?? 512
+        outputDeltaBatchMs = try env.int("OUTPUT_DELTA_BATCH_MS", minimum: 0, maximum: 10_000) ?? 100
         maxQueuedMessagesPerSession = try env.positiveInt("MAX_QUEUED_MESSAGES_PER_SESSION", default: 100)
         toolResultTimeoutSecs = try env.positiveSeconds("TOOL_RESULT_TIMEOUT_SECS", default: 300)
         llmStreamIdleTimeoutSecs = try env.positiveSeconds("LLM_STREAM_IDLE_TIMEOUT_SECS", default: 120)

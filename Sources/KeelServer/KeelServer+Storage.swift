@@ -55,7 +55,7 @@ struct StorageAssembly {
             services.append(postgres.waitingForDatabase(ready))
             kind = "postgres"
         } else {
-            let memory = InMemoryStore()
+            let memory = InMemoryStore(maxEventBytes: configuration.memoryStoreMaxMB << 20)
             let memoryAuth = InMemoryAuthStore()
             try await seed(memory, auth: memoryAuth, configuration, logger: logger)
             ready.signal()

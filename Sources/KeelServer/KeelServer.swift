@@ -27,13 +27,14 @@ public enum KeelServer {
     public struct Overrides: Sendable {
         public var driver: (@Sendable (ProviderType) -> any LLMDriver)?
         public var simLatency: Duration
-        public var deltaBatchInterval: Duration
+        /// Replaces `OUTPUT_DELTA_BATCH_MS` when set.
+        public var deltaBatchInterval: Duration?
         /// DEV_MODE session files, to be inspected by a test; nil gives the server its own.
         public var fileSystems: SessionFileSystems?
 
         public init(
             driver: (@Sendable (ProviderType) -> any LLMDriver)? = nil, simLatency: Duration = .zero,
-            deltaBatchInterval: Duration = .milliseconds(100), fileSystems: SessionFileSystems? = nil
+            deltaBatchInterval: Duration? = nil, fileSystems: SessionFileSystems? = nil
         ) {
             self.driver = driver
             self.simLatency = simLatency
@@ -115,7 +116,7 @@ public enum KeelServer {
         let engineConfiguration = EngineConfiguration(
             defaultAPIKeys: configuration.defaultAPIKeys, baseURLs: configuration.baseURLs,
             maxIterations: configuration.maxIterations, toolTimeout: .seconds(configuration.toolTimeoutSecs),
-            deltaBatchInterval: overrides.deltaBatchInterval,
+            deltaBatchInterval: overrides.deltaBatchInterval ?? .milliseconds(configuration.outputDeltaBatchMs),
             maxQueuedMessagesPerSession: configuration.maxQueuedMessagesPerSession,
             baseURLPolicy: configuration.providerAddressPolicy, toolResultTimeout: .seconds(configuration.toolResultTimeoutSecs))
         let execution = ExecutionAssembly.make(

@@ -7,16 +7,37 @@ import KeelCore
 /// stops. Event sequences are allocated inside the actor, so they are gapless and ordered.
 /// Rows are found by id and then checked against the caller's organization (`owned`): another
 /// organization's row reads as missing.
+///
+/// With `maxEventBytes`, the events kept are capped: once they take that much (by
+/// `approximateBytes`, about what an event occupies here), a new `input.message` — the start of
+/// every turn — is refused with `StorageFull`, while turns already accepted run to their end.
+/// Deleting sessions frees their share.
 public actor InMemoryStore: KeelStore {
     private var agents: [String: Agent] = [:]
     private var sessions: [String: Session] = [:]
     private var providers: [String: LLMProvider] = [:]
     private var eventLogs: [String: [Event]] = [:]
     private var eventIndex: [String: (sessionID: String, position: Int)] = [:]
+    private var sessionEventBytes: [String: Int] = [:]
+    /// What every stored event takes, by `approximateBytes`.
+    public private(set) var eventBytes = 0
+    public let maxEventBytes: Int?
 
     public nonisolated let eventSignals = SessionEventSignals()
 
-    public init() {}
+    public init(maxEventBytes: Int? = nil) {
+        self.maxEventBytes = maxEventBytes
+    }
+
+    /// About what `event` occupies in this store: its payloads, its strings and ids, and the
+    /// log's and index's entries for it.
+    static func approximateBytes(of event: Event) -> Int {
+        let context = event.context
+        let strings = [context.turnID, context.inputMessageID, context.execID, context.traceID, context.spanID,
+                       context.parentSpanID].reduce(0) { $0 + ($1.map { 16 + $0.utf8.count } ?? 0) }
+        return 320 + event.id.utf8.count + strings + event.data.approximateBytes + (event.metadata?.approximateBytes ?? 0)
+            + (event.tags ?? []).reduce(0) { $0 + 32 + $1.utf8.count }
+    }
 
     // MARK: Agents
 
@@ -115,6 +136,7 @@ public actor InMemoryStore: KeelStore {
         }
         sessions[id] = nil
         for event in eventLogs.removeValue(forKey: id) ?? [] { eventIndex[event.id] = nil }
+        eventBytes -= sessionEventBytes.removeValue(forKey: id) ?? 0
         eventSignals.notify(sessionID: id)
     }
 
@@ -159,10 +181,16 @@ public actor InMemoryStore: KeelStore {
         guard session(id: sessionID, organizationID: organizationID) != nil else {
             throw StoreError.notFound(kind: "session", id: sessionID)
         }
+        if let maxEventBytes, eventBytes >= maxEventBytes, draft.type == .inputMessage {
+            throw StorageFull(usedBytes: eventBytes, limitBytes: maxEventBytes)
+        }
         let position = eventLogs[sessionID]?.count ?? 0
         let event = Event(
             type: draft.type, sessionID: sessionID, sequence: position + 1, context: draft.context, data: draft.data,
             metadata: draft.metadata, tags: draft.tags)
+        let size = Self.approximateBytes(of: event)
+        eventBytes += size
+        sessionEventBytes[sessionID, default: 0] += size
         eventIndex[event.id] = (sessionID, position)
         // Appended through the dictionary's in-place accessor: copying the log out and back would
         // duplicate the whole array on every append (quadratic in the session's length).

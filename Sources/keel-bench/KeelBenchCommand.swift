@@ -18,8 +18,9 @@ struct RunCommand: AsyncParsableCommand {
         commandName: "run",
         abstract: "Benchmark turns through the HTTP API: turns/s, latency, CPU, RSS and SQL statements per turn.")
 
-    @Option(help: "Comma list of memory, postgres-embedded, postgres-workers.") var modes = "memory"
-    @Option(help: "Comma list of sim (the built-in model) and tool (the OpenAI mock calling test_math's add).")
+    @Option(help: "Comma list of memory, memory-traced, postgres-embedded, postgres-workers.") var modes = "memory"
+    @Option(
+        help: "Comma list of sim (the built-in model), tool (the OpenAI mock calling test_math's add) and stream (paced, time-stamped tokens).")
     var scenarios = "sim,tool"
     @Option(help: "The keel binary.") var server = ".build/release/keel"
     @Option(help: "Admin URL of the PostgreSQL server for the postgres modes (default: $KEEL_TEST_DATABASE_URL).")
@@ -33,6 +34,9 @@ struct RunCommand: AsyncParsableCommand {
     @Option(help: "Seconds a turn may take before it counts as an error.") var turnTimeout = 60
     @Option(help: "Seconds the whole run may take.") var durationLimit = 600
     @Option(help: "Content chunks of each mock text answer.") var textChunks = 8
+    @Option(help: "Time-stamped tokens of each stream-scenario answer.") var streamPieces = 20
+    @Option(help: "Milliseconds between those tokens.") var streamIntervalMs = 5
+    @Option(help: "Seconds between /metrics scrapes in memory-traced mode.") var scrapeInterval = 1
     @Option(help: "KEY=VALUE for the server and workers (repeatable), e.g. DATABASE_MAX_CONNECTIONS=20.")
     var serverEnv: [String] = []
     @Option(help: "Directory for the servers' and workers' logs (default: a new temporary directory).")
@@ -91,6 +95,9 @@ struct RunCommand: AsyncParsableCommand {
         options.turnTimeout = .seconds(turnTimeout)
         options.durationLimit = .seconds(durationLimit)
         options.mockTextChunks = textChunks
+        options.streamPieces = streamPieces
+        options.streamInterval = .milliseconds(streamIntervalMs)
+        options.scrapeInterval = .seconds(scrapeInterval)
         options.logDirectory = logDir
         for setting in serverEnv {
             guard let equals = setting.firstIndex(of: "="), equals != setting.startIndex else {
@@ -113,13 +120,17 @@ struct MockOpenAICommand: AsyncParsableCommand {
     @Option(help: "Address to listen on.") var host = "127.0.0.1"
     @Option(help: "Port to listen on (0: any free port, printed at start).") var port: Int
     @Option(help: "Content chunks of each text answer.") var textChunks = 8
+    @Option(help: "Time-stamped pieces answering a 'keel-bench stream' message.") var streamPieces = 20
+    @Option(help: "Milliseconds between those pieces.") var streamIntervalMs = 5
     @Flag(help: "Print nothing (no start line, no counters at exit).") var quiet = false
 
     func run() async throws {
         let quiet = quiet
         var logger = Logger(label: "keel-bench.mock-openai")
         logger.logLevel = quiet ? .critical : .warning
-        let server = MockOpenAIServer(textChunks: max(1, textChunks))
+        let server = MockOpenAIServer(
+            textChunks: max(1, textChunks), streamPieces: max(1, streamPieces),
+            streamInterval: .milliseconds(max(0, streamIntervalMs)))
         let host = host
         try await server.run(host: host, port: port, logger: logger) { bound in
             if !quiet { say("mock-openai: listening on http://\(host):\(bound)/v1") }

@@ -124,11 +124,60 @@ import Testing
         }
     }
 
+    @Test func aStreamRequestGetsStampedPiecesPacedApart() async throws {
+        let server = MockOpenAIServer(textChunks: 2, streamPieces: 4, streamInterval: .milliseconds(3))
+        let frames = try await stream(
+            ["model": "m", "stream": true, "messages": [["role": "user", "content": "keel-bench stream: go"]]], server: server)
+        let received = TokenStamp.now()
+        #expect(frames.last == "[DONE]")
+        let deltas = try frames.dropLast().map { Self.choice(try Self.object($0))["delta"] as? [String: Any] ?? [:] }
+        #expect(deltas.first?["role"] as? String == "assistant")
+        let pieces = deltas.dropFirst().compactMap { $0["content"] as? String }
+        #expect(pieces.count == 4)
+        let stamps = pieces.flatMap { TokenStamp.scan(Array($0.utf8)) }
+        #expect(stamps.count == 4)
+        #expect(stamps.allSatisfy { $0 <= received })
+        for (earlier, later) in zip(stamps, stamps.dropFirst()) {
+            #expect(later >= earlier + 3_000_000, "pieces are written at least the interval apart")
+        }
+        // Another message in the same mock is an ordinary text.
+        let plain = try await stream(["model": "m", "stream": true, "messages": [["role": "user", "content": "hello"]]], server: server)
+        #expect(plain.allSatisfy { TokenStamp.scan(Array($0.utf8)).isEmpty })
+    }
+
+    @Test func tokenStampsAreFoundWhereverTheyAre() {
+        #expect(TokenStamp.scan(Array("[t=12]x[t=[t=34] [t=] [t=5x] [[t=7]".utf8)) == [12, 34, 7])
+        #expect(TokenStamp.scan(Array(#"{"delta":"[t=99]"}"#.utf8)) == [99])
+        #expect(TokenStamp.scan(Array("no stamps".utf8)).isEmpty)
+        let now = TokenStamp.now()
+        #expect(TokenStamp.scan(Array(TokenStamp.text(now).utf8)) == [now])
+    }
+
+    @Test func itSinksOTLPExportsOnBothPaths() async throws {
+        let server = MockOpenAIServer()
+        try await LoopbackServer.run(server.router()) { baseURL, _ in
+            for path in ["/v1/traces", "/api/public/otel/v1/traces"] {
+                var request = HTTPClientRequest(url: baseURL + path)
+                request.method = .POST
+                request.headers.add(name: "Content-Type", value: "application/x-protobuf")
+                request.body = .bytes(ByteBuffer(bytes: [0x0A, 0x02, 0x0A, 0x00]))
+                let response = try await HTTPClient.shared.execute(request, timeout: .seconds(10))
+                #expect(response.status == .ok)
+                #expect(response.headers.first(name: "Content-Type") == "application/x-protobuf")
+                #expect(try await response.body.collect(upTo: 1024).readableBytes == 0)
+            }
+            let stats = try Self.object(try await Self.get(baseURL + "/stats"))
+            #expect(stats["trace_exports"] as? Int == 2)
+            #expect(stats["trace_bytes"] as? Int == 8)
+            #expect(stats["chat_completions"] as? Int == 0)
+        }
+    }
+
     // MARK: - Helpers
 
     /// POSTs a streaming request to a fresh mock; returns the `data:` payload of each frame.
-    private func stream(_ body: [String: Any], textChunks: Int = 8) async throws -> [String] {
-        let server = MockOpenAIServer(textChunks: textChunks)
+    private func stream(_ body: [String: Any], textChunks: Int = 8, server: MockOpenAIServer? = nil) async throws -> [String] {
+        let server = server ?? MockOpenAIServer(textChunks: textChunks)
         return try await LoopbackServer.run(server.router()) { baseURL, _ in
             let text = try await Self.post(baseURL + "/v1/chat/completions", body, expectStream: true)
             #expect(text.hasSuffix("data: [DONE]\n\n"))

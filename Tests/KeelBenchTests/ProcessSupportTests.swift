@@ -51,6 +51,20 @@ import Testing
         memory.scenario = .sim
         let dev = ServerEnvironment.server(memory, caller: caller)
         #expect(dev["DEV_MODE"] == "1" && dev["DATABASE_URL"] == nil && dev["LLM_ALLOW_PRIVATE_BASE_URLS"] == nil)
+        #expect(dev["OTEL_TARGETS"] == nil && dev["ENABLE_PROMETHEUS_METRICS"] == nil)
+
+        var traced = memory
+        traced.mode = .memoryTraced
+        traced.scenario = .stream
+        traced.collectorURL = "http://127.0.0.1:9200"
+        let observed = ServerEnvironment.server(traced, caller: caller)
+        #expect(observed["DEV_MODE"] == "1" && observed["LLM_ALLOW_PRIVATE_BASE_URLS"] == "true")
+        #expect(observed["OTEL_TARGETS"] == "LANGFUSE,PHOENIX,GENERIC" && observed["ENABLE_PROMETHEUS_METRICS"] == "true")
+        for variable in ["LANGFUSE_BASE_URL", "PHOENIX_COLLECTOR_ENDPOINT", "OTEL_EXPORTER_OTLP_ENDPOINT"] {
+            #expect(observed[variable] == "http://127.0.0.1:9200")
+        }
+        #expect(observed["OTEL_EXPORTER_OTLP_PROTOCOL"] == "http/protobuf")
+        #expect(observed["LANGFUSE_PUBLIC_KEY"] != nil && observed["LANGFUSE_SECRET_KEY"] != nil)
     }
 
     @Test func postgresURLs() throws {
@@ -59,6 +73,8 @@ import Testing
         #expect(admin.with(database: "keel_bench_ab").text == "postgres://postgres@127.0.0.1:5433/keel_bench_ab?sslmode=disable")
         #expect(throws: BenchError.self) { try PostgresURL("mysql://x") }
         #expect(try BenchMode.list("memory, postgres-workers") == [.memory, .postgresWorkers])
+        #expect(try BenchMode.list("memory-traced") == [.memoryTraced] && !BenchMode.memoryTraced.usesPostgres)
+        #expect(try BenchScenario.list("sim,stream") == [.sim, .stream] && BenchScenario.stream.usesMock)
         #expect(throws: BenchError.self) { try BenchMode.list("memory,disk") }
     }
 }

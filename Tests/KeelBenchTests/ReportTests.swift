@@ -50,9 +50,35 @@ import Testing
         #expect(workers.totalCPUMsPerTurn == 20)
         #expect(workers.sqlStatementsPerTurn == 60)
 
+        var grown = memory
+        grown.rssBeforeBytes = 50 << 20
+        grown.rssAfterBytes = (50 << 20) + 100 * 4096
+        #expect(grown.rssGrowthKiBPerTurn == 4)
+        #expect(memory.rssGrowthKiBPerTurn == nil)
+
         var empty = BenchResult(mode: .memory, scenario: .sim, sessions: 1, turnsPerSession: 1, warmup: 0)
         empty.serverExit = "exit 0"
         #expect(empty.turnsPerSecond == nil && empty.serverCPUMsPerTurn == nil && !empty.ok)
+    }
+
+    @Test func aPhaseThatMissedItsMeasureFails() {
+        var stream = Self.result(.memory, .stream, turns: 10, wall: 1)
+        #expect(BenchRunner.missingMeasure(of: stream)?.contains("time-stamped token") == true)
+        stream.record(
+            LoadOutcome(
+                latencies: [.milliseconds(5)], errors: [], wall: .seconds(1), cutShort: false, abandonedSessions: 0,
+                streamEvents: 30, reconnects: 0, tokenLatencies: [.microseconds(300), .microseconds(700)]),
+            use: ResourceUse(serverCPU: 0.1))
+        #expect(BenchRunner.missingMeasure(of: stream) == nil)
+        #expect(stream.tokens == 2 && stream.tokenLatency.p99 == 0.7)
+
+        var traced = Self.result(.memoryTraced, .sim, turns: 10, wall: 1)
+        #expect(BenchRunner.missingMeasure(of: traced)?.contains("no spans") == true)
+        traced.use.traceExports = 3
+        #expect(BenchRunner.missingMeasure(of: traced)?.contains("/metrics") == true)
+        traced.use.metricsScrapes = 2
+        #expect(BenchRunner.missingMeasure(of: traced) == nil)
+        #expect(traced.modelCallsPerTurn == nil)  // the mock is only the span sink here
     }
 
     @Test func ratiosJSONAndTable() throws {
@@ -70,7 +96,8 @@ import Testing
         let memory = results[0]
         for key in ["turns", "errors", "turns_per_second", "latency_ms", "server_cpu_ms_per_turn", "db_cpu_ms_per_turn",
                     "total_cpu_ms_per_turn", "bench_cpu_ms_per_turn", "rss_idle_mb", "rss_after_mb",
-                    "sql_statements_per_turn", "sql_statements_unavailable"] {
+                    "sql_statements_per_turn", "sql_statements_unavailable", "rss_growth_kib_per_turn", "token_latency_ms",
+                    "trace_exports", "metrics_scrapes"] {
             #expect(memory.keys.contains(key), "\(key)")
         }
         #expect(memory["sql_statements_per_turn"] is NSNull)

@@ -114,6 +114,35 @@ struct AgentLoopTextTurnTests {
         #expect(lastDelta < generation)
     }
 
+    @Test("text pending when the provider pauses goes out at the interval, not at the next chunk")
+    func pendingTextFlushesOnTime() async throws {
+        // "b" arrives right after "a" (which went out at once), then the model stalls.
+        let harness = LoopHarness([.hang(after: ["a", "b"])], deltaBatchInterval: .milliseconds(50))
+        let turn = Task { try await harness.run() }
+        let started = ContinuousClock.now
+        var deltas: [String?] = []
+        while ContinuousClock.now - started < .seconds(10) {
+            deltas = harness.sink.events(EventType.outputMessageDelta).map { $0.data["delta"]?.stringValue }
+            if deltas.count >= 2 { break }
+            try await Task.sleep(for: .milliseconds(5))
+        }
+        let waited = ContinuousClock.now - started
+        turn.cancel()
+        _ = try? await turn.value
+        #expect(deltas == ["a", "b"], "the stalled answer's pending text was held back")
+        #expect(waited >= .milliseconds(40), "not before the interval")
+        #expect(harness.sink.events(EventType.outputMessageDelta).last?.data["accumulated"]?.stringValue == "ab")
+    }
+
+    @Test("a long interval does not hold up the end of the answer")
+    func longIntervalEndsPromptly() async throws {
+        let harness = LoopHarness([.text(["x", "y", "z"])], deltaBatchInterval: .seconds(30))
+        let started = ContinuousClock.now
+        _ = try await harness.run()
+        #expect(ContinuousClock.now - started < .seconds(5), "the flush timer is stopped, not waited for")
+        #expect(harness.sink.events(EventType.outputMessageDelta).map { $0.data["delta"]?.stringValue } == ["x", "yz"])
+    }
+
     @Test("a delta is emitted once the interval has elapsed since the last one")
     func intervalElapsedFlushes() async throws {
         let chunks = ["a", "b", "c"]

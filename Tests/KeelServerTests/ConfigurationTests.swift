@@ -282,6 +282,18 @@ struct ConfigurationTests {
         #expect(config.llmStreamIdleTimeoutSecs == 0.5)
     }
 
+    @Test("OUTPUT_DELTA_BATCH_MS: 100 by default, 0 to 10000, anything else a startup error")
+    func outputDeltaBatch() throws {
+        #expect(try KeelConfiguration(environment: [:]).outputDeltaBatchMs == 100)
+        #expect(try KeelConfiguration(environment: ["OUTPUT_DELTA_BATCH_MS": "0"]).outputDeltaBatchMs == 0)
+        #expect(try KeelConfiguration(environment: ["OUTPUT_DELTA_BATCH_MS": "10000"]).outputDeltaBatchMs == 10_000)
+        for value in ["-1", "10001", "fast", "1.5"] {
+            #expect(throws: ConfigurationError.self, "\(value)") {
+                try KeelConfiguration(environment: ["OUTPUT_DELTA_BATCH_MS": value])
+            }
+        }
+    }
+
     @Test("time settings reject non-numbers, zero, negatives and non-finite values", arguments: [
         "SSE_REALTIME_CYCLE_SECS", "SSE_HEARTBEAT_INTERVAL_SECS", "TOOL_TIMEOUT_SECS",
         "LLM_STREAM_IDLE_TIMEOUT_SECS",

@@ -35,6 +35,41 @@ struct SessionResourceLimitTests {
         }
     }
 
+    @Test("MEMORY_STORE_MAX_MB: past the cap a message answers 507 storage_full and records nothing; deleting frees it")
+    func memoryStoreCap() async throws {
+        try await TestServer.run(environment: ["MEMORY_STORE_MAX_MB": "1"]) { server in
+            // The sim echoes each 150 KB message (one word: one chunk), and the input, the delta
+            // (text and accumulated), the generation and the completed message each carry it:
+            // about 750 KB a turn.
+            let text = String(repeating: "x", count: 150_000)
+            let full = try await server.createSession()
+            var accepted = 0
+            var refused: TestServer.Reply?
+            while refused == nil, accepted < 20 {
+                let reply = try await server.send(full, text)
+                if reply.status == 201 {
+                    accepted += 1
+                    try await server.waitForIdle(full, turns: accepted, timeout: .seconds(20))
+                } else {
+                    refused = reply
+                }
+            }
+            let reply = try #require(refused, "20 turns of 750 KB fitted in 1 MiB")
+            #expect(accepted >= 1 && accepted <= 3, "\(accepted) turns before the cap")
+            #expect(reply.status == 507)
+            #expect(reply.json["error"]?["code"] == "storage_full")
+            #expect(reply.text.contains("MEMORY_STORE_MAX_MB"))
+            #expect(try await server.events(full, query: "?types=input.message").count == accepted, "nothing recorded")
+            #expect(try await server.events(full, query: "?types=turn.completed").count == accepted)
+
+            let other = try await server.createSession()
+            #expect(try await server.send(other, "hi").status == 507, "the cap is the store's, not the session's")
+            #expect(try await server.request(.delete, "/v1/sessions/\(full)").status == 204)
+            #expect(try await server.send(other, "hi").status == 201)
+            try await server.waitForIdle(other, timeout: .seconds(20))
+        }
+    }
+
     @Test("durable mode: the same queue limit, and a deleted session's files leave PostgreSQL with it")
     func durableQueueLimitAndFiles() async throws {
         try await DurableExecutionTests.withDurableServer(

@@ -69,3 +69,63 @@ struct InMemoryEventLogTests {
         #expect(tail.map(\.sequence) == [1_231, 1_234])
     }
 }
+
+@Suite("In-memory store cap (MEMORY_STORE_MAX_MB)")
+struct InMemoryStoreCapTests {
+    @Test("past the cap a new input is refused, a running turn's events are not, and deleting frees the space")
+    func capRefusesNewInputOnly() async throws {
+        let store = InMemoryStore(maxEventBytes: 64 * 1024)
+        let first = Session()
+        let second = Session(organizationID: first.organizationID)
+        try await store.insertSession(first)
+        try await store.insertSession(second)
+        let text = JSONValue.string(String(repeating: "x", count: 4_000))
+        var accepted = 0
+        var refusal: StorageFull?
+        while refusal == nil, accepted < 100 {
+            do {
+                _ = try await store.appendEvent(
+                    sessionID: first.id, organizationID: first.organizationID, draft(EventType.inputMessage, ["text": text]))
+                accepted += 1
+            } catch let full as StorageFull {
+                refusal = full
+            }
+        }
+        let full = try #require(refusal, "never refused after \(accepted) inputs")
+        #expect(full.limitBytes == 64 * 1024 && full.usedBytes >= full.limitBytes)
+        let used = await store.eventBytes
+        #expect(used == full.usedBytes)
+        // Each 4,000-character input counts the same, a little over 4 KiB: the cap let in just enough to reach it.
+        let perEvent = used / accepted
+        #expect(used % accepted == 0 && perEvent > 4_000 && perEvent < 5_000)
+        #expect(accepted == (64 * 1024 + perEvent - 1) / perEvent)
+        // Nothing was recorded for the refused input.
+        let log = try await store.events(sessionID: first.id, organizationID: first.organizationID, EventQuery())
+        #expect(log.count == accepted)
+
+        // A turn already accepted still records its output past the cap.
+        let output = try await store.appendEvent(
+            sessionID: first.id, organizationID: first.organizationID, draft(EventType.outputMessageCompleted, ["text": text]))
+        #expect(output.sequence == accepted + 1)
+        await #expect(throws: StorageFull.self) {
+            try await store.appendEvent(
+                sessionID: second.id, organizationID: second.organizationID, draft(EventType.inputMessage, ["text": "hi"]))
+        }
+
+        try await store.deleteSession(id: first.id, organizationID: first.organizationID)
+        #expect(await store.eventBytes == 0)
+        let next = try await store.appendEvent(
+            sessionID: second.id, organizationID: second.organizationID, draft(EventType.inputMessage, ["text": "hi"]))
+        #expect(next.sequence == 1)
+    }
+
+    @Test("the estimate grows with the payload and counts every node")
+    func approximateBytes() {
+        #expect(JSONValue.string("abc").approximateBytes == 35)
+        #expect(JSONValue.object(["k": .number(1)]).approximateBytes == 64 + 48 + 1 + 16)
+        #expect(JSONValue.array([.null, .bool(true)]).approximateBytes == 48 + 32)
+        let small = JSONValue.object(["text": .string("a")]).approximateBytes
+        let large = JSONValue.object(["text": .string(String(repeating: "a", count: 10_001))]).approximateBytes
+        #expect(large - small == 10_000)
+    }
+}

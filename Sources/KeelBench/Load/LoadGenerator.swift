@@ -42,6 +42,7 @@ public struct LoadGenerator: Sendable {
     /// The measured phase: every session runs `turns` turns, all starting together.
     public mutating func measure(turns: Int, until deadline: ContinuousClock.Instant) async -> LoadOutcome {
         let eventsBefore = streams.reduce(0) { $0 + $1.counts.events }
+        for stream in streams { _ = stream.takeTokenLatencies() }
         let started = ContinuousClock.now
         let records = await runAll(turns: turns, until: deadline)
         let wall = started.duration(to: .now)
@@ -50,7 +51,8 @@ public struct LoadGenerator: Sendable {
             latencies: records.flatMap(\.latencies), errors: records.flatMap(\.errors), wall: wall,
             cutShort: records.contains { $0.cutShort }, abandonedSessions: records.filter(\.abandoned).count,
             streamEvents: counts.reduce(0) { $0 + $1.events } - eventsBefore,
-            reconnects: counts.reduce(0) { $0 + $1.reconnects })
+            reconnects: counts.reduce(0) { $0 + $1.reconnects },
+            tokenLatencies: streams.flatMap { $0.takeTokenLatencies() })
     }
 
     private mutating func runAll(turns: Int, until deadline: ContinuousClock.Instant) async -> [SessionRecord] {
@@ -83,4 +85,6 @@ public struct LoadOutcome: Sendable {
     /// SSE frames the streams read during the phase (terminal ones included).
     public var streamEvents: Int
     public var reconnects: Int
+    /// Per streamed token (the `stream` scenario): the mock's write to the client's read.
+    public var tokenLatencies: [Duration] = []
 }

@@ -9,6 +9,9 @@ import Synchronization
 /// connection cycle or shutdown, or a dropped connection — the reader reconnects with
 /// `Last-Event-ID` (the last `id:` it saw), so every event is seen exactly once. It gives up, and
 /// fails the tracker, after `maxReconnectAttempts` failed attempts in a row.
+///
+/// In the `stream` scenario it also reads the `TokenStamp`s in `output.message.delta` frames and
+/// keeps, per token, the time from the mock's write to this read (`takeTokenLatencies`).
 public final class SessionStream: Sendable {
     public static let terminalEvents: Set<String> = ["turn.completed", "turn.failed", "turn.cancelled"]
     static let maxReconnectAttempts = 5
@@ -18,6 +21,7 @@ public final class SessionStream: Sendable {
     private let api: BenchAPI
     private let counters = Mutex(Counters())
     private let reader = Mutex<Task<Void, Never>?>(nil)
+    private let tokenLatencies = Mutex<[Duration]>([])
 
     public struct Counters: Sendable, Equatable {
         /// Session events read (frames with an id), terminal ones included.
@@ -31,6 +35,14 @@ public final class SessionStream: Sendable {
     }
 
     public var counts: Counters { counters.withLock { $0 } }
+
+    /// The token latencies read since the last call, and forgets them.
+    public func takeTokenLatencies() -> [Duration] {
+        tokenLatencies.withLock { latencies in
+            defer { latencies = [] }
+            return latencies
+        }
+    }
 
     /// Connects (the response head arrived with 200) and starts reading in the background.
     public func open() async throws {
@@ -62,7 +74,8 @@ public final class SessionStream: Sendable {
             do {
                 for try await buffer in response.body {
                     let now = ContinuousClock.now
-                    for frame in parser.consume(buffer.readableBytesView) { handle(frame, at: now) }
+                    let stampNow = TokenStamp.now()
+                    for frame in parser.consume(buffer.readableBytesView) { handle(frame, at: now, stampNow: stampNow) }
                 }
             } catch {
                 if Task.isCancelled { return }
@@ -91,10 +104,18 @@ public final class SessionStream: Sendable {
         return nil
     }
 
-    private func handle(_ frame: SSEFrame, at instant: ContinuousClock.Instant) {
+    private func handle(_ frame: SSEFrame, at instant: ContinuousClock.Instant, stampNow: UInt64) {
         // Stored events carry an id; `connected` and `disconnecting` are the stream's own frames.
         guard frame.id != nil else { return }
         counters.withLock { $0.events += 1 }
+        if frame.event == "output.message.delta" {
+            let stamps = TokenStamp.scan(frame.data)
+            if !stamps.isEmpty {
+                tokenLatencies.withLock { latencies in
+                    for stamp in stamps where stamp <= stampNow { latencies.append(.nanoseconds(Int64(stampNow - stamp))) }
+                }
+            }
+        }
         guard Self.terminalEvents.contains(frame.event) else { return }
         let detail = frame.event == "turn.completed" ? "" : String(frame.dataText.prefix(300))
         tracker.recordTerminal(event: frame.event, at: instant, detail: detail)

@@ -16,21 +16,38 @@ struct ChatCompletionChunks: Sendable {
 
     static let done = "data: [DONE]\n\n"
 
+    /// Every frame of a streamed answer. A stamped answer's content pieces are not here: the
+    /// server writes each one (`contentFrame`) at its time, between `opening` and `closing`.
     func streamFrames(for reply: MockReply) -> [String] {
-        var frames: [String]
         switch reply {
         case .text(let pieces):
-            frames = [frame(delta: #"{"role":"assistant","content":"","refusal":null}"#)]
-            frames += pieces.map { frame(delta: #"{"content":\#(JSONText.quoted($0))}"#) }
-            frames.append(frame(delta: "{}", finishReason: "stop"))
+            return [opening] + pieces.map(contentFrame) + closing(for: reply)
         case .toolCall(let name, let argumentPieces):
             let call = #"{"index":0,"id":\#(JSONText.quoted(callID)),"type":"function","function":{"name":\#(JSONText.quoted(name)),"arguments":""}}"#
-            frames = [frame(delta: #"{"role":"assistant","content":null,"tool_calls":[\#(call)],"refusal":null}"#)]
-            frames += argumentPieces.map { piece in
+            let head = frame(delta: #"{"role":"assistant","content":null,"tool_calls":[\#(call)],"refusal":null}"#)
+            let arguments = argumentPieces.map { piece in
                 frame(delta: #"{"tool_calls":[{"index":0,"function":{"arguments":\#(JSONText.quoted(piece))}}]}"#)
             }
-            frames.append(frame(delta: "{}", finishReason: "tool_calls"))
+            return [head] + arguments + closing(for: reply)
+        case .stampedText:
+            return [opening] + closing(for: reply)
         }
+    }
+
+    /// The first frame of a text answer: the assistant role, empty content.
+    var opening: String {
+        frame(delta: #"{"role":"assistant","content":"","refusal":null}"#)
+    }
+
+    /// One content piece.
+    func contentFrame(_ piece: String) -> String {
+        frame(delta: #"{"content":\#(JSONText.quoted(piece))}"#)
+    }
+
+    /// The finish frame, the usage frame when asked for, and `[DONE]`.
+    func closing(for reply: MockReply) -> [String] {
+        let finish = if case .toolCall = reply { "tool_calls" } else { "stop" }
+        var frames = [frame(delta: "{}", finishReason: finish)]
         if includeUsage {
             frames.append("data: {\(head),\"choices\":[],\"usage\":\(usage(for: reply))}\n\n")
         }
@@ -45,6 +62,9 @@ struct ChatCompletionChunks: Sendable {
         switch reply {
         case .text(let pieces):
             message = #"{"role":"assistant","content":\#(JSONText.quoted(pieces.joined())),"refusal":null}"#
+            finish = "stop"
+        case .stampedText:
+            message = #"{"role":"assistant","content":\#(JSONText.quoted(TokenStamp.text(TokenStamp.now()))),"refusal":null}"#
             finish = "stop"
         case .toolCall(let name, let argumentPieces):
             let function = #"{"name":\#(JSONText.quoted(name)),"arguments":\#(JSONText.quoted(argumentPieces.joined()))}"#

@@ -1,9 +1,26 @@
 /// The parts of a Chat Completions request body the mock looks at: whether to stream, whether to
-/// send usage, the tools offered, and the role of the last message. Everything else (the content
-/// of a long conversation) is skipped by the decoder without being kept.
+/// send usage, the tools offered, and the role and text of each message. Anything else is skipped
+/// by the decoder without being kept.
 struct MockChatRequest: Decodable, Sendable {
     struct Message: Decodable, Sendable {
         var role: String
+        /// The content when it is a plain string (nil for content parts or null).
+        var text: String?
+
+        enum CodingKeys: String, CodingKey {
+            case role, content
+        }
+
+        init(role: String, text: String? = nil) {
+            self.role = role
+            self.text = text
+        }
+
+        init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            role = try container.decode(String.self, forKey: .role)
+            text = try? container.decodeIfPresent(String.self, forKey: .content)
+        }
     }
 
     struct Tool: Decodable, Sendable {

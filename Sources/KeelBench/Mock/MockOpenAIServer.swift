@@ -7,16 +7,26 @@ import Logging
 ///
 /// Routes: `POST /v1/chat/completions` (streamed `chat.completion.chunk` frames, or one
 /// `chat.completion`; `MockReply` decides the answer), `GET /v1/models` (OpenAI's list format),
-/// `GET /health`, and `GET /stats` (the counters). The answer is built before the first byte and
-/// written frame by frame with no sleeps, so hundreds of concurrent streams cost little.
+/// `GET /health`, `GET /stats` (the counters), and `POST /v1/traces` and
+/// `POST /api/public/otel/v1/traces` (an OTLP/HTTP sink for the `memory-traced` mode: counted,
+/// answered with an empty export response, otherwise ignored). The answer is built before the
+/// first byte and written frame by frame with no sleeps — except the stamped pieces of the
+/// `stream` scenario, each stamped and written at its time — so hundreds of concurrent streams
+/// cost little.
 public struct MockOpenAIServer: Sendable {
     public static let modelName = "bench-model"
 
     public let textChunks: Int
+    let pacing: MockReply.Pacing
     public let stats: MockOpenAIStats
 
-    public init(textChunks: Int = 8, stats: MockOpenAIStats = MockOpenAIStats()) {
+    /// `streamPieces` stamped pieces `streamInterval` apart answer a `keel-bench stream` message.
+    public init(
+        textChunks: Int = 8, streamPieces: Int = 20, streamInterval: Duration = .milliseconds(5),
+        stats: MockOpenAIStats = MockOpenAIStats()
+    ) {
         self.textChunks = textChunks
+        self.pacing = MockReply.Pacing(pieces: streamPieces, interval: streamInterval)
         self.stats = stats
     }
 
@@ -31,6 +41,14 @@ public struct MockOpenAIServer: Sendable {
         }
         router.post("v1/chat/completions") { request, _ in
             try await complete(request)
+        }
+        for path in ["v1/traces", "api/public/otel/v1/traces"] {
+            router.post(RouterPath(path)) { request, _ in
+                let body = try await request.body.collect(upTo: 64 << 20)
+                stats.recordTraceExport(bytes: body.readableBytes)
+                return Response(
+                    status: .ok, headers: [.contentType: "application/x-protobuf"], body: ResponseBody(byteBuffer: ByteBuffer()))
+            }
         }
         return router
     }
@@ -53,7 +71,7 @@ public struct MockOpenAIServer: Sendable {
                 status: .badRequest)
         }
         let streamed = chat.stream ?? false
-        let reply = MockReply.decide(for: chat, textChunks: textChunks)
+        let reply = MockReply.decide(for: chat, textChunks: textChunks, pacing: pacing)
         let sequence = stats.record(reply, streamed: streamed)
         let chunks = ChatCompletionChunks(
             completionID: "chatcmpl-bench\(sequence)", callID: "call_bench\(sequence)",
@@ -64,7 +82,16 @@ public struct MockOpenAIServer: Sendable {
         return Response(
             status: .ok, headers: [.contentType: "text/event-stream", .cacheControl: "no-cache"],
             body: ResponseBody { writer in
-                for frame in frames { try await writer.write(ByteBuffer(string: frame)) }
+                guard case .stampedText(let count, let interval) = reply, let opening = frames.first else {
+                    for frame in frames { try await writer.write(ByteBuffer(string: frame)) }
+                    return try await writer.finish(nil)
+                }
+                try await writer.write(ByteBuffer(string: opening))
+                for _ in 0..<count {
+                    try await Task.sleep(for: interval)
+                    try await writer.write(ByteBuffer(string: chunks.contentFrame(TokenStamp.text(TokenStamp.now()))))
+                }
+                for frame in frames.dropFirst() { try await writer.write(ByteBuffer(string: frame)) }
                 try await writer.finish(nil)
             })
     }

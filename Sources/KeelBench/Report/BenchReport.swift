@@ -57,11 +57,7 @@ public struct BenchReport: Sendable {
             "error_samples": Array(result.errors.prefix(5)),
             "wall_seconds": result.wallSeconds,
             "turns_per_second": nullable(result.turnsPerSecond),
-            "latency_ms": [
-                "p50": nullable(result.latency.p50), "p90": nullable(result.latency.p90),
-                "p99": nullable(result.latency.p99), "max": nullable(result.latency.max),
-                "mean": nullable(result.latency.mean),
-            ],
+            "latency_ms": summary(result.latency),
             "server_cpu_ms_per_turn": nullable(result.serverCPUMsPerTurn),
             "db_cpu_ms_per_turn": nullable(result.databaseCPUMsPerTurn),
             "total_cpu_ms_per_turn": nullable(result.totalCPUMsPerTurn),
@@ -72,7 +68,13 @@ public struct BenchReport: Sendable {
             "db_cpu_seconds": nullable(result.use.databaseCPU),
             "bench_cpu_seconds": result.use.benchCPU,
             "rss_idle_mb": nullable(BenchResult.megabytes(result.rssIdleBytes)),
+            "rss_before_mb": nullable(BenchResult.megabytes(result.rssBeforeBytes)),
             "rss_after_mb": nullable(BenchResult.megabytes(result.rssAfterBytes)),
+            "rss_growth_kib_per_turn": nullable(result.rssGrowthKiBPerTurn),
+            "tokens": result.tokens,
+            "token_latency_ms": summary(result.tokenLatency),
+            "trace_exports": nullable(result.use.traceExports),
+            "metrics_scrapes": nullable(result.use.metricsScrapes),
             "sql_statements": nullable(result.use.statements),
             "sql_statements_per_turn": nullable(result.sqlStatementsPerTurn),
             "sql_statements_unavailable": nullable(result.sqlUnavailable),
@@ -85,6 +87,11 @@ public struct BenchReport: Sendable {
             "worker_exits": result.workerExits,
             "ok": result.ok,
         ]
+    }
+
+    static func summary(_ latency: LatencySummary) -> [String: Any] {
+        ["p50": nullable(latency.p50), "p90": nullable(latency.p90), "p99": nullable(latency.p99),
+         "max": nullable(latency.max), "mean": nullable(latency.mean)]
     }
 
     static func nullable(_ value: (some Any)?) -> Any { value.map { $0 as Any } ?? NSNull() }

@@ -12,8 +12,13 @@ public struct BenchResult: Sendable {
     public var errors: [String] = []
     public var wallSeconds: Double = 0
     public var latency = LatencySummary(milliseconds: [])
+    /// Per streamed token, provider write to client read (the `stream` scenario; empty otherwise).
+    public var tokenLatency = LatencySummary(milliseconds: [])
+    public var tokens = 0
     public var use = ResourceUse()
     public var rssIdleBytes: Int?
+    /// The server's RSS just before the measured phase (after warm-up) and right after it.
+    public var rssBeforeBytes: Int?
     public var rssAfterBytes: Int?
     /// Why `sql_statements_per_turn` is null (no database, or no pg_stat_statements).
     public var sqlUnavailable: String?
@@ -40,6 +45,8 @@ public struct BenchResult: Sendable {
         errors = outcome.errors
         wallSeconds = outcome.wall.seconds
         latency = LatencySummary(outcome.latencies)
+        tokenLatency = LatencySummary(outcome.tokenLatencies)
+        tokens = outcome.tokenLatencies.count
         self.use = use
         streamEvents = outcome.streamEvents
         reconnects = outcome.reconnects
@@ -65,8 +72,17 @@ public struct BenchResult: Sendable {
     public var benchCPUMsPerTurn: Double? { perTurn(use.benchCPU * 1000) }
     public var mockCPUMsPerTurn: Double? { use.mockCPU.flatMap { perTurn($0 * 1000) } }
     public var sqlStatementsPerTurn: Double? { use.statements.flatMap { perTurn(Double($0)) } }
-    public var modelCallsPerTurn: Double? { use.modelCalls.flatMap { perTurn(Double($0)) } }
+    public var modelCallsPerTurn: Double? {
+        scenario.usesMock ? use.modelCalls.flatMap { perTurn(Double($0)) } : nil
+    }
     public var eventsPerTurn: Double? { perTurn(Double(streamEvents)) }
+    public var traceExportsPerTurn: Double? { use.traceExports.flatMap { perTurn(Double($0)) } }
+
+    /// How much the server's RSS grew per measured turn, in KiB (what a turn kept in memory).
+    public var rssGrowthKiBPerTurn: Double? {
+        guard let before = rssBeforeBytes, let after = rssAfterBytes else { return nil }
+        return perTurn(Double(after - before) / 1024)
+    }
 
     public var ok: Bool {
         failure == nil && errors.isEmpty && turns > 0 && !cutShort && serverExit == "exit 0"

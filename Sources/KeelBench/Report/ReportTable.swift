@@ -23,8 +23,11 @@ public enum ReportTable {
         Column(title: "bench ms/t", width: 10) { number($0.benchCPUMsPerTurn, 2) },
         Column(title: "rss idle", width: 8) { number(BenchResult.megabytes($0.rssIdleBytes), 1) },
         Column(title: "rss after", width: 9) { number(BenchResult.megabytes($0.rssAfterBytes), 1) },
+        Column(title: "KiB/t", width: 6) { number($0.rssGrowthKiBPerTurn, 1) },
         Column(title: "sql/t", width: 6) { number($0.sqlStatementsPerTurn, 1) },
         Column(title: "llm/t", width: 5) { number($0.modelCallsPerTurn, 1) },
+        Column(title: "tok p50", width: 7) { number($0.tokenLatency.p50, 2) },
+        Column(title: "tok p99", width: 7) { number($0.tokenLatency.p99, 2) },
     ]
 
     public static func render(_ report: BenchReport) -> String {

@@ -19,6 +19,11 @@ public struct BenchOptions: Sendable {
     public var durationLimit: Duration = .seconds(600)
     /// Content chunks of each mock text answer.
     public var mockTextChunks = 8
+    /// The `stream` scenario's answer: time-stamped pieces, paced.
+    public var streamPieces = 20
+    public var streamInterval: Duration = .milliseconds(5)
+    /// How often `memory-traced` scrapes `GET /metrics` while it measures, as Prometheus would.
+    public var scrapeInterval: Duration = .seconds(1)
     /// Extra `KEY=VALUE` settings for the server and workers (after the benchmark's own).
     public var extraEnvironment: [String: String] = [:]
     /// Where the children's logs go; a new temporary directory when nil.
@@ -28,11 +33,19 @@ public struct BenchOptions: Sendable {
 
     public init() {}
 
+    /// Whether the run needs the OpenAI mock (as a provider, or as the OTLP sink).
+    var needsMock: Bool {
+        scenarios.contains(where: \.usesMock) || modes.contains(.memoryTraced)
+    }
+
     public func validate() throws {
         for (name, value) in [("sessions", sessions), ("turns", turns), ("embedded", embedded), ("workers", workers),
-                              ("worker-tasks", workerTasks), ("text-chunks", mockTextChunks)] where value < 1 {
+                              ("worker-tasks", workerTasks), ("text-chunks", mockTextChunks),
+                              ("stream-pieces", streamPieces)] where value < 1 {
             throw BenchError.usage("--\(name) must be at least 1 (got \(value))")
         }
+        if streamInterval < .zero { throw BenchError.usage("--stream-interval-ms must not be negative") }
+        if scrapeInterval <= .zero { throw BenchError.usage("--scrape-interval must be at least 1") }
         if warmup < 0 { throw BenchError.usage("--warmup must not be negative") }
         if modes.isEmpty || scenarios.isEmpty { throw BenchError.usage("nothing to run: no modes or no scenarios") }
         if modes.contains(where: \.usesPostgres), databaseURL?.isEmpty ?? true {

@@ -21,7 +21,7 @@ public struct BenchRunner: Sendable {
         let limit = options.durationLimit
         // The measured phase stops issuing turns a margin before the limit, to leave time to stop.
         let loadDeadline = started + limit - min(.seconds(60), limit / 4)
-        let logDirectory = try options.logDirectory ?? Self.temporaryDirectory()
+        let logDirectory = try options.logDirectory.map(Self.directory) ?? Self.temporaryDirectory()
         let client = BenchAPI.makeClient(connections: options.sessions * 2 + 8)
         let makeAPI = { BenchAPI(client: client, baseURL: $0) }
         progress("logs in \(logDirectory)")
@@ -29,7 +29,7 @@ public struct BenchRunner: Sendable {
         var mock: MockProcess?
         var results: [BenchResult] = []
         do {
-            if options.scenarios.contains(.tool) {
+            if options.needsMock {
                 mock = try await MockProcess.start(options: options, api: makeAPI, logDirectory: logDirectory)
             }
             for mode in options.modes {
@@ -68,8 +68,8 @@ public struct BenchRunner: Sendable {
         do {
             progress("\(label): starting the server")
             deployment = try await Deployment.start(
-                mode: result.mode, scenario: result.scenario, options: options, api: makeAPI,
-                logDirectory: logDirectory, logger: logger)
+                mode: result.mode, scenario: result.scenario, options: options, collectorURL: mock?.collectorURL,
+                api: makeAPI, logDirectory: logDirectory, logger: logger)
         } catch {
             result.failure = Task.isCancelled ? "cancelled" : "\(error)"
             progress("\(label): \(result.failure ?? "")")
@@ -86,14 +86,23 @@ public struct BenchRunner: Sendable {
             progress("\(label): \(options.sessions) sessions, \(options.warmup) warm-up turns each")
             try await generator?.warmUp(turns: options.warmup, until: deadline)
             progress("\(label): measuring \(options.turns) turns per session")
-            // The mock's calls and CPU belong to the tool scenario only.
-            let provider = result.scenario == .tool ? mock : nil
+            // The mock's calls and CPU belong to the scenarios that use it, and to the traced mode's sink.
+            let traced = result.mode == .memoryTraced
+            let provider = result.scenario.usesMock || traced ? mock : nil
+            result.rssBeforeBytes = ProcStat.residentBytes(pid: deployment.server.pid)
             let before = await ResourceSnapshot.take(deployment, mock: provider)
-            if let outcome = await generator?.measure(turns: options.turns, until: deadline) {
+            if var measuring = generator {
+                let (outcome, scrapes) = await MetricsScraper.scraping(
+                    deployment.api, every: options.scrapeInterval, enabled: traced
+                ) { await measuring.measure(turns: options.turns, until: deadline) }
                 // Read even when Ctrl-C cut the phase short: what ran is still reported.
                 let after = await uncancelled { await ResourceSnapshot.take(deployment, mock: provider) }
-                result.record(outcome, use: after.since(before, deployment: deployment))
+                var use = after.since(before, deployment: deployment)
+                use.metricsScrapes = traced ? scrapes : nil
+                result.record(outcome, use: use)
+                generator = measuring
             }
+            result.failure = result.failure ?? Self.missingMeasure(of: result)
             result.rssAfterBytes = ProcStat.residentBytes(pid: deployment.server.pid)
             if Task.isCancelled { result.failure = "cancelled" }
         } catch {
@@ -109,6 +118,21 @@ public struct BenchRunner: Sendable {
             "\(label): \(result.turns) turns, \(result.errors.count) errors in "
                 + "\(ReportTable.number(result.wallSeconds, 1)) s; server \(result.serverExit ?? "?")")
         return result
+    }
+
+    /// A phase whose scenario or mode measures something that never arrived did not measure it.
+    static func missingMeasure(of result: BenchResult) -> String? {
+        guard result.turns > 0 else { return nil }
+        if result.scenario == .stream, result.tokens == 0 {
+            return "no time-stamped token arrived in an output.message.delta frame"
+        }
+        if result.mode == .memoryTraced, (result.use.traceExports ?? 0) == 0 {
+            return "the server exported no spans to the OTLP sink during the measured phase"
+        }
+        if result.mode == .memoryTraced, (result.use.metricsScrapes ?? 0) == 0 {
+            return "no GET /metrics scrape was answered with 200"
+        }
+        return nil
     }
 
     private func finish(mock: MockProcess?, client: HTTPClient) async {
@@ -129,7 +153,11 @@ public struct BenchRunner: Sendable {
     }
 
     static func temporaryDirectory() throws -> String {
-        let path = NSTemporaryDirectory() + "keel-bench-\(RandomText.hex(bytes: 4))"
+        try directory(NSTemporaryDirectory() + "keel-bench-\(RandomText.hex(bytes: 4))")
+    }
+
+    /// `path`, created with its parents if missing.
+    static func directory(_ path: String) throws -> String {
         try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
         return path
     }

@@ -24,8 +24,8 @@ final class Deployment: Sendable {
     var processes: [ChildProcess] { [server] + workers }
 
     static func start(
-        mode: BenchMode, scenario: BenchScenario, options: BenchOptions, api makeAPI: (String) -> BenchAPI,
-        logDirectory: String, logger: Logger
+        mode: BenchMode, scenario: BenchScenario, options: BenchOptions, collectorURL: String?,
+        api makeAPI: (String) -> BenchAPI, logDirectory: String, logger: Logger
     ) async throws -> Deployment {
         var database: BenchDatabase?
         var started: [ChildProcess] = []
@@ -36,7 +36,7 @@ final class Deployment: Sendable {
             let plan = ServerEnvironment.Plan(
                 mode: mode, scenario: scenario, port: try FreePort.loopback(), databaseURL: database?.url.text,
                 workerPort: try FreePort.loopback(), workerToken: RandomText.hex(bytes: 24),
-                embeddedExecutors: options.embedded)
+                embeddedExecutors: options.embedded, collectorURL: collectorURL)
             let caller = ProcessInfo.processInfo.environment
             let label = "\(mode.rawValue)-\(scenario.rawValue)"
             let server = try ChildProcess.spawn(

@@ -1,6 +1,6 @@
 import Foundation
 
-/// The OpenAI mock as the `tool` scenario runs it: `keel-bench mock-openai` started again from this
+/// The OpenAI mock as the `tool` and `stream` scenarios (and `memory-traced`'s OTLP sink) run it: `keel-bench mock-openai` started again from this
 /// executable on a free loopback port, so the server's provider calls cross a real HTTP connection
 /// to another process, and its CPU is not the benchmark's.
 struct MockProcess: Sendable {
@@ -11,7 +11,11 @@ struct MockProcess: Sendable {
         let port = try FreePort.loopback()
         let process = try ChildProcess.spawn(
             name: "mock-openai", executable: options.benchExecutable,
-            arguments: ["mock-openai", "--host", "127.0.0.1", "--port", String(port), "--text-chunks", String(options.mockTextChunks)],
+            arguments: [
+                "mock-openai", "--host", "127.0.0.1", "--port", String(port), "--text-chunks", String(options.mockTextChunks),
+                "--stream-pieces", String(options.streamPieces),
+                "--stream-interval-ms", String(Int(options.streamInterval.milliseconds)),
+            ],
             environment: ServerEnvironment.base(ProcessInfo.processInfo.environment),
             logPath: logDirectory + "/mock-openai.log")
         let mock = MockProcess(process: process, api: makeAPI("http://127.0.0.1:\(port)"))
@@ -26,6 +30,9 @@ struct MockProcess: Sendable {
 
     /// The provider's `base_url` for the server.
     var baseURL: String { api.baseURL + "/v1" }
+
+    /// The OTLP/HTTP sink's base URL (`/v1/traces` and Langfuse's path under it).
+    var collectorURL: String { api.baseURL }
 
     /// The mock's counters, or nil if it does not answer.
     func stats() async -> MockOpenAIStats.Snapshot? {

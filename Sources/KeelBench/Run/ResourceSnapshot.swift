@@ -39,7 +39,8 @@ struct ResourceSnapshot: Sendable {
             mockCPU: grown(mockCPU, before.mockCPU),
             benchCPU: benchCPU - before.benchCPU,
             statements: statements.flatMap { after in before.statements.map { after - $0 } },
-            modelCalls: mock.flatMap { after in before.mock.map { after.chatCompletions - $0.chatCompletions } })
+            modelCalls: mock.flatMap { after in before.mock.map { after.chatCompletions - $0.chatCompletions } },
+            traceExports: mock.flatMap { after in before.mock.map { after.traceExports - $0.traceExports } })
     }
 }
 
@@ -52,10 +53,14 @@ public struct ResourceUse: Sendable, Equatable {
     public var benchCPU: Double
     public var statements: Int64?
     public var modelCalls: Int?
+    /// OTLP export requests the mock's sink received (`memory-traced`).
+    public var traceExports: Int?
+    /// `GET /metrics` scrapes answered 200 (`memory-traced`).
+    public var metricsScrapes: Int?
 
     public init(
         serverCPU: Double? = nil, workerCPU: Double? = nil, databaseCPU: Double? = nil, mockCPU: Double? = nil,
-        benchCPU: Double = 0, statements: Int64? = nil, modelCalls: Int? = nil
+        benchCPU: Double = 0, statements: Int64? = nil, modelCalls: Int? = nil, traceExports: Int? = nil
     ) {
         self.serverCPU = serverCPU
         self.workerCPU = workerCPU
@@ -64,5 +69,6 @@ public struct ResourceUse: Sendable, Equatable {
         self.benchCPU = benchCPU
         self.statements = statements
         self.modelCalls = modelCalls
+        self.traceExports = traceExports
     }
 }

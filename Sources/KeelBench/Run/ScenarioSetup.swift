@@ -1,7 +1,8 @@
 /// Creates, through the public API, what a scenario's sessions need: for `sim` an agent on the
 /// built-in `llmsim/sim` model; for `tool` a provider pointing at the mock and an agent on that
-/// provider's model with the `test_math` capability (so the mock's `add` call runs server-side).
-/// Then one session of that agent per benchmark session.
+/// provider's model with the `test_math` capability (so the mock's `add` call runs server-side);
+/// for `stream` the same provider and an agent without tools. Then one session of that agent per
+/// benchmark session.
 enum ScenarioSetup {
     static func sessions(
         _ count: Int, scenario: BenchScenario, api: BenchAPI, mockBaseURL: String?
@@ -20,17 +21,18 @@ enum ScenarioSetup {
             return try await api.create(
                 "/v1/agents",
                 json: ["name": "bench-sim", "system_prompt": "You are a benchmark agent.", "default_model_id": "llmsim/sim"])
-        case .tool:
-            guard let mockBaseURL else { throw BenchError.usage("the tool scenario needs the OpenAI mock") }
+        case .tool, .stream:
+            guard let mockBaseURL else { throw BenchError.usage("the \(scenario.rawValue) scenario needs the OpenAI mock") }
             let providerID = try await api.create(
                 "/v1/llm-providers",
                 json: ["name": "bench-mock", "provider_type": "openai", "base_url": mockBaseURL, "api_key": "sk-bench",
                        "models": [MockOpenAIServer.modelName]])
-            return try await api.create(
-                "/v1/agents",
-                json: ["name": "bench-tool", "system_prompt": "You add numbers with the add tool.",
-                       "default_model_id": try await modelReference(providerID: providerID, api: api),
-                       "capabilities": [["ref": "test_math"]]])
+            var agent: [String: Any] = [
+                "name": "bench-\(scenario.rawValue)", "system_prompt": "You add numbers with the add tool.",
+                "default_model_id": try await modelReference(providerID: providerID, api: api),
+            ]
+            if scenario == .tool { agent["capabilities"] = [["ref": "test_math"]] }
+            return try await api.create("/v1/agents", json: agent)
         }
     }
 

@@ -18,6 +18,8 @@ public enum ServerEnvironment {
         public var workerPort: Int
         public var workerToken: String
         public var embeddedExecutors: Int
+        /// The OTLP sink's base URL (the mock), for `memory-traced`.
+        public var collectorURL: String?
     }
 
     public static func base(_ caller: [String: String]) -> [String: String] {
@@ -40,8 +42,28 @@ public enum ServerEnvironment {
         } else {
             env["DEV_MODE"] = "1"
         }
-        if plan.scenario == .tool { env["LLM_ALLOW_PRIVATE_BASE_URLS"] = "true" }
+        if plan.mode == .memoryTraced, let collector = plan.collectorURL {
+            env.merge(tracing(to: collector)) { _, new in new }
+        }
+        if plan.scenario.usesMock { env["LLM_ALLOW_PRIVATE_BASE_URLS"] = "true" }
         return env.merging(extra) { _, new in new }
+    }
+
+    /// Full observability, every destination the sink at `collector`: spans to Langfuse, Phoenix
+    /// and a generic OTLP/HTTP endpoint (three export pipelines), exported every 500 ms so the
+    /// exports fall inside even a short measured phase, and Prometheus metrics on.
+    static func tracing(to collector: String) -> [String: String] {
+        [
+            "OTEL_TARGETS": "LANGFUSE,PHOENIX,GENERIC",
+            "LANGFUSE_BASE_URL": collector,
+            "LANGFUSE_PUBLIC_KEY": "pk-lf-bench",
+            "LANGFUSE_SECRET_KEY": "sk-lf-bench",
+            "PHOENIX_COLLECTOR_ENDPOINT": collector,
+            "OTEL_EXPORTER_OTLP_ENDPOINT": collector,
+            "OTEL_EXPORTER_OTLP_PROTOCOL": "http/protobuf",
+            "OTEL_BSP_SCHEDULE_DELAY": "500",
+            "ENABLE_PROMETHEUS_METRICS": "true",
+        ]
     }
 
     public static func worker(

@@ -2,8 +2,9 @@ import Synchronization
 
 /// A lock held across suspension points: callers queue in arrival order and run one at a time.
 /// For critical sections that await (an in-memory transaction appends through the store actor),
-/// where a `Mutex` cannot be held. Waiting cannot be cancelled: holders keep their sections short.
-final class AsyncSerialLock: Sendable {
+/// where a `Mutex` cannot be held, and the delta batcher's emits. Waiting cannot be cancelled:
+/// holders keep their sections short.
+public final class AsyncSerialLock: Sendable {
     private struct State {
         var locked = false
         var waiters: [CheckedContinuation<Void, Never>] = []
@@ -12,13 +13,22 @@ final class AsyncSerialLock: Sendable {
 
     private let state = Mutex(State())
 
-    func withLock<Result>(_ body: () async throws -> Result) async rethrows -> Result {
+    public init() {}
+
+    public func withLock<Result>(_ body: () async throws -> Result) async rethrows -> Result {
         await lock()
         defer { unlock() }
         return try await body()
     }
 
     private func lock() async {
+        // Uncontended, as it mostly is: no continuation.
+        let free = state.withLock { state -> Bool in
+            guard !state.locked else { return false }
+            state.locked = true
+            return true
+        }
+        if free { return }
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
             let acquired = state.withLock { state -> Bool in
                 guard state.locked else {
