@@ -45,7 +45,10 @@ public struct Observability: Sendable {
             metrics?.registerDroppedSpansSource(destination: pipeline.name) { pipeline.stats.droppedSpansTotal }
         }
         if !pipelines.isEmpty {
-            let fanOut = SpanFanOut(pipelines: pipelines)
+            // Encoding once pays off as soon as two destinations send protobuf.
+            let protobufDestinations = settings.tracing.targets.filter { $0.kind != .console }.count
+            let fanOut = SpanFanOut(
+                pipelines: pipelines, encoder: protobufDestinations > 1 ? settings.tracing.makeEncoder() : nil)
             destinations.append(
                 .init(name: "otlp", acceptsContent: settings.tracing.captureContent) { fanOut.publish($0) })
             logger.info(

@@ -43,6 +43,9 @@ public struct SpanRecord: Sendable, Hashable {
     /// Ordered, keys unique.
     public var attributes: [(key: String, value: AttributeValue)]
     public var status: Status
+    /// The span as an OTLP `Span` message, encoded once by the fan-out so that several protobuf
+    /// destinations do not each encode it (nil: the encoder does it). Not part of equality.
+    package var protobuf: [UInt8]?
 
     public init(
         traceID: [UInt8], spanID: [UInt8], parentSpanID: [UInt8]?, name: String, kind: Kind = .internal, start: Date,

@@ -149,6 +149,11 @@ import Testing
         #expect(TokenStamp.scan(Array("[t=12]x[t=[t=34] [t=] [t=5x] [[t=7]".utf8)) == [12, 34, 7])
         #expect(TokenStamp.scan(Array(#"{"delta":"[t=99]"}"#.utf8)) == [99])
         #expect(TokenStamp.scan(Array("no stamps".utf8)).isEmpty)
+        // Only the delta's stamps: `accumulated` repeats the earlier pieces.
+        let frame = #"{"accumulated":"[t=1][t=2][t=3]","delta":"[t=3]","message_id":"m","turn_id":"t"}"#
+        #expect(TokenStamp.scanDelta(Array(frame.utf8)) == [3])
+        #expect(TokenStamp.scanDelta(Array(#"{"delta":"[t=4]\"[t=5]","x":"[t=6]"}"#.utf8)) == [4, 5])
+        #expect(TokenStamp.scanDelta(Array(#"{"accumulated":"[t=1]"}"#.utf8)).isEmpty)
         let now = TokenStamp.now()
         #expect(TokenStamp.scan(Array(TokenStamp.text(now).utf8)) == [now])
     }

@@ -58,6 +58,25 @@ struct ExportEncoderTests {
         #expect(HexID.hex(try Self.richEncoder.encode(Self.richSpans)) == Self.pythonGolden)
     }
 
+    @Test func spansEncodedOnceByTheFanOutGiveTheSameRequest() throws {
+        let generated: [UInt8] = try Self.richEncoder.request(Self.richSpans).serializedBytes()
+        #expect(try Self.richEncoder.encode(Self.richSpans) == generated)
+        let preEncoded = try Self.richSpans.map { span in
+            var encoded = span
+            encoded.protobuf = try Self.richEncoder.spanBytes(span)
+            return encoded
+        }
+        #expect(preEncoded.allSatisfy { ($0.protobuf?.count ?? 0) > 20 })
+        #expect(try Self.richEncoder.encode(preEncoded) == generated)
+        // Enough spans for lengths of several varint bytes (scope_spans > 16 KiB).
+        let many = (0..<300).map { index in
+            exportTestSpan(index, parent: [1, 2, 3, 4, 5, 6, 7, 8], attributes: [("k", .string("value \(index)"))])
+        }
+        let manyGenerated: [UInt8] = try Self.richEncoder.request(many).serializedBytes()
+        #expect(manyGenerated.count > 16_384)
+        #expect(try Self.richEncoder.encode(many) == manyGenerated)
+    }
+
     /// Small enough to check by hand: request{resource_spans{resource{}, scope_spans{scope{name:"k"},
     /// spans{trace_id, span_id, name:"s", kind:1, start=end=1e9 ns}}}}.
     @Test func handComputedGolden() throws {
@@ -399,6 +418,27 @@ struct ExportPipelineTests {
             #expect(hanging.stats.droppedSpansTotal == 2)
             #expect(hanging.stats.exportedSpans == 0)
         }
+    }
+
+    @Test func aFanOutWithAnEncoderHandsEveryDestinationTheSameEncodedSpans() async throws {
+        let first = ExportRecordingExporter()
+        let second = ExportRecordingExporter()
+        let pipelines = [first, second].enumerated().map { index, exporter in
+            ExportPipeline(
+                name: "d\(index)", exporter: exporter, configuration: Self.fastConfiguration(), logger: exportQuietLogger())
+        }
+        let spans = [exportTestSpan(1), exportTestSpan(2, parent: [1, 2, 3, 4, 5, 6, 7, 8])]
+        try await withRunningExportPipelines(pipelines) {
+            SpanFanOut(pipelines: pipelines, encoder: exportTestEncoder).publish(spans)
+            #expect(await exportEventually { first.spanCount == 2 && second.spanCount == 2 })
+        }
+        for exporter in [first, second] {
+            let received = exporter.received.flatMap { $0 }
+            #expect(received == spans)
+            let expected = try spans.map { try exportTestEncoder.spanBytes($0) }
+            #expect(received.compactMap(\.protobuf) == expected)
+        }
+        #expect(try exportTestEncoder.encode(first.received.flatMap { $0 }) == exportTestEncoder.encode(spans))
     }
 
     @Test func flushesOnServiceGroupGracefulShutdown() async throws {

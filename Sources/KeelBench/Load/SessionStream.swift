@@ -109,7 +109,7 @@ public final class SessionStream: Sendable {
         guard frame.id != nil else { return }
         counters.withLock { $0.events += 1 }
         if frame.event == "output.message.delta" {
-            let stamps = TokenStamp.scan(frame.data)
+            let stamps = TokenStamp.scanDelta(frame.data)
             if !stamps.isEmpty {
                 tokenLatencies.withLock { latencies in
                     for stamp in stamps where stamp <= stampNow { latencies.append(.nanoseconds(Int64(stampNow - stamp))) }

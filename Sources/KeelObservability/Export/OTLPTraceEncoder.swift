@@ -33,21 +33,61 @@ public struct OTLPTraceEncoder: Sendable {
 
     /// The binary protobuf of `request(spans)`. An empty input gives zero bytes, which callers
     /// should not send.
+    ///
+    /// Framed by hand around each span's own encoding (its `protobuf` when the fan-out made it,
+    /// else encoded here): the same bytes the generated types write for the whole request —
+    /// fields in number order, each submessage as tag, length, bytes — without encoding a span
+    /// again per destination.
     public func encode(_ spans: [SpanRecord]) throws -> [UInt8] {
         guard !spans.isEmpty else { return [] }
-        return try request(spans).serializedBytes()
+        var scopeSpans: [UInt8] = []
+        Self.appendField(1, try scope.serializedBytes(), to: &scopeSpans)
+        for span in spans { Self.appendField(2, try spanBytes(span), to: &scopeSpans) }
+        var resourceSpans: [UInt8] = []
+        Self.appendField(1, try resource.serializedBytes(), to: &resourceSpans)
+        Self.appendField(2, scopeSpans, to: &resourceSpans)
+        var request: [UInt8] = []
+        request.reserveCapacity(resourceSpans.count + 8)
+        Self.appendField(1, resourceSpans, to: &request)
+        return request
+    }
+
+    /// One span as an OTLP `Span` message.
+    package func spanBytes(_ span: SpanRecord) throws -> [UInt8] {
+        if let encoded = span.protobuf { return encoded }
+        return try Self.message(span).serializedBytes()
+    }
+
+    /// A length-delimited field (wire type 2): tag, varint length, bytes.
+    private static func appendField(_ number: UInt8, _ bytes: [UInt8], to out: inout [UInt8]) {
+        out.append(number << 3 | 2)
+        var length = UInt64(bytes.count)
+        while length >= 0x80 {
+            out.append(UInt8(truncatingIfNeeded: length) | 0x80)
+            length >>= 7
+        }
+        out.append(UInt8(length))
+        out.append(contentsOf: bytes)
+    }
+
+    private var scope: Opentelemetry_Proto_Common_V1_InstrumentationScope {
+        var scope = Opentelemetry_Proto_Common_V1_InstrumentationScope()
+        scope.name = scopeName
+        scope.version = scopeVersion ?? ""
+        return scope
+    }
+
+    private var resource: Opentelemetry_Proto_Resource_V1_Resource {
+        var resource = Opentelemetry_Proto_Resource_V1_Resource()
+        resource.attributes = resourceAttributes.map { Self.keyValue($0.key, $0.value) }
+        return resource
     }
 
     /// One `ExportTraceServiceRequest` holding all `spans` under one resource and one scope.
     package func request(_ spans: [SpanRecord]) -> OTLPExportTraceServiceRequest {
-        var scope = Opentelemetry_Proto_Common_V1_InstrumentationScope()
-        scope.name = scopeName
-        scope.version = scopeVersion ?? ""
         var scopeSpans = Opentelemetry_Proto_Trace_V1_ScopeSpans()
         scopeSpans.scope = scope
         scopeSpans.spans = spans.map(Self.message)
-        var resource = Opentelemetry_Proto_Resource_V1_Resource()
-        resource.attributes = resourceAttributes.map { Self.keyValue($0.key, $0.value) }
         var resourceSpans = Opentelemetry_Proto_Trace_V1_ResourceSpans()
         resourceSpans.resource = resource
         resourceSpans.scopeSpans = [scopeSpans]
