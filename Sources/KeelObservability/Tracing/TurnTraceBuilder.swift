@@ -50,7 +50,9 @@ struct TurnTraceBuilder: Sendable {
     mutating func consume(_ event: Event) -> [SpanRecord] {
         let sessionID = event.sessionID
         var state: TraceSessionState
-        if let existing = sessions[sessionID] {
+        // Taken out while it changes, so its arrays are uniquely held and grow in place instead
+        // of being copied on every event.
+        if let existing = sessions.removeValue(forKey: sessionID) {
             state = existing
         } else {
             guard TraceSessionState.needsState(for: event.type, capture: options.captureContent) else { return [] }
@@ -73,7 +75,7 @@ struct TurnTraceBuilder: Sendable {
         var spans: [SpanRecord] = []
         var collisions: [MetadataCollision] = []
         for sessionID in sessions.keys.sorted() {
-            guard var state = sessions[sessionID] else { continue }
+            guard var state = sessions.removeValue(forKey: sessionID) else { continue }
             spans += state.abandonTurn(at: time, reason: reason, options: options, collisions: &collisions)
             sessions[sessionID] = state.isDisposable(capture: options.captureContent) ? nil : state
         }
