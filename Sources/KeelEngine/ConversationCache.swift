@@ -63,23 +63,27 @@ final class ConversationCache: Sendable {
         sessionID: String, organizationID: String, store: any KeelStore, failures: EventDecodeFailureReporter
     ) async throws -> [Record] {
         let key = organizationID + "/" + sessionID
-        let cached = state.withLock { $0.entries[key] }
+        // Taken out while it is brought up to date, so its records array is held once and grows
+        // in place (copying it on every step cost time in proportion to the conversation).
+        var entry = state.withLock { state -> Entry in
+            guard let entry = state.entries.removeValue(forKey: key) else {
+                return Entry(lastSequence: 0, records: [], bytes: 0, lastUse: 0)
+            }
+            state.bytes -= entry.bytes
+            return entry
+        }
         var query = EventQuery(types: Self.sourceTypes)
-        query.afterSequence = cached?.lastSequence ?? 0
+        query.afterSequence = entry.lastSequence
         let fresh = try await store.events(sessionID: sessionID, organizationID: organizationID, query)
-        var records = cached?.records ?? []
-        var bytes = cached?.bytes ?? 0
-        records.reserveCapacity(records.count + fresh.count)
         for event in fresh {
-            records.append(
+            entry.records.append(
                 Record(
                     type: event.type, inputMessageID: event.context.inputMessageID,
                     message: MessageProjection.message(from: event, failures: failures)))
-            bytes += event.data.estimatedJSONSize
+            entry.bytes += event.data.estimatedJSONSize
         }
-        let entry = Entry(
-            lastSequence: fresh.last?.sequence ?? cached?.lastSequence ?? 0, records: records, bytes: bytes, lastUse: 0)
-        state.withLock { state in
+        if let last = fresh.last?.sequence { entry.lastSequence = last }
+        state.withLock { [entry] state in
             state.remove(key)
             guard capacity > 0, entry.bytes <= byteBudget else { return }
             state.clock += 1
@@ -93,7 +97,7 @@ final class ConversationCache: Sendable {
                 state.remove(oldest)
             }
         }
-        return records
+        return entry.records
     }
 
     var count: Int { state.withLock { $0.entries.count } }
