@@ -37,12 +37,9 @@ final class PostgresTurnTransaction: TurnTransaction {
     }
 
     func append(_ drafts: [EventDraft], sessionID: String, organizationID: String) async throws -> [Event] {
-        var appended: [Event] = []
-        for draft in drafts {
-            appended.append(
-                try await store.appendEvent(sessionID: sessionID, organizationID: organizationID, draft, on: connection))
-        }
-        events.withLock { [appended] in $0 += appended }
+        let appended = try await store.appendEvents(
+            sessionID: sessionID, organizationID: organizationID, drafts, on: connection)
+        events.withLock { $0 += appended }
         return appended
     }
 

@@ -89,6 +89,64 @@ struct PostgresStoreTests {
         }
     }
 
+    @Test("a batch of events appends in one statement: gapless after single appends, every field as stored")
+    func batchedAppends() async throws {
+        try await TestDatabase.withDatabase { configuration in
+            let store = try makeStore(configuration)
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { try await store.run() }
+                defer { group.cancelAll() }
+                try await store.waitUntilReady()
+                let session = Session(now: day(0))
+                try await store.insertSession(session)
+                let organization = session.organizationID
+                _ = try await store.appendEvent(sessionID: session.id, organizationID: organization, draft(EventType.inputMessage))
+
+                var rich = draft(EventType.turnStarted, ["text": "nul\u{0}byte", "n": 1], turn: "turn_1")
+                rich.metadata = ["k": "v"]
+                rich.tags = ["a", #"quote"d"#, ""]
+                var untagged = draft(EventType.reasonStarted)
+                untagged.tags = []
+                let batch = [rich, untagged, draft(EventType.turnCompleted)]
+                let appended = try await store.transaction { connection in
+                    try await store.appendEvents(sessionID: session.id, organizationID: organization, batch, on: connection)
+                }
+                #expect(appended.map(\.sequence) == [2, 3, 4])
+                #expect(appended.map(\.type) == batch.map(\.type))
+                let stored = try await store.events(sessionID: session.id, organizationID: organization, EventQuery())
+                #expect(Array(stored.dropFirst()) == appended, "what the append returns is what a read gives")
+                #expect(stored[1].tags == ["a", #"quote"d"#, ""] && stored[1].metadata == ["k": "v"])
+                #expect(stored[1].data["n"] == 1 && stored[1].context.turnID == "turn_1")
+                #expect(stored[2].tags == [] && stored[2].metadata == nil)
+                #expect(stored[3].tags == nil)
+
+                // Another organization's session appends nothing; a rolled-back batch leaves no gap.
+                await #expect(throws: StoreError.notFound(kind: "session", id: session.id)) {
+                    try await store.transaction { connection in
+                        try await store.appendEvents(sessionID: session.id, organizationID: "org_other", batch, on: connection)
+                    }
+                }
+                struct Abort: Error {}
+                await #expect(throws: Abort.self) {
+                    try await store.transaction { connection in
+                        _ = try await store.appendEvents(sessionID: session.id, organizationID: organization, batch, on: connection)
+                        throw Abort()
+                    }
+                }
+                let next = try await store.appendEvent(sessionID: session.id, organizationID: organization, draft(EventType.sessionIdled))
+                #expect(next.sequence == 5)
+
+                // A batch for a session that never had an event starts at 1.
+                let fresh = Session(now: day(0))
+                try await store.insertSession(fresh)
+                let first = try await store.transaction { connection in
+                    try await store.appendEvents(sessionID: fresh.id, organizationID: organization, batch, on: connection)
+                }
+                #expect(first.map(\.sequence) == [1, 2, 3])
+            }
+        }
+    }
+
     @Test("migrations: applied once under the advisory lock, idempotent on restart")
     func migrations() async throws {
         try await TestDatabase.withDatabase { configuration in

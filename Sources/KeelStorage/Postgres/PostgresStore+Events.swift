@@ -44,6 +44,57 @@ extension PostgresStore {
         return event
     }
 
+    /// Appends several events in one statement, in order, on `connection` (inside the caller's
+    /// transaction): the sequence row advances by their count once, and the rows take the
+    /// sequences after its previous value, so they stay gapless and ordered exactly as one append
+    /// each would leave them. Local readers are not woken.
+    package func appendEvents(
+        sessionID: String, organizationID: String, _ drafts: [EventDraft], on connection: PostgresConnection
+    ) async throws -> [Event] {
+        if drafts.isEmpty { return [] }
+        if drafts.count == 1 {
+            return [try await appendEvent(sessionID: sessionID, organizationID: organizationID, drafts[0], on: connection)]
+        }
+        let rows = try drafts.map { try EventRow($0, sessionID: sessionID) }
+        let count = rows.count
+        // Nullable columns travel as '' (never valid JSON, so never a real value).
+        let metadata = rows.map { $0.metadata ?? "" }
+        let tags = rows.map { row in row.event.tags.map { JSONValue.array($0.map(JSONValue.string)).jsonString } ?? "" }
+        var last = 0
+        do {
+            let result = try await connection.query(
+                """
+                WITH allocated AS (
+                    INSERT INTO event_sequences AS s (session_id, last_sequence)
+                    SELECT id, \(count) FROM sessions WHERE id = \(sessionID) AND organization_id = \(organizationID)
+                    ON CONFLICT (session_id) DO UPDATE SET last_sequence = s.last_sequence + \(count)
+                    RETURNING last_sequence
+                )
+                INSERT INTO events (id, session_id, sequence, type, ts, context, data, metadata, tags)
+                SELECT r.id, \(sessionID), allocated.last_sequence - \(count) + r.position, r.type, r.ts, r.context::jsonb,
+                       r.data::jsonb, NULLIF(r.metadata, '')::jsonb,
+                       CASE WHEN r.tags = '' THEN NULL ELSE ARRAY(SELECT jsonb_array_elements_text(r.tags::jsonb)) END
+                FROM allocated,
+                     unnest(\(rows.map(\.event.id))::text[], \(rows.map(\.event.type.rawValue))::text[],
+                            \(rows.map(\.event.ts))::timestamptz[], \(rows.map(\.context))::text[], \(rows.map(\.data))::text[],
+                            \(metadata)::text[], \(tags)::text[])
+                         WITH ORDINALITY AS r(id, type, ts, context, data, metadata, tags, position)
+                RETURNING sequence
+                """, logger: logger)
+            for try await sequence in result.decode(Int.self) { last = max(last, sequence) }
+        } catch where Self.sqlState(error) == "23503" {
+            throw StoreError.notFound(kind: "session", id: sessionID)
+        } catch where Self.sqlState(error) == "23505" {
+            throw StoreError.conflict("an event of this batch already exists")
+        }
+        guard last > 0 else { throw StoreError.notFound(kind: "session", id: sessionID) }
+        return rows.enumerated().map { offset, row in
+            var event = row.event
+            event.sequence = last - count + 1 + offset
+            return event
+        }
+    }
+
     /// Appends only while the durable task `taskID` of this session is claimed by `holder`, in one statement: the
     /// task row is share-locked by the same statement that allocates the sequence and inserts, so
     /// a cancel or reclaim (which update that row) orders strictly before or after the append.
