@@ -38,6 +38,26 @@ public enum MessageProjection {
     /// `input.message` moves to its turn's `turn.started` (which `events` must include); one whose
     /// turn has not started stays where it is.
     public static func conversationOrder<Record: ConversationRecord>(_ events: [Record]) -> [Record] {
+        isInConversationOrder(events) ? events : reorderedConversation(events)
+    }
+
+    /// True when no input has to move: each `input.message` is directly followed by its own
+    /// `turn.started`, as when no message was queued behind a running turn. Checked without
+    /// hashing or copying, since it holds for almost every step.
+    static func isInConversationOrder<Record: ConversationRecord>(_ events: [Record]) -> Bool {
+        var index = events.startIndex
+        while index < events.endIndex {
+            let event = events[index]
+            index += 1
+            guard event.type == EventType.inputMessage, let id = event.inputMessageID else { continue }
+            guard index < events.endIndex, events[index].type == EventType.turnStarted,
+                events[index].inputMessageID == id
+            else { return false }
+        }
+        return true
+    }
+
+    static func reorderedConversation<Record: ConversationRecord>(_ events: [Record]) -> [Record] {
         var started: Set<String> = []
         for event in events where event.type == EventType.turnStarted {
             if let id = event.inputMessageID { started.insert(id) }

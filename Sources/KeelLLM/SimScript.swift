@@ -71,22 +71,23 @@ enum SimScript {
         return chunks
     }
 
-    /// The sim's token estimate: a quarter of the characters, at least one.
+    /// The sim's token estimate: a quarter of the characters (UTF-8 bytes: counting them is free,
+    /// where counting grapheme clusters walked the whole prompt on every call), at least one.
     static func tokens(forCharacters count: Int) -> Int {
         max(1, count / 4)
     }
 
     static func promptCharacters(_ request: LLMRequest) -> Int {
-        request.messages.reduce(request.systemPrompt.count) { total, message in
+        request.messages.reduce(request.systemPrompt.utf8.count) { total, message in
             total + message.content.reduce(0) { $0 + characters(of: $1) }
         }
     }
 
     static func characters(of part: ContentPart) -> Int {
         switch part {
-        case .text(let text): text.count
-        case .toolCall(let call): call.name.count + call.arguments.jsonString.count
-        case .toolResult(_, let result, let error): (error ?? result?.jsonString ?? "").count
+        case .text(let text): text.utf8.count
+        case .toolCall(let call): call.name.utf8.count + call.arguments.jsonString.utf8.count
+        case .toolResult(_, let result, let error): (error ?? result?.jsonString ?? "").utf8.count
         case .image, .imageFile: 0
         }
     }

@@ -155,4 +155,33 @@ struct ConversationOrderTests {
         let ordered = MessageProjection.conversationOrder(log).map(\.sequence)
         #expect(ordered == [1, 2, 3, 5, 6, 7, 4, 8], "m2 at its turn.started (8), after m3, which has no turn yet")
     }
+
+    @Test("the order check takes the fast path only when nothing would move, and agrees with the full reordering")
+    func fastPathAgreesWithReordering() {
+        let plain = [
+            Self.event(.inputMessage, 1, input: "m1"), Self.event(.turnStarted, 2, input: "m1"),
+            Self.event(.outputMessageCompleted, 3, input: "m1"), Self.event(.toolCompleted, 4, input: "m1"),
+            Self.event(.inputMessage, 5, input: "m2"), Self.event(.turnStarted, 6, input: "m2"),
+            Self.event(.outputMessageCompleted, 7, input: nil),
+        ]
+        #expect(MessageProjection.isInConversationOrder(plain))
+        #expect(MessageProjection.conversationOrder(plain).map(\.sequence) == Array(1...7))
+        #expect(MessageProjection.reorderedConversation(plain).map(\.sequence) == Array(1...7))
+
+        // Every way of queueing a message (its turn.started later, or never) leaves the fast path.
+        let queued = [
+            Self.event(.inputMessage, 1, input: "m1"), Self.event(.turnStarted, 2, input: "m1"),
+            Self.event(.inputMessage, 3, input: "m2"), Self.event(.outputMessageCompleted, 4, input: "m1"),
+            Self.event(.turnStarted, 5, input: "m2"),
+        ]
+        let waiting = Array(queued.prefix(4))
+        let lastUnstarted = Array(plain.prefix(5))
+        for log in [queued, waiting, lastUnstarted] {
+            #expect(!MessageProjection.isInConversationOrder(log))
+            #expect(
+                MessageProjection.conversationOrder(log).map(\.sequence)
+                    == MessageProjection.reorderedConversation(log).map(\.sequence))
+        }
+        #expect(MessageProjection.conversationOrder(queued).map(\.sequence) == [1, 2, 4, 3, 5])
+    }
 }
