@@ -13,6 +13,13 @@ final class PostgresTurnTransaction: TurnTransaction {
     let connection: PostgresConnection
     let logger: Logger
     private let events = Mutex<[Event]>([])
+    /// Sessions this transaction locked, with the document read under the lock (until updated).
+    private let lockedSessions = Mutex<[String: LockedSession]>([:])
+
+    private struct LockedSession {
+        var organizationID: String
+        var document: String
+    }
 
     init(store: PostgresStore, connection: PostgresConnection, logger: Logger) {
         self.store = store
@@ -25,15 +32,15 @@ final class PostgresTurnTransaction: TurnTransaction {
     // MARK: Sessions and events
 
     /// Takes the session's row lock. `NO KEY UPDATE` leaves the key-share locks of concurrent
-    /// event appends (foreign keys) free.
+    /// event appends (foreign keys) free. The document read with the lock is kept: it cannot
+    /// change before the transaction ends, so `updateSession` writes without reading it again.
     func lockSession(_ sessionID: String, organizationID: String) async throws -> Bool {
-        let rows = try await connection.query(
-            """
-            SELECT 1 FROM sessions WHERE id = \(sessionID) AND organization_id = \(organizationID)
-            FOR NO KEY UPDATE
-            """, logger: logger
-        ).collect()
-        return !rows.isEmpty
+        guard
+            let document = try await store.lockedSessionDocument(
+                id: sessionID, organizationID: organizationID, on: connection)
+        else { return false }
+        lockedSessions.withLock { $0[sessionID] = LockedSession(organizationID: organizationID, document: document) }
+        return true
     }
 
     func append(_ drafts: [EventDraft], sessionID: String, organizationID: String) async throws -> [Event] {
@@ -46,7 +53,13 @@ final class PostgresTurnTransaction: TurnTransaction {
     func updateSession(id: String, organizationID: String, _ change: @Sendable (inout Session) throws -> Void)
         async throws -> Session
     {
-        try await store.updateSession(id: id, organizationID: organizationID, on: connection, change)
+        let locked = lockedSessions.withLock { $0.removeValue(forKey: id) }
+        guard let locked, locked.organizationID == organizationID else {
+            return try await store.updateSession(id: id, organizationID: organizationID, on: connection, change)
+        }
+        // Forgotten first: if the write fails, the transaction rolls back anyway.
+        return try await store.updateSession(
+            document: locked.document, id: id, organizationID: organizationID, on: connection, change)
     }
 
     func agent(id: String, organizationID: String) async throws -> Agent? {

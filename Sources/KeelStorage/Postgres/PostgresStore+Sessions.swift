@@ -59,15 +59,33 @@ extension PostgresStore {
         id: String, organizationID: String, on connection: PostgresConnection,
         _ change: @Sendable (inout Session) throws -> Void
     ) async throws -> Session {
-        guard
-            var session = try await Self.document(
-                Session.self,
-                """
-                SELECT doc::text FROM sessions WHERE id = \(id) AND organization_id = \(organizationID)
-                FOR NO KEY UPDATE
-                """,
-                on: connection, logger: logger)
+        guard let document = try await lockedSessionDocument(id: id, organizationID: organizationID, on: connection)
         else { throw StoreError.notFound(kind: "session", id: id) }
+        return try await updateSession(document: document, id: id, organizationID: organizationID, on: connection, change)
+    }
+
+    /// Locks the session's row for the caller's transaction (`NO KEY UPDATE`, which leaves the
+    /// key-share locks of concurrent event appends free) and returns its document, nil when it is
+    /// not in the organization.
+    package func lockedSessionDocument(
+        id: String, organizationID: String, on connection: PostgresConnection
+    ) async throws -> String? {
+        let rows = try await connection.query(
+            """
+            SELECT doc::text FROM sessions WHERE id = \(id) AND organization_id = \(organizationID)
+            FOR NO KEY UPDATE
+            """, logger: logger
+        ).collect()
+        return try rows.first?.decode(String.self)
+    }
+
+    /// Writes `change` applied to `document`, the row's current document read under the lock the
+    /// caller's transaction holds (so nothing else changed it since).
+    package func updateSession(
+        document: String, id: String, organizationID: String, on connection: PostgresConnection,
+        _ change: @Sendable (inout Session) throws -> Void
+    ) async throws -> Session {
+        var session = try Self.decode(Session.self, document)
         try change(&session)
         session.organizationID = organizationID
         session.updatedAt = Date()
