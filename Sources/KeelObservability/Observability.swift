@@ -45,8 +45,11 @@ public struct Observability: Sendable {
             metrics?.registerDroppedSpansSource(destination: pipeline.name) { pipeline.stats.droppedSpansTotal }
         }
         if !pipelines.isEmpty {
-            // Encoding once pays off as soon as two destinations send protobuf.
-            let protobufDestinations = settings.tracing.targets.filter { $0.kind != .console }.count
+            // Encoding once pays off as soon as two destinations send the bytes (OTLP/HTTP; the
+            // gRPC exporter hands grpc-swift a message and the console prints records).
+            let protobufDestinations = settings.tracing.targets.filter {
+                $0.kind != .console && $0.transport == .httpProtobuf
+            }.count
             let fanOut = SpanFanOut(
                 pipelines: pipelines, encoder: protobufDestinations > 1 ? settings.tracing.makeEncoder() : nil)
             destinations.append(

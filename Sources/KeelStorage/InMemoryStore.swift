@@ -9,9 +9,9 @@ import KeelCore
 /// organization's row reads as missing.
 ///
 /// With `maxEventBytes`, the events kept are capped: once they take that much (by
-/// `approximateBytes`, about what an event occupies here), a new `input.message` — the start of
-/// every turn — is refused with `StorageFull`, while turns already accepted run to their end.
-/// Deleting sessions frees their share.
+/// `approximateBytes(of:)`: the payload's estimated JSON size plus the event's ids and a fixed
+/// cost for its entries here), a new `input.message` — the start of every turn — is refused with
+/// `StorageFull`, while turns already accepted run to their end. Deleting sessions frees their share.
 public actor InMemoryStore: KeelStore {
     private var agents: [String: Agent] = [:]
     private var sessions: [String: Session] = [:]
@@ -19,7 +19,7 @@ public actor InMemoryStore: KeelStore {
     private var eventLogs: [String: [Event]] = [:]
     private var eventIndex: [String: (sessionID: String, position: Int)] = [:]
     private var sessionEventBytes: [String: Int] = [:]
-    /// What every stored event takes, by `approximateBytes`.
+    /// What every stored event takes, by `approximateBytes(of:)`.
     public private(set) var eventBytes = 0
     public let maxEventBytes: Int?
 
@@ -29,14 +29,14 @@ public actor InMemoryStore: KeelStore {
         self.maxEventBytes = maxEventBytes
     }
 
-    /// About what `event` occupies in this store: its payloads, its strings and ids, and the
-    /// log's and index's entries for it.
+    /// About what `event` occupies in this store: its payloads (by their estimated JSON size, as
+    /// the conversation cache counts them), its strings and ids, and the log's and index's entries.
     static func approximateBytes(of event: Event) -> Int {
         let context = event.context
         let strings = [context.turnID, context.inputMessageID, context.execID, context.traceID, context.spanID,
                        context.parentSpanID].reduce(0) { $0 + ($1.map { 16 + $0.utf8.count } ?? 0) }
-        return 320 + event.id.utf8.count + strings + event.data.approximateBytes + (event.metadata?.approximateBytes ?? 0)
-            + (event.tags ?? []).reduce(0) { $0 + 32 + $1.utf8.count }
+        return 320 + event.id.utf8.count + strings + event.data.estimatedJSONSize
+            + (event.metadata?.estimatedJSONSize ?? 0) + (event.tags ?? []).reduce(0) { $0 + 32 + $1.utf8.count }
     }
 
     // MARK: Agents

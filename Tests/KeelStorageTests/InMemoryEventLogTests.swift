@@ -119,13 +119,19 @@ struct InMemoryStoreCapTests {
         #expect(next.sequence == 1)
     }
 
-    @Test("the estimate grows with the payload and counts every node")
-    func approximateBytes() {
-        #expect(JSONValue.string("abc").approximateBytes == 35)
-        #expect(JSONValue.object(["k": .number(1)]).approximateBytes == 64 + 48 + 1 + 16)
-        #expect(JSONValue.array([.null, .bool(true)]).approximateBytes == 48 + 32)
-        let small = JSONValue.object(["text": .string("a")]).approximateBytes
-        let large = JSONValue.object(["text": .string(String(repeating: "a", count: 10_001))]).approximateBytes
-        #expect(large - small == 10_000)
+    @Test("an event counts its payload's JSON size and its ids")
+    func eventSizeEstimate() async throws {
+        let store = InMemoryStore(maxEventBytes: 1 << 30)
+        let session = Session()
+        try await store.insertSession(session)
+        var sizes: [Int] = []
+        for text in ["a", String(repeating: "a", count: 10_001)] {
+            let before = await store.eventBytes
+            _ = try await store.appendEvent(
+                sessionID: session.id, organizationID: session.organizationID, draft(EventType.inputMessage, ["text": .string(text)]))
+            sizes.append(await store.eventBytes - before)
+        }
+        #expect(sizes[1] - sizes[0] == 10_000, "the payload counts byte for byte")
+        #expect(sizes[0] > 320, "a fixed cost for the event's ids and entries")
     }
 }

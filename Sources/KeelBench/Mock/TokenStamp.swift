@@ -26,8 +26,8 @@ public enum TokenStamp {
     /// The stamps in the `delta` string of an `output.message.delta` event's JSON — not those in
     /// `accumulated`, which repeats every earlier piece of the message.
     public static func scanDelta(_ json: [UInt8]) -> [UInt64] {
-        guard let start = firstIndex(of: deltaKey, in: json) else { return [] }
-        let value = json[(start + deltaKey.count)...]
+        guard let key = json.firstRange(of: deltaKey) else { return [] }
+        let value = json[key.upperBound...]
         guard value.first == UInt8(ascii: "\"") else { return [] }
         let text = value.dropFirst()
         // Stamps need no escaping, so the string ends at the first quote that is not escaped.
@@ -45,14 +45,6 @@ public enum TokenStamp {
             end += 1
         }
         return scan(text[text.startIndex..<end])
-    }
-
-    private static func firstIndex(of needle: [UInt8], in haystack: [UInt8]) -> Int? {
-        guard haystack.count >= needle.count else { return nil }
-        for start in 0...(haystack.count - needle.count) where haystack[start] == needle[0] {
-            if haystack[start..<(start + needle.count)].elementsEqual(needle) { return start }
-        }
-        return nil
     }
 
     /// Every stamp in `bytes`, in order (a frame may carry several pieces).

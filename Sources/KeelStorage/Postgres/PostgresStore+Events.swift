@@ -12,49 +12,22 @@ extension PostgresStore {
     /// organization, so a session of another organization appends nothing, like a missing one
     /// (a session deleted meanwhile fails the foreign key): `StoreError.notFound`.
     public func appendEvent(sessionID: String, organizationID: String, _ draft: EventDraft) async throws -> Event {
-        let event = try await withPooledConnection {
-            try await appendEvent(sessionID: sessionID, organizationID: organizationID, draft, on: $0)
+        let events = try await withPooledConnection {
+            try await appendEvents(sessionID: sessionID, organizationID: organizationID, [draft], on: $0)
         }
-        eventSignals.notifyAppended(sessionID: sessionID, events: [event])
+        eventSignals.notifyAppended(sessionID: sessionID, events: events)
+        guard let event = events.first else { throw StoreError.notFound(kind: "session", id: sessionID) }
         return event
     }
 
-    /// Appends on `connection` (inside the caller's transaction, if any). Local readers are not
-    /// woken: call `eventSignals.notify` after the commit.
-    package func appendEvent(
-        sessionID: String, organizationID: String, _ draft: EventDraft, on connection: PostgresConnection
-    ) async throws -> Event {
-        let row = try EventRow(draft, sessionID: sessionID)
-        let event = try await insert(
-            row,
-            """
-            WITH allocated AS (
-                INSERT INTO event_sequences AS s (session_id, last_sequence)
-                SELECT id, 1 FROM sessions WHERE id = \(sessionID) AND organization_id = \(organizationID)
-                ON CONFLICT (session_id) DO UPDATE SET last_sequence = s.last_sequence + 1
-                RETURNING last_sequence
-            )
-            INSERT INTO events (id, session_id, sequence, type, ts, context, data, metadata, tags)
-            SELECT \(row.event.id), \(sessionID), last_sequence, \(row.event.type.rawValue), \(row.event.ts), \(row.context)::jsonb,
-                   \(row.data)::jsonb, \(row.metadata)::jsonb, \(row.event.tags)::text[]
-            FROM allocated
-            RETURNING sequence
-            """, on: connection)
-        guard let event else { throw StoreError.notFound(kind: "session", id: sessionID) }
-        return event
-    }
-
-    /// Appends several events in one statement, in order, on `connection` (inside the caller's
-    /// transaction): the sequence row advances by their count once, and the rows take the
-    /// sequences after its previous value, so they stay gapless and ordered exactly as one append
-    /// each would leave them. Local readers are not woken.
+    /// Appends events in one statement, in order, on `connection` (inside the caller's transaction,
+    /// if any): the sequence row advances by their count once, and the rows take the sequences
+    /// after its previous value, so they stay gapless and ordered exactly as one append each would
+    /// leave them. Local readers are not woken: call `eventSignals` after the commit.
     package func appendEvents(
         sessionID: String, organizationID: String, _ drafts: [EventDraft], on connection: PostgresConnection
     ) async throws -> [Event] {
         if drafts.isEmpty { return [] }
-        if drafts.count == 1 {
-            return [try await appendEvent(sessionID: sessionID, organizationID: organizationID, drafts[0], on: connection)]
-        }
         let rows = try drafts.map { try EventRow($0, sessionID: sessionID) }
         let count = rows.count
         // Nullable columns travel as '' (never valid JSON, so never a real value).
@@ -85,7 +58,7 @@ extension PostgresStore {
         } catch where Self.sqlState(error) == "23503" {
             throw StoreError.notFound(kind: "session", id: sessionID)
         } catch where Self.sqlState(error) == "23505" {
-            throw StoreError.conflict("an event of this batch already exists")
+            throw StoreError.conflict("event \(rows.map(\.event.id).joined(separator: " or ")) already exists")
         }
         guard last > 0 else { throw StoreError.notFound(kind: "session", id: sessionID) }
         return rows.enumerated().map { offset, row in
